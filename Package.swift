@@ -1,0 +1,61 @@
+// swift-tools-version:6.1
+import PackageDescription
+import class Foundation.ProcessInfo
+
+// Fuzz targets need libFuzzer (-sanitize=fuzzer); they are built only when asked for,
+// so plain `swift build` / `swift test` never need it.
+let fuzzing = ProcessInfo.processInfo.environment["VOLUMED_FUZZ"] != nil
+
+var package = Package(
+    name: "volumed",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "volumed", targets: ["Daemon"]),
+        .library(name: "Estimator", targets: ["Estimator"]),
+        .library(name: "DB", targets: ["DB"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CInotifyTools",
+                       providers: [.apt(["libinotifytools0-dev"])]),
+        .target(
+            name: "Estimator",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "DB",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "Daemon",
+            dependencies: [
+                "Estimator",
+                "DB",
+                "CInotifyTools",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        // Tests find fixture files next to their sources (#filePath), so no resource bundle.
+        .testTarget(name: "EstimatorTests", dependencies: ["Estimator"], exclude: ["Fixtures"]),
+        .testTarget(name: "DBTests", dependencies: ["DB"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Estimator", "DB"]),
+    ]
+)

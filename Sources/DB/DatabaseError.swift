@@ -1,0 +1,2 @@
+/// Placeholder replaced by the DB module's real error type.
+public struct DatabaseError: Error {}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Volumed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "volumed",
+        abstract: "Estimates the KL local volume of neural-network checkpoints and records it in PostgreSQL.",
+        subcommands: []
+    )
+}
