@@ -1,0 +1,41 @@
+/// A network at its anchor θ0: its flat parameter layout and values, and the KL cost it
+/// induces on evaluation data.
+public protocol Model: Sendable {
+    /// `mlp`, `gpt_neox`, `gpt2`, `llama`.
+    var architecture: String { get }
+    var layout: ParameterLayout { get }
+    /// θ0 as one flat vector in `layout` order.
+    var anchor: [Float] { get }
+    /// C(θ) = mean KL(p_θ0 ‖ p_θ) over the evaluation positions, with the anchor's
+    /// distribution computed once here.
+    func klObjective(data: EvalData) throws(ModelError) -> any KLObjective
+}
+
+/// The KL cost of one checkpoint on one evaluation set; shared read-only by all workers.
+public protocol KLObjective: Sendable {
+    var dimension: Int { get }
+    /// Positions the KL is averaged over (examples, or unmasked token positions).
+    var positions: Int { get }
+    /// Scratch state for one worker thread.
+    func makeEvaluator() -> any RayEvaluator
+}
+
+/// Evaluates C(θ0 + t·v̂) along one ray at a time. Owned by one thread; allocation-free after init.
+public protocol RayEvaluator: AnyObject {
+    /// Sets the unit direction v̂ (flat layout). The buffer must stay valid and unchanged until the
+    /// next call; work that is linear in t is done here once per direction.
+    func setDirection(_ direction: UnsafeBufferPointer<Float>)
+    /// Mean KL at distance `t` along the current direction; NaN or ±∞ when the perturbed
+    /// network's outputs are not finite.
+    func cost(at t: Double) -> Double
+}
+
+public struct ModelError: CodedError {
+    public let code: String
+    public let detail: String
+    public init(code: String, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+    public var description: String { detail }
+}

@@ -1,0 +1,82 @@
+/// Everything that defines an estimate besides the checkpoint, its eval data and the
+/// preconditioner (DESIGN "Identity": these are part of an estimate's unique key).
+public struct EstimateSettings: Sendable, Equatable {
+    public enum Prior: String, Sendable, CaseIterable {
+        /// ρ = N(μ, σ²I), the initialization prior.
+        case gaussian
+        /// Lebesgue measure: the plain volume of the star domain.
+        case uniform
+    }
+
+    public enum PriorCenter: String, Sendable, CaseIterable {
+        case zero
+        case anchor
+    }
+
+    public enum SigmaRule: Sendable, Equatable, CustomStringConvertible {
+        /// RMS of the anchor's parameters.
+        case rms
+        case value(Double)
+
+        public init?(_ text: String) {
+            if text.lowercased() == "rms" {
+                self = .rms
+            } else if let v = Double(text), v.isFinite, v > 0 {
+                self = .value(v)
+            } else {
+                return nil
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .rms: "rms"
+            case .value(let v): formatNumber(v)
+            }
+        }
+    }
+
+    public var cutoffs: [Double]
+    public var prior: Prior
+    public var priorCenter: PriorCenter
+    public var sigma: SigmaRule
+    public var directions: Int
+    public var seed: UInt64
+    public var tolerance: Double
+
+    public init(cutoffs: [Double] = [0.01], prior: Prior = .gaussian, priorCenter: PriorCenter = .zero,
+                sigma: SigmaRule = .rms, directions: Int = 100, seed: UInt64 = 0, tolerance: Double = 0.01) {
+        self.cutoffs = cutoffs
+        self.prior = prior
+        self.priorCenter = priorCenter
+        self.sigma = sigma
+        self.directions = directions
+        self.seed = seed
+        self.tolerance = tolerance
+    }
+
+    /// Checks ranges; the message names the setting.
+    public func validate() throws(EstimateError) {
+        guard !cutoffs.isEmpty else { throw EstimateError(code: "settings.cutoff", "at least one cutoff is needed") }
+        for c in cutoffs where !(c.isFinite && c > 0) {
+            throw EstimateError(code: "settings.cutoff", "cutoff \(c) must be a positive number")
+        }
+        guard Set(cutoffs).count == cutoffs.count else {
+            throw EstimateError(code: "settings.cutoff", "a cutoff is given twice")
+        }
+        guard directions >= 1 else { throw EstimateError(code: "settings.directions", "directions must be at least 1") }
+        guard tolerance.isFinite, tolerance > 0, tolerance < 1 else {
+            throw EstimateError(code: "settings.tolerance", "tolerance \(tolerance) must be in (0, 1)")
+        }
+    }
+}
+
+public struct EstimateError: CodedError {
+    public let code: String
+    public let detail: String
+    public init(code: String, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+    public var description: String { detail }
+}

@@ -1,0 +1,224 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Estimates the local volume of one anchor under a KL cost (DESIGN "The estimator").
+///
+/// Directions are drawn from a counter-based RNG keyed by (seed, index), and every direction
+/// after the first starts its search from the first direction's radius, so results are identical
+/// for any thread count. Memory is O(D) per worker.
+public struct VolumeEstimator: Sendable {
+    public let objective: any KLObjective
+    public let anchor: [Float]
+    public let settings: EstimateSettings
+    public let threads: Int
+    /// σ resolved to a number.
+    public let sigma: Double
+    /// ‖θ0 − μ‖².
+    let centerDistanceSquared: Double
+    /// t_max = ‖θ0 − μ‖ + 10·σ·√D: beyond it the prior has no mass to speak of.
+    let maxDistance: Double
+
+    public init(objective: any KLObjective, anchor: [Float], settings: EstimateSettings,
+                threads: Int = WorkerPool.coreCount) throws(EstimateError) {
+        try settings.validate()
+        precondition(anchor.count == objective.dimension)
+        self.objective = objective
+        self.anchor = anchor
+        self.settings = settings
+        self.threads = max(1, threads)
+        let d = Double(anchor.count)
+        var sumSquares = 0.0
+        for x in anchor { sumSquares += Double(x) * Double(x) }
+        switch settings.sigma {
+        case .rms: sigma = (sumSquares / d).squareRoot()
+        case .value(let v): sigma = v
+        }
+        guard sigma.isFinite, sigma > 0 else {
+            throw EstimateError(code: "settings.sigma", "σ = \(sigma): the anchor's parameters are all zero; give --sigma a number")
+        }
+        centerDistanceSquared = settings.priorCenter == .zero ? sumSquares : 0
+        maxDistance = centerDistanceSquared.squareRoot() + 10 * sigma * d.squareRoot()
+    }
+
+    public var dimension: Int { anchor.count }
+
+    /// Runs all directions for one preconditioner and returns one estimate per cutoff (in the
+    /// settings' order). `progress` is called with the number of finished directions.
+    public func estimate(preconditioner: Preconditioner,
+                         progress: (@Sendable (Int) -> Void)? = nil) -> [Estimate] {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let k = settings.directions
+        let order = settings.cutoffs.indices.sorted { settings.cutoffs[$0] < settings.cutoffs[$1] }
+        let ascending = order.map { settings.cutoffs[$0] }
+        let workers = (0..<max(1, min(threads, k))).map { _ in
+            DirectionWorker(estimator: self, preconditioner: preconditioner, cutoffs: ascending)
+        }
+        let results = DirectionResults(directions: k, cutoffs: ascending.count)
+        let done = Atomic<Int>(0)
+
+        // Direction 0 alone: a cold start whose radius warm-starts every other direction.
+        let first = workers[0].run(direction: 0, start: coldStart, exponentHint: 2)
+        results.store(first, at: 0)
+        progress?(done.add(1, ordering: .relaxed).newValue)
+        let warm = first.crossings[0].radius.isFinite ? first.crossings[0].radius : coldStart
+        let hint = first.exponent
+
+        WorkerPool.run(threads: workers.count, count: k - 1) { worker, item in
+            let outcome = workers[worker].run(direction: item + 1, start: warm, exponentHint: hint)
+            results.store(outcome, at: item + 1)
+            progress?(done.add(1, ordering: .relaxed).newValue)
+        }
+        let seconds = (clock.now - started).seconds
+
+        var estimates: [Estimate] = []
+        for (position, cutoffIndex) in order.enumerated() {
+            let samples = (0..<k).map { results.sample(direction: $0, cutoff: position) }
+            estimates.append(Estimate(
+                cutoff: settings.cutoffs[cutoffIndex],
+                preconditioner: preconditioner.spec,
+                prior: settings.prior,
+                priorCenter: settings.priorCenter,
+                sigmaRule: settings.sigma,
+                sigma: sigma,
+                directions: k,
+                seed: settings.seed,
+                tolerance: settings.tolerance,
+                aggregate: Aggregate(samples: samples.map(\.logEstimate), seed: settings.seed),
+                klEvaluations: samples.reduce(0) { $0 + $1.klEvaluations },
+                unbounded: samples.reduce(0) { $0 + ($1.radius.isInfinite ? 1 : 0) },
+                nonfinite: results.nonfinite,
+                seconds: seconds,
+                secondsPreconditioner: preconditioner.secondsToBuild,
+                samples: samples))
+        }
+        // Back to the order the cutoffs were given in.
+        return order.indices.map { estimates[order.firstIndex(of: $0)!] }
+    }
+
+    /// The first direction's first guess: a small fraction of the prior's scale.
+    var coldStart: Double { 0.05 * sigma * Double(dimension).squareRoot() }
+
+    /// s_i for a radius along v̂ with ‖v‖ = `norm` and b = v̂·(θ0 − μ).
+    func logEstimate(radius: Double, norm: Double, b: Double) -> Double {
+        let d = dimension
+        let area = RadialIntegral.logSphereArea(dimension: d)
+        switch settings.prior {
+        case .gaussian:
+            return area - Double(d) * log(norm)
+                + RadialIntegral.logGaussian(dimension: d, radius: radius, b: b, c: centerDistanceSquared, sigma: sigma)
+        case .uniform:
+            if radius.isInfinite { return .infinity }
+            return area - log(Double(d)) + Double(d) * (log(radius) - log(norm))
+        }
+    }
+}
+
+/// Per-thread state: the direction buffers, the model's ray evaluator and the radius search.
+final class DirectionWorker: @unchecked Sendable {
+    struct Outcome {
+        var crossings: [RadiusSearch.Crossing]
+        var logEstimates: [Double]
+        var nonfinite: Int
+        var exponent: Double
+    }
+
+    private let estimator: VolumeEstimator
+    private let preconditioner: Preconditioner
+    private let sampler: DirectionSampler
+    private let evaluator: any RayEvaluator
+    private let search: RadiusSearch
+    private let u: UnsafeMutableBufferPointer<Float>
+    private let v: UnsafeMutableBufferPointer<Float>
+    private let scratch: UnsafeMutableBufferPointer<Float>
+
+    init(estimator: VolumeEstimator, preconditioner: Preconditioner, cutoffs: [Double]) {
+        self.estimator = estimator
+        self.preconditioner = preconditioner
+        let d = estimator.dimension
+        sampler = DirectionSampler(seed: estimator.settings.seed, dimension: d)
+        evaluator = estimator.objective.makeEvaluator()
+        search = RadiusSearch(cutoffs: cutoffs, tolerance: estimator.settings.tolerance,
+                              maxDistance: estimator.maxDistance)
+        u = .allocate(capacity: d)
+        if preconditioner.worksInPlace {
+            v = u
+            scratch = UnsafeMutableBufferPointer(start: nil, count: 0)
+        } else {
+            v = .allocate(capacity: d)
+            scratch = .allocate(capacity: d)
+        }
+    }
+
+    deinit {
+        if v.baseAddress != u.baseAddress {
+            v.deallocate()
+            scratch.deallocate()
+        }
+        u.deallocate()
+    }
+
+    func run(direction: Int, start: Double, exponentHint: Double) -> Outcome {
+        let d = u.count
+        sampler.unitDirection(direction, into: u)
+        preconditioner.apply(UnsafeBufferPointer(u), into: v, scratch: scratch)
+        var sumSquares = 0.0
+        for i in 0..<d { sumSquares += Double(v[i]) * Double(v[i]) }
+        let norm = sumSquares.squareRoot()
+        let inverse = Float(1 / norm)
+        for i in 0..<d { v[i] *= inverse }
+
+        // b = v̂·(θ0 − μ): zero when the prior is centred at the anchor.
+        var b = 0.0
+        if estimator.settings.priorCenter == .zero {
+            estimator.anchor.withUnsafeBufferPointer { a in
+                for i in 0..<d { b += Double(v[i]) * Double(a[i]) }
+            }
+        }
+
+        evaluator.setDirection(UnsafeBufferPointer(v))
+        search.run(start: start, exponentHint: exponentHint) { t in
+            evaluator.cost(at: t)
+        }
+        let crossings = search.crossings
+        return Outcome(
+            crossings: crossings,
+            logEstimates: crossings.map { estimator.logEstimate(radius: $0.radius, norm: norm, b: b) },
+            nonfinite: search.nonfinite,
+            exponent: search.exponent)
+    }
+}
+
+/// Results written by index from any worker; read after all workers finish.
+final class DirectionResults: @unchecked Sendable {
+    private var outcomes: [DirectionWorker.Outcome?]
+    private let lock = Mutex(())
+
+    init(directions: Int, cutoffs: Int) {
+        outcomes = Array(repeating: nil, count: directions)
+    }
+
+    func store(_ outcome: DirectionWorker.Outcome, at direction: Int) {
+        lock.withLock { _ in outcomes[direction] = outcome }
+    }
+
+    func sample(direction: Int, cutoff: Int) -> DirectionSample {
+        let o = outcomes[direction]!
+        return DirectionSample(direction: direction, radius: o.crossings[cutoff].radius,
+                               logEstimate: o.logEstimates[cutoff], klEvaluations: o.crossings[cutoff].evaluations)
+    }
+
+    /// NaN/∞ evaluations over all rays (shared by the cutoffs).
+    var nonfinite: Int {
+        outcomes.reduce(0) { $0 + $1!.nonfinite }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) * 1e-18
+    }
+}
