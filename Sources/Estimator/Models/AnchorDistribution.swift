@@ -19,17 +19,18 @@ public struct AnchorDistribution: Sendable {
         self.rows = rows
         self.classes = classes
         self.included = included
+        let workspace = KLWorkspace(rows: rows, classes: classes)
+        AnchorDistribution.rowLogSumExp(logits.baseAddress!, rows: rows, classes: classes, workspace)
         var logProbs = [Double](repeating: 0, count: rows * classes)
         var probs = [Double](repeating: 0, count: rows * classes)
         for row in included ?? Array(0..<rows) {
-            let base = logits.baseAddress! + row * classes
-            let lse = AnchorDistribution.logSumExp(base, classes)
+            let lse = workspace.logSumExp[row]
             guard lse.isFinite else {
                 throw ModelError(code: "model.nonfinite_anchor",
                                  "the anchor's outputs are not finite at evaluation position \(row) (NaN or infinite weights?)")
             }
             for c in 0..<classes {
-                let lp = Double(base[c]) - lse
+                let lp = Double(logits[row * classes + c]) - lse
                 logProbs[row * classes + c] = lp
                 probs[row * classes + c] = exp(lp)
             }
@@ -41,45 +42,81 @@ public struct AnchorDistribution: Sendable {
     public var positions: Int { included?.count ?? rows }
 
     /// Mean over counted rows of KL(p_θ0 ‖ softmax(logits)); NaN/∞ if the logits are not finite.
-    /// Written term by term against the stored log p_θ0 so that the anchor's own logits give
-    /// exactly 0.
-    public func meanKL(logits: UnsafePointer<Float>) -> Double {
+    /// Written term by term against the stored log p_θ0, with the same log-sum-exp as the
+    /// anchor's, so that the anchor's own logits give exactly 0.
+    public func meanKL(logits: UnsafePointer<Float>, workspace: KLWorkspace) -> Double {
+        AnchorDistribution.rowLogSumExp(logits, rows: rows, classes: classes, workspace)
         var total = 0.0
-        if let included {
-            for row in included { total += rowKL(row, logits + row * classes) }
-        } else {
-            for row in 0..<rows { total += rowKL(row, logits + row * classes) }
+        logProbs.withUnsafeBufferPointer { lp in
+            probs.withUnsafeBufferPointer { p in
+                if let included {
+                    for row in included { total += rowKL(row, logits, lp, p, workspace.logSumExp[row]) }
+                } else {
+                    for row in 0..<rows { total += rowKL(row, logits, lp, p, workspace.logSumExp[row]) }
+                }
+            }
         }
         return total / Double(positions)
     }
 
     @inline(__always)
-    private func rowKL(_ row: Int, _ q: UnsafePointer<Float>) -> Double {
-        let lse = AnchorDistribution.logSumExp(q, classes)
+    private func rowKL(_ row: Int, _ logits: UnsafePointer<Float>, _ lp: UnsafeBufferPointer<Double>,
+                       _ p: UnsafeBufferPointer<Double>, _ lse: Double) -> Double {
+        let base = row * classes
         var kl = 0.0
-        logProbs.withUnsafeBufferPointer { lp in
-            probs.withUnsafeBufferPointer { p in
-                let base = row * classes
-                for c in 0..<classes {
-                    kl += p[base + c] * (lp[base + c] - (Double(q[c]) - lse))
-                }
-            }
+        for c in 0..<classes {
+            kl += p[base + c] * (lp[base + c] - (Double(logits[base + c]) - lse))
         }
         return kl
     }
 
-    /// log Σ exp(x), float64, stable; NaN when an input is NaN, +∞ when one is +∞.
-    @inline(__always)
-    static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
-        var m = -Float.infinity
-        for i in 0..<n {
-            let v = x[i]
-            if v > m { m = v } else if v.isNaN { return .nan }
+    /// workspace.logSumExp[r] = log Σ_c exp(logits[r, c]) in float64 for every row: NaN when a
+    /// row holds NaN, ±∞ when its maximum is infinite. The exponentials run vectorized over the
+    /// whole matrix.
+    static func rowLogSumExp(_ logits: UnsafePointer<Float>, rows: Int, classes: Int, _ workspace: KLWorkspace) {
+        let shifted = workspace.shifted.baseAddress!
+        for r in 0..<rows {
+            let row = logits + r * classes
+            var m = -Float.infinity
+            var nan = false
+            for c in 0..<classes {
+                let v = row[c]
+                if v > m { m = v } else if v.isNaN { nan = true }
+            }
+            workspace.rowMax[r] = nan ? .nan : m
+            let finiteMax = m.isFinite ? m : 0
+            for c in 0..<classes { shifted[r * classes + c] = row[c] - finiteMax }
         }
-        if !m.isFinite { return Double(m) }
-        let mm = Double(m)
-        var s = 0.0
-        for i in 0..<n { s += exp(Double(x[i]) - mm) }
-        return mm + log(s)
+        FastExp.exp(shifted, into: shifted, count: rows * classes)
+        for r in 0..<rows {
+            let m = workspace.rowMax[r]
+            guard m.isFinite else {
+                workspace.logSumExp[r] = Double(m)
+                continue
+            }
+            var s = 0.0
+            let row = shifted + r * classes
+            for c in 0..<classes { s += Double(row[c]) }
+            workspace.logSumExp[r] = Double(m) + log(s)
+        }
+    }
+}
+
+/// Scratch space for `AnchorDistribution.meanKL`, one per worker thread.
+public final class KLWorkspace {
+    let shifted: UnsafeMutableBufferPointer<Float>
+    let rowMax: UnsafeMutableBufferPointer<Float>
+    let logSumExp: UnsafeMutableBufferPointer<Double>
+
+    public init(rows: Int, classes: Int) {
+        shifted = .allocate(capacity: rows * classes)
+        rowMax = .allocate(capacity: rows)
+        logSumExp = .allocate(capacity: rows)
+    }
+
+    deinit {
+        shifted.deallocate()
+        rowMax.deallocate()
+        logSumExp.deallocate()
     }
 }

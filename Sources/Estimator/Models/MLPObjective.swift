@@ -46,6 +46,7 @@ final class MLPRayEvaluator: RayEvaluator {
     /// θ0 + t·v̂ for layers after the first.
     private let theta: UnsafeMutableBufferPointer<Float>
     private var direction: UnsafeBufferPointer<Float>?
+    private let workspace: KLWorkspace
 
     init(_ objective: MLPObjective) {
         self.objective = objective
@@ -56,6 +57,7 @@ final class MLPRayEvaluator: RayEvaluator {
         firstLayerSlope = .allocate(capacity: rows * layers[0].outputs)
         hiddenA = .allocate(capacity: rows * widest)
         hiddenB = .allocate(capacity: rows * widest)
+        workspace = KLWorkspace(rows: rows, classes: objective.model.classes)
         theta = .allocate(capacity: objective.model.anchor.count)
         _ = theta.initialize(from: objective.model.anchor)
     }
@@ -96,7 +98,7 @@ final class MLPRayEvaluator: RayEvaluator {
                 swap(&current, &other)
             }
         }
-        return objective.anchorDistribution.meanKL(logits: current)
+        return objective.anchorDistribution.meanKL(logits: current, workspace: workspace)
     }
 
     @inline(__always)

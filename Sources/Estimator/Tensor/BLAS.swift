@@ -3,14 +3,9 @@ import COpenBLAS
 /// Thin wrappers over the OpenBLAS routines the models use. Matrices are row-major.
 public enum BLAS {
     /// Direction workers each run single-threaded BLAS (DESIGN "Models and speed"), so the
-    /// library's own thread pool is switched off once per process.
-    public static func useSingleThread() {
-        openblas_set_num_threads(1)
-    }
-
-    public static func setThreads(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
-    }
+    /// library's own thread pool is switched off, once per process, before the first call.
+    @usableFromInline
+    static let singleThreaded: Void = openblas_set_num_threads(1)
 
     public static var coreName: String {
         guard let name = openblas_get_corename() else { return "unknown" }
@@ -29,6 +24,7 @@ public enum BLAS {
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        _ = singleThreaded
         cblas_sgemm(
             CblasRowMajor,
             transA ? CblasTrans : CblasNoTrans,
@@ -42,6 +38,7 @@ public enum BLAS {
     @inlinable
     public static func gemv(trans: Bool, m: Int, n: Int, a: UnsafePointer<Float>, lda: Int,
                             x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        _ = singleThreaded
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, blasint(m), blasint(n),
                     1, a, blasint(lda), x, 1, 0, y, 1)
     }

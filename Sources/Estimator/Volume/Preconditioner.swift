@@ -62,7 +62,7 @@ public struct Preconditioner: Sendable {
                scratch: UnsafeMutableBufferPointer<Float>) {
         switch form {
         case .identity:
-            if v.baseAddress != u.baseAddress { _ = v.initialize(from: u) }
+            if UnsafePointer(v.baseAddress) != u.baseAddress { _ = v.initialize(from: u) }
         case .diagonal(let p):
             p.withUnsafeBufferPointer { p in
                 for i in 0..<u.count { v[i] = p[i] * u[i] }
