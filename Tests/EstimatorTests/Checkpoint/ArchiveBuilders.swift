@@ -11,6 +11,8 @@ struct ZipBuilder {
     }
 
     var entries: [Entry] = []
+    /// Write ZIP64 records: saturated 32-bit fields, ZIP64 extra fields, end record and locator.
+    var zip64 = false
 
     mutating func add(_ name: String, _ data: [UInt8], method: UInt16 = 0, crc: UInt32? = nil) {
         entries.append(Entry(name: name, data: data, method: method, crc: crc))
@@ -27,13 +29,30 @@ struct ZipBuilder {
             out += le32(crc) + le32(UInt32(entry.data.count)) + le32(UInt32(entry.data.count))
             out += le16(UInt16(name.count)) + le16(0) + name + entry.data
             central += le32(0x0201_4B50) + le16(20) + le16(20) + le16(0) + le16(entry.method) + le16(0) + le16(0)
-            central += le32(crc) + le32(UInt32(entry.data.count)) + le32(UInt32(entry.data.count))
-            central += le16(UInt16(name.count)) + le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(offset) + name
+            if zip64 {
+                let extra = le16(1) + le16(24) + le64(UInt64(entry.data.count)) + le64(UInt64(entry.data.count)) + le64(UInt64(offset))
+                central += le32(crc) + le32(0xFFFF_FFFF) + le32(0xFFFF_FFFF)
+                central += le16(UInt16(name.count)) + le16(UInt16(extra.count)) + le16(0) + le16(0) + le16(0) + le32(0) + le32(0xFFFF_FFFF)
+                central += name + extra
+            } else {
+                central += le32(crc) + le32(UInt32(entry.data.count)) + le32(UInt32(entry.data.count))
+                central += le16(UInt16(name.count)) + le16(0) + le16(0) + le16(0) + le16(0) + le32(0) + le32(offset) + name
+            }
         }
         let directoryOffset = UInt32(out.count)
         out += central
-        out += le32(0x0605_4B50) + le16(0) + le16(0) + le16(UInt16(entries.count)) + le16(UInt16(entries.count))
-        out += le32(UInt32(central.count)) + le32(directoryOffset) + le16(0)
+        if zip64 {
+            let record = UInt64(out.count)
+            let count = UInt64(entries.count)
+            out += le32(0x0606_4B50) + le64(44) + le16(45) + le16(45) + le32(0) + le32(0)
+            out += le64(count) + le64(count) + le64(UInt64(central.count)) + le64(UInt64(directoryOffset))
+            out += le32(0x0706_4B50) + le32(0) + le64(record) + le32(1)
+            out += le32(0x0605_4B50) + le16(0) + le16(0) + le16(0xFFFF) + le16(0xFFFF)
+            out += le32(0xFFFF_FFFF) + le32(0xFFFF_FFFF) + le16(0)
+        } else {
+            out += le32(0x0605_4B50) + le16(0) + le16(0) + le16(UInt16(entries.count)) + le16(UInt16(entries.count))
+            out += le32(UInt32(central.count)) + le32(directoryOffset) + le16(0)
+        }
         return out
     }
 }

@@ -35,6 +35,31 @@ import Testing
         #expect(try archive.contents(of: "a/two").isEmpty)
     }
 
+    @Test func readsZip64Records() throws {
+        var zip = ZipBuilder()
+        zip.zip64 = true
+        zip.add("a/one", [1, 2, 3])
+        zip.add("a/two", [4, 5])
+        let dir = try TemporaryDirectory()
+        let archive = try ZipArchive(path: try dir.write("zip64.zip", zip.bytes()))
+        #expect(archive.entries.map(\.name) == ["a/one", "a/two"])
+        #expect(archive.entries.map(\.size) == [3, 2])
+        #expect(Array(try archive.contents(of: "a/two")) == [4, 5])
+    }
+
+    @Test func rejectsShortZip64ExtraField() throws {
+        var zip = ZipBuilder()
+        zip.zip64 = true
+        zip.add("a/one", [1, 2, 3])
+        var bytes = zip.bytes()
+        // The extra field's declared length (after the 46-byte record and the 5-byte name) shrinks to 8.
+        let directory = 30 + 5 + 3
+        bytes.replaceSubrange((directory + 46 + 5 + 2)..<(directory + 46 + 5 + 4), with: le16(8))
+        let dir = try TemporaryDirectory()
+        let error = #expect(throws: CheckpointError.self) { try ZipArchive(path: try dir.write("short64.zip", bytes)) }
+        #expect(error?.code == "zip.bad_directory")
+    }
+
     @Test func refusesCompressedEntryWhenRead() throws {
         var zip = ZipBuilder()
         zip.add("a/data.pkl", [1, 2, 3], method: 8)
