@@ -35,7 +35,9 @@ public struct CheckpointFolder: Sendable {
         "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json",
     ]
 
-    public init(path: String) throws(CheckpointError) {
+    public init(path given: String) throws(CheckpointError) {
+        var path = given
+        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
         let (parent, name) = FileSystem.split(path)
         self.path = path
         self.runFolder = parent

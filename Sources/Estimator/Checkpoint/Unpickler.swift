@@ -147,9 +147,9 @@ private final class Machine {
     let loader: Unpickler.StorageLoader?
 
     var pos = 0
-    /// Offset and name of the opcode being executed, for error messages.
+    /// Offset and byte of the opcode being executed, for error messages.
     var opStart = 0
-    var opName = ""
+    var opByte: UInt8 = 0
     var stack: [Item] = []
     var marks: [Int] = []
     var memo: [Int: Item] = [:]
@@ -178,6 +178,12 @@ private final class Machine {
 
     func fail(_ code: String, _ detail: String) -> CheckpointError {
         CheckpointError("pickle.\(code)", file: source, detail)
+    }
+
+    /// The opcode being executed as `pickletools` names it.
+    var opName: String {
+        if let name = opcodeNames[opByte] { return name }
+        return "unknown opcode 0x" + (opByte < 16 ? "0" : "") + String(opByte, radix: 16, uppercase: true)
     }
 
     /// "<OPCODE> at byte <n>", the usual place an error points at.
@@ -295,14 +301,13 @@ private final class Machine {
             guard pos < bytes.count else {
                 throw fail("truncated", "pickle ends at byte \(pos) without a STOP opcode")
             }
-            let byte = bytes[pos]
+            opByte = bytes[pos]
             pos += 1
-            let hexByte = "0x" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-            opName = opcodeNames[byte].map { "\($0) (\(hexByte))" } ?? "unknown opcode \(hexByte)"
-            guard let op = Opcode(rawValue: byte) else {
-                throw fail("forbidden_opcode", "pickle opcode \(opName) at byte \(opStart) is not allowed")
+            guard let op = Opcode(rawValue: opByte) else {
+                let hex = "0x" + (opByte < 16 ? "0" : "") + String(opByte, radix: 16, uppercase: true)
+                let name = opcodeNames[opByte].map { "\($0) (\(hex))" } ?? "unknown opcode \(hex)"
+                throw fail("forbidden_opcode", "pickle opcode \(name) at byte \(opStart) is not allowed")
             }
-            opName = opcodeNames[byte] ?? opName
             switch op {
             case .proto:
                 let version = try u8()

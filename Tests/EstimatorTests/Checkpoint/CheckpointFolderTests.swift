@@ -15,7 +15,10 @@ import Testing
         #expect(try folder.weights().tensorNames == ["0.bias", "0.weight", "2.bias", "2.weight"])
         #expect(try folder.fingerprint() == "0d4068739edff6847f8f51e1135cdddb78ed76eec76cbdac8874d733be7b4b61")
         // A trailing slash names the same checkpoint.
-        #expect(try CheckpointFolder(path: path + "/").runFolder == Fixtures.path("digits"))
+        let slashed = try CheckpointFolder(path: path + "/")
+        #expect(slashed.path == path)
+        #expect(slashed.runFolder == Fixtures.path("digits"))
+        #expect(slashed.contentFiles == folder.contentFiles)
     }
 
     @Test func readsTrainerFolderWithConfig() throws {
