@@ -33,7 +33,14 @@ public enum TorchArchive {
             }
         }
 
-        let data = try archive.contents(of: pickle.name)
+        return try unpickle(try archive.contents(of: pickle.name), from: archive, folder: prefix, limits: limits)
+    }
+
+    /// Runs `data` (the archive's `data.pkl`) with storages resolved to `<folder>/data/<key>`.
+    static func unpickle(
+        _ data: UnsafeRawBufferPointer, from archive: ZipArchive, folder prefix: String, limits: Unpickler.Limits
+    ) throws(CheckpointError) -> PickleValue {
+        let path = archive.path
         return try Unpickler.load(data, source: path, limits: limits) { (key, dtype, count) throws(CheckpointError) in
             let name = "\(prefix)/data/\(key)"
             guard !key.isEmpty, !key.contains("/"), let entry = archive.entry(named: name) else {

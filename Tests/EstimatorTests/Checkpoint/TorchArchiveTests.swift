@@ -57,6 +57,28 @@ import Testing
         }
     }
 
+    @Test func survivesEveryOneByteCorruptionOfARealPickle() throws {
+        let archive = try ZipArchive(path: Fixtures.path("digits/checkpoint-100/optimizer.pt"))
+        let original = Array(try archive.contents(of: "optimizer/data.pkl"))
+        var failures = 0
+        for position in original.indices {
+            for replacement in [0x00, 0xFF, original[position] ^ 0x80] as [UInt8] where replacement != original[position] {
+                var corrupt = original
+                corrupt[position] = replacement
+                do {
+                    _ = try corrupt.withUnsafeBytes { bytes in
+                        try TorchArchive.unpickle(bytes, from: archive, folder: "optimizer", limits: Unpickler.Limits())
+                    }
+                } catch let error as CheckpointError {
+                    failures += 1
+                    #expect(error.code.hasPrefix("pickle.") || error.code.hasPrefix("checkpoint.") || error.code.hasPrefix("zip."), "\(error)")
+                }
+            }
+        }
+        // Most corruptions are caught; some (inside a string or a float) still unpickle.
+        #expect(failures > original.count)
+    }
+
     @Test func refusesTrainingArguments() {
         let path = Fixtures.path("neox-tiny/checkpoint-30/training_args.bin")
         let error = #expect(throws: CheckpointError.self) { try TorchArchive.load(path: path) }
