@@ -97,39 +97,39 @@ public final class SafeTensorsFile: TensorStore, @unchecked Sendable {
         _ name: String, _ value: JSONValue, dataSize: Int, dataStart: Int,
         fail: (String, String) -> CheckpointError
     ) throws(CheckpointError) -> Entry {
-        let where_ = "tensor '\(name)'"
-        guard case .object(let info) = value else { throw fail("bad_entry", "\(where_): entry is not an object") }
+        let subject = "tensor '\(name)'"
+        guard case .object(let info) = value else { throw fail("bad_entry", "\(subject): entry is not an object") }
         guard let dtypeName = info["dtype"]?.stringValue else {
-            throw fail("bad_entry", "\(where_): missing or non-string dtype")
+            throw fail("bad_entry", "\(subject): missing or non-string dtype")
         }
         guard let dtype = DType(rawValue: dtypeName) else {
-            throw fail("bad_dtype", "\(where_): unsupported dtype '\(dtypeName)'")
+            throw fail("bad_dtype", "\(subject): unsupported dtype '\(dtypeName)'")
         }
         guard let dims = info["shape"]?.arrayValue else {
-            throw fail("bad_shape", "\(where_): missing or non-array shape")
+            throw fail("bad_shape", "\(subject): missing or non-array shape")
         }
         var shape: [Int] = []
         for d in dims {
             guard let n = d.intValue, n >= 0 else {
-                throw fail("bad_shape", "\(where_): shape \(JSONValue.array(dims).serialized()) has a dimension that is not a non-negative integer")
+                throw fail("bad_shape", "\(subject): shape \(JSONValue.array(dims).serialized()) has a dimension that is not a non-negative integer")
             }
             shape.append(n)
         }
         guard let count = elementCount(shape), case (let byteCount, false) = count.multipliedReportingOverflow(by: dtype.byteWidth) else {
-            throw fail("bad_shape", "\(where_): shape \(shape) has too many elements")
+            throw fail("bad_shape", "\(subject): shape \(shape) has too many elements")
         }
         guard let offsets = info["data_offsets"]?.arrayValue, offsets.count == 2,
               let begin = offsets[0].intValue, let end = offsets[1].intValue else {
-            throw fail("bad_offsets", "\(where_): data_offsets must be two integers")
+            throw fail("bad_offsets", "\(subject): data_offsets must be two integers")
         }
         guard begin >= 0, begin <= end else {
-            throw fail("bad_offsets", "\(where_): data_offsets [\(begin), \(end)] are not an ordered pair of non-negative offsets")
+            throw fail("bad_offsets", "\(subject): data_offsets [\(begin), \(end)] are not an ordered pair of non-negative offsets")
         }
         guard end <= dataSize else {
-            throw fail("bad_offsets", "\(where_): data_offsets [\(begin), \(end)] exceed the \(dataSize)-byte data section (which starts at byte \(dataStart); truncated?)")
+            throw fail("bad_offsets", "\(subject): data_offsets [\(begin), \(end)] exceed the \(dataSize)-byte data section (which starts at byte \(dataStart); truncated?)")
         }
         guard end - begin == byteCount else {
-            throw fail("size_mismatch", "\(where_): data_offsets [\(begin), \(end)] hold \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(byteCount)")
+            throw fail("size_mismatch", "\(subject): data_offsets [\(begin), \(end)] hold \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(byteCount)")
         }
         return Entry(dtype: dtype, shape: shape, begin: begin, end: end)
     }

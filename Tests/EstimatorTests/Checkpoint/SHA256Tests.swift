@@ -1,0 +1,35 @@
+import Testing
+@testable import Estimator
+
+@Suite struct SHA256Tests {
+    @Test func matchesFIPSVectors() {
+        #expect(SHA256.hexDigest(Array("".utf8)) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hexDigest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hexDigest(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    @Test func hashesAMillionAsInPiecesOfAnySize() {
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        let expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        #expect(SHA256.hexDigest(million) == expected)
+        var hasher = SHA256()
+        var start = 0
+        var piece = 1
+        // Uneven pieces cross block boundaries in every way.
+        while start < million.count {
+            let end = min(start + piece, million.count)
+            million[start..<end].withUnsafeBytes { hasher.update($0) }
+            start = end
+            piece = piece * 3 % 997 + 1
+        }
+        #expect(hasher.hexDigest() == expected)
+    }
+
+    @Test func paddingBoundaries() {
+        // 55, 56 and 64 bytes straddle the one-block padding limit (values from Python's hashlib).
+        #expect(SHA256.hexDigest([UInt8](repeating: 0x61, count: 55)) == "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318")
+        #expect(SHA256.hexDigest([UInt8](repeating: 0x61, count: 56)) == "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a")
+        #expect(SHA256.hexDigest([UInt8](repeating: 0x61, count: 64)) == "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb")
+    }
+}
