@@ -1,25 +1,21 @@
 import TOMLKit
 
-/// Per-run settings from `volume.toml` that replace the daemon's configured defaults.
+/// `[estimate]` settings that replace defaults: a run's `volume.toml` over the daemon's
+/// configuration, the command line over both. Nil means "not given here".
 public struct EstimateOverrides: Sendable, Equatable {
-    /// How the prior's scale is chosen: the checkpoint's parameter RMS, or a fixed value.
-    public enum Sigma: Sendable, Equatable {
-        case rms
-        case fixed(Double)
-    }
-
     public var cutoffs: [Double]?
-    public var preconditioners: [String]?
-    public var prior: String?
-    public var priorCenter: String?
-    public var sigma: Sigma?
+    public var preconditioners: [PreconditionerSpec]?
+    public var prior: EstimateSettings.Prior?
+    public var priorCenter: EstimateSettings.PriorCenter?
+    public var sigma: EstimateSettings.SigmaRule?
     public var directions: Int?
-    public var seed: Int?
+    public var seed: UInt64?
     public var tolerance: Double?
 
     public init(
-        cutoffs: [Double]? = nil, preconditioners: [String]? = nil, prior: String? = nil, priorCenter: String? = nil,
-        sigma: Sigma? = nil, directions: Int? = nil, seed: Int? = nil, tolerance: Double? = nil
+        cutoffs: [Double]? = nil, preconditioners: [PreconditionerSpec]? = nil, prior: EstimateSettings.Prior? = nil,
+        priorCenter: EstimateSettings.PriorCenter? = nil, sigma: EstimateSettings.SigmaRule? = nil,
+        directions: Int? = nil, seed: UInt64? = nil, tolerance: Double? = nil
     ) {
         self.cutoffs = cutoffs
         self.preconditioners = preconditioners
@@ -29,6 +25,26 @@ public struct EstimateOverrides: Sendable, Equatable {
         self.directions = directions
         self.seed = seed
         self.tolerance = tolerance
+    }
+
+    /// Reads an `[estimate]` table (of a run manifest or the daemon's configuration); `prefix`
+    /// is the table's dotted name for error messages.
+    public init(table: TOMLTable, source: String, prefix: String = "estimate") throws(CheckpointError) {
+        self = try Reader(source: source).overrides(table, prefix: prefix)
+    }
+
+    /// These overrides laid over `plan`.
+    public func applied(to plan: EstimationPlan) -> EstimationPlan {
+        var p = plan
+        if let cutoffs { p.settings.cutoffs = cutoffs }
+        if let preconditioners { p.preconditioners = preconditioners }
+        if let prior { p.settings.prior = prior }
+        if let priorCenter { p.settings.priorCenter = priorCenter }
+        if let sigma { p.settings.sigma = sigma }
+        if let directions { p.settings.directions = directions }
+        if let seed { p.settings.seed = seed }
+        if let tolerance { p.settings.tolerance = tolerance }
+        return p
     }
 }
 
@@ -104,7 +120,7 @@ public struct RunManifest: Sendable, Equatable {
                     }
                 }
             case "estimate":
-                estimate = try reader.overrides(try reader.table(value, key))
+                estimate = try reader.overrides(try reader.table(value, key), prefix: key)
             default:
                 throw reader.unknown(key)
             }
@@ -160,32 +176,53 @@ private struct Reader {
         return array
     }
 
-    func overrides(_ table: TOMLTable) throws(CheckpointError) -> EstimateOverrides {
+    func overrides(_ table: TOMLTable, prefix: String) throws(CheckpointError) -> EstimateOverrides {
         var o = EstimateOverrides()
         for k in table.keys {
             guard let v = table[k] else { continue }
-            let key = "estimate.\(k)"
+            let key = "\(prefix).\(k)"
             switch k {
             case "cutoffs":
                 var cutoffs: [Double] = []
                 for item in try array(v, key) { cutoffs.append(try positive(item, key + "[]")) }
+                guard Set(cutoffs).count == cutoffs.count else { throw bad(key, "distinct cutoffs", v) }
                 o.cutoffs = cutoffs
             case "preconditioners":
-                var names: [String] = []
-                for item in try array(v, key) { names.append(try name(item, key + "[]")) }
-                o.preconditioners = names
-            case "prior": o.prior = try name(v, key)
-            case "prior_center": o.priorCenter = try name(v, key)
+                var specs: [PreconditionerSpec] = []
+                for item in try array(v, key) {
+                    do {
+                        specs.append(try PreconditionerSpec(parsing: try name(item, key + "[]")))
+                    } catch let error as PreconditionerSpecError {
+                        throw CheckpointError("manifest.bad_value", file: source, "'\(key)' must be valid preconditioners: \(error.detail)")
+                    } catch {
+                        throw error as! CheckpointError
+                    }
+                }
+                guard Set(specs).count == specs.count else { throw bad(key, "distinct preconditioners", v) }
+                o.preconditioners = specs
+            case "prior":
+                guard let prior = EstimateSettings.Prior(rawValue: try name(v, key)) else {
+                    throw bad(key, "\"gaussian\" or \"uniform\"", v)
+                }
+                o.prior = prior
+            case "prior_center":
+                guard let center = EstimateSettings.PriorCenter(rawValue: try name(v, key)) else {
+                    throw bad(key, "\"zero\" or \"anchor\"", v)
+                }
+                o.priorCenter = center
             case "sigma":
                 if let s = v.string {
                     guard s == "rms" else { throw bad(key, "\"rms\" or a positive number", v) }
                     o.sigma = .rms
                 } else {
-                    o.sigma = .fixed(try positive(v, key))
+                    o.sigma = .value(try positive(v, key))
                 }
             case "directions": o.directions = try integer(v, key, minimum: 1)
-            case "seed": o.seed = try integer(v, key, minimum: 0)
-            case "tolerance": o.tolerance = try positive(v, key)
+            case "seed": o.seed = UInt64(try integer(v, key, minimum: 0))
+            case "tolerance":
+                let t = try positive(v, key)
+                guard t < 1 else { throw bad(key, "a number between 0 and 1", v) }
+                o.tolerance = t
             default: throw unknown(key)
             }
         }

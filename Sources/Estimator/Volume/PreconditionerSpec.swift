@@ -7,18 +7,12 @@ public struct PreconditionerSpec: Sendable, Hashable, CustomStringConvertible {
         case adam
         /// Adam's first moment: p = 1/(|exp_avg|^exponent + eps).
         case adamM = "adam-m"
-        /// Diagonal of the KL Hessian (GGN/Fisher) at the anchor: p = 1/(diag^½ + eps).
-        case fisher
-        /// Full GGN eigendecomposition (small models): P = V·diag(1/(|λ|^½ + eps))·Vᵀ.
-        case hessian
 
         /// Parameters and their defaults (DESIGN "Preconditioners").
         var defaults: [(String, Double)] {
             switch self {
             case .none: []
             case .adam, .adamM: [("eps", 1e-3), ("exponent", 0.5)]
-            case .fisher: [("eps", 1e-2), ("samples", 1)]
-            case .hessian: [("eps", 0.1)]
             }
         }
     }
@@ -40,8 +34,6 @@ public struct PreconditionerSpec: Sendable, Hashable, CustomStringConvertible {
             switch key {
             case "eps" where v < 0, "exponent" where v <= 0:
                 throw PreconditionerSpecError("\(kind.rawValue): \(key) = \(v) is out of range")
-            case "samples" where v < 1 || v != v.rounded():
-                throw PreconditionerSpecError("\(kind.rawValue): samples must be a positive integer")
             default: break
             }
             parameters.append((key, v))

@@ -163,12 +163,17 @@ final class DirectionWorker: @unchecked Sendable {
     func run(direction: Int, start: Double, exponentHint: Double) -> Outcome {
         let d = u.count
         sampler.unitDirection(direction, into: u)
+        // Float32 vectors are unit only to rounding. Everything below is computed for the exact
+        // unit vectors they stand for (u/‖u‖ and v̂/‖v̂‖, norms in float64), so rounding never
+        // reaches the D·log terms: the importance weight is ‖P·u‖/‖u‖ and the search runs over
+        // true distances from the anchor.
+        let uNorm = DirectionWorker.norm(UnsafeBufferPointer(u))
         preconditioner.apply(UnsafeBufferPointer(u), into: v, scratch: scratch)
-        var sumSquares = 0.0
-        for i in 0..<d { sumSquares += Double(v[i]) * Double(v[i]) }
-        let norm = sumSquares.squareRoot()
-        let inverse = Float(1 / norm)
+        let vNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
+        let norm = vNorm / uNorm
+        let inverse = Float(1 / vNorm)
         for i in 0..<d { v[i] *= inverse }
+        let unitNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
 
         // b = v̂·(θ0 − μ): zero when the prior is centred at the anchor.
         var b = 0.0
@@ -176,11 +181,12 @@ final class DirectionWorker: @unchecked Sendable {
             estimator.anchor.withUnsafeBufferPointer { a in
                 for i in 0..<d { b += Double(v[i]) * Double(a[i]) }
             }
+            b /= unitNorm
         }
 
         evaluator.setDirection(UnsafeBufferPointer(v))
-        search.run(start: start, exponentHint: exponentHint) { t in
-            evaluator.cost(at: t)
+        search.run(start: start, exponentHint: exponentHint) { distance in
+            evaluator.cost(at: distance / unitNorm)
         }
         let crossings = search.crossings
         return Outcome(
@@ -188,6 +194,12 @@ final class DirectionWorker: @unchecked Sendable {
             logEstimates: crossings.map { estimator.logEstimate(radius: $0.radius, norm: norm, b: b) },
             nonfinite: search.nonfinite,
             exponent: search.exponent)
+    }
+
+    private static func norm(_ x: UnsafeBufferPointer<Float>) -> Double {
+        var sum = 0.0
+        for value in x { sum += Double(value) * Double(value) }
+        return sum.squareRoot()
     }
 }
 

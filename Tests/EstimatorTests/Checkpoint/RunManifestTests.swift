@@ -13,7 +13,7 @@ import Testing
             architecture = "gpt_neox"
             [estimate]
             cutoffs = [1e-3, 0.01, 1]
-            preconditioners = ["none", "adam"]
+            preconditioners = ["none", "adam:eps=1e-3"]
             prior = "gaussian"
             prior_center = "zero"
             sigma = 0.5
@@ -25,8 +25,8 @@ import Testing
         #expect(manifest.architecture == "gpt_neox")
         #expect(manifest.evalFile == nil)
         #expect(manifest.estimate == EstimateOverrides(
-            cutoffs: [0.001, 0.01, 1], preconditioners: ["none", "adam"], prior: "gaussian", priorCenter: "zero",
-            sigma: .fixed(0.5), directions: 20, seed: 0, tolerance: 0.02))
+            cutoffs: [0.001, 0.01, 1], preconditioners: [.none, .adam], prior: .gaussian, priorCenter: .zero,
+            sigma: .value(0.5), directions: 20, seed: 0, tolerance: 0.02))
         #expect(try RunManifest(text: "[estimate]\nsigma = \"rms\"", source: "v").estimate.sigma == .rms)
         #expect(try RunManifest(text: "", source: "v") == RunManifest())
     }
@@ -56,6 +56,12 @@ import Testing
             ("[estimate]\nseed = -1", "estimate.seed"),
             ("[estimate]\ntolerance = \"tight\"", "estimate.tolerance"),
             ("[estimate]\npreconditioners = [\"adam\", 3]", "estimate.preconditioners[]"),
+            ("[estimate]\npreconditioners = [\"adamw\"]", "estimate.preconditioners"),
+            ("[estimate]\npreconditioners = [\"adam:beta=2\"]", "estimate.preconditioners"),
+            ("[estimate]\nprior = \"laplace\"", "estimate.prior"),
+            ("[estimate]\nprior_center = \"mean\"", "estimate.prior_center"),
+            ("[estimate]\ntolerance = 1.5", "estimate.tolerance"),
+            ("[estimate]\ncutoffs = [0.01, 0.01]", "estimate.cutoffs"),
             ("[model]\narchitecture = 3", "model.architecture"),
             ("model = \"mlp\"", "model"),
         ]

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A checkpoint made ready for estimation: its model, eval data and the plan of what to
+/// compute. Used by `volumed estimate` and by the daemon's workers alike.
+public struct CheckpointEstimation: Sendable {
+    public let folder: CheckpointFolder
+    public let run: RunFolder
+    public let model: any Model
+    public let eval: EvalDataFile
+    public let plan: EstimationPlan
+
+    /// Loads `path` (a checkpoint folder or a single safetensors file; its parent is the run).
+    /// The plan is `base` with the run manifest's `[estimate]` laid over it, then `overrides`.
+    public init(path: String, base: EstimationPlan = EstimationPlan(), overrides: EstimateOverrides = EstimateOverrides(),
+                evalPath: String? = nil, architecture: String? = nil, activation: String? = nil) throws {
+        folder = try CheckpointFolder(path: path)
+        run = try RunFolder(path: folder.runFolder)
+        let manifestPlan = run.manifest.map { $0.estimate.applied(to: base) } ?? base
+        plan = overrides.applied(to: manifestPlan)
+        try plan.settings.validate()
+        model = try ModelLoader.load(folder, manifest: run.manifest, architecture: architecture, activation: activation)
+        if let evalPath {
+            eval = try EvalDataFile(path: evalPath)
+        } else {
+            eval = try run.evalData()
+        }
+    }
+
+    /// The preconditioner for `spec`, or the reason it cannot run for this checkpoint.
+    /// A missing optimizer file or an empty Adam state (step 0) is a skip; a malformed or
+    /// mismatched optimizer state is an error.
+    public func preconditioner(_ spec: PreconditionerSpec) throws -> Result<Preconditioner, SkipReason> {
+        let clock = ContinuousClock()
+        let started = clock.now
+        switch spec.kind {
+        case .none:
+            return .success(.identity)
+        case .adam, .adamM:
+            guard let optimizerPath = folder.optimizerPath else {
+                return .failure(SkipReason("no optimizer.pt in the checkpoint"))
+            }
+            guard let moments = try adamMoments(optimizerPath) else {
+                return .failure(SkipReason("no Adam state in optimizer.pt (step 0)"))
+            }
+            var p = try Preconditioner.moments(spec, moments)
+            p.secondsToBuild = (clock.now - started).seconds
+            return .success(p)
+        }
+    }
+
+    /// The Adam moments in parameter order; nil when the optimizer holds no state yet.
+    private func adamMoments(_ path: String) throws(CheckpointError) -> AdamMoments? {
+        let result = Result { () throws(CheckpointError) in try OptimizerState(path: path).moments(for: model.layout) }
+        switch result {
+        case .success(let moments): return moments
+        case .failure(let error) where error.code == CheckpointError.Code.noAdamState: return nil
+        case .failure(let error): throw error
+        }
+    }
+
+    /// Runs every preconditioner of the plan. `progress(spec, done, total)` reports finished
+    /// directions.
+    public func run(threads: Int = WorkerPool.coreCount,
+                    progress: (@Sendable (PreconditionerSpec, Int, Int) -> Void)? = nil) throws -> [PreconditionerOutcome] {
+        let objective = try model.klObjective(data: eval.data)
+        let estimator = try VolumeEstimator(objective: objective, anchor: model.anchor, settings: plan.settings, threads: threads)
+        var outcomes: [PreconditionerOutcome] = []
+        for spec in plan.preconditioners {
+            switch try preconditioner(spec) {
+            case .failure(let skip):
+                outcomes.append(.skipped(spec, reason: skip.reason))
+            case .success(let p):
+                let total = plan.settings.directions
+                outcomes.append(.estimated(estimator.estimate(preconditioner: p) { done in progress?(spec, done, total) }))
+            }
+        }
+        return outcomes
+    }
+}
+
+/// Why a preconditioner cannot run for a checkpoint (recorded, not an error).
+public struct SkipReason: Error, Sendable, Equatable {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+}

@@ -1,0 +1,27 @@
+/// Picks and builds the model for a checkpoint: the architecture comes from the caller (a
+/// command-line flag), else the run's `volume.toml` `[model]`, else `config.json` `model_type`.
+public enum ModelLoader {
+    public static let architectures = ["mlp"]
+
+    public static func load(_ folder: CheckpointFolder, manifest: RunManifest?,
+                            architecture: String? = nil, activation: String? = nil) throws -> any Model {
+        let configType = folder.config?["model_type"]?.stringValue
+        guard let chosen = architecture ?? manifest?.architecture ?? configType else {
+            throw ModelError(code: "model.unknown_architecture",
+                             "\(folder.path): cannot tell the architecture: no config.json with a model_type and no [model] architecture in the run's volume.toml")
+        }
+        switch chosen {
+        case "mlp":
+            let name = activation ?? manifest?.activation ?? "relu"
+            guard let act = Activation(name: name) else {
+                throw ModelError(code: "model.unknown_activation",
+                                 "unknown activation '\(name)' (known: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return try MLP(weights: try folder.weights(), activation: act)
+        default:
+            let origin = architecture != nil ? "--architecture" : manifest?.architecture != nil ? "volume.toml [model] architecture" : "config.json model_type"
+            throw ModelError(code: "model.unknown_architecture",
+                             "\(folder.path): unsupported architecture '\(chosen)' (from \(origin); supported: \(architectures.joined(separator: ", ")))")
+        }
+    }
+}
