@@ -126,7 +126,7 @@ struct ConfigTable {
     static func nearest(to key: String, in known: [String]) -> String? {
         let scored = known.map { (candidate: $0, distance: editDistance(key, $0)) }
         guard let best = scored.min(by: { $0.distance < $1.distance }) else { return nil }
-        return best.distance <= max(1, min(key.count, best.candidate.count) / 3) ? best.candidate : nil
+        return best.distance <= max(2, min(key.count, best.candidate.count) / 3) ? best.candidate : nil
     }
 
     static func editDistance(_ a: String, _ b: String) -> Int {
