@@ -197,6 +197,24 @@ import Testing
         }
     }
 
+    @Test func waitsForAMissingRootAndSurvivesItsDeletion() async throws {
+        try FileManager.default.removeItem(atPath: root)
+        let capture = LogCapture()
+        try await withWatcher(rescanInterval: .seconds(1), capture: capture) { _, collector in
+            #expect(collector.scans.first?.problems == 1)
+            try folder.makeFolder("root/run/checkpoint-1")
+            try folder.write("root/run/checkpoint-1/model.safetensors", bytes: 10)
+            try #require(await collector.wait { !$0.settled(at: root + "/run/checkpoint-1").isEmpty })
+            #expect(capture.warnings(containing: "\(root) does not exist").count == 1)
+
+            try FileManager.default.removeItem(atPath: root)
+            try #require(await collector.wait { _ in !capture.warnings(containing: "the watch root was deleted or moved").isEmpty })
+            try folder.makeFolder("root/run/checkpoint-1")
+            try folder.write("root/run/checkpoint-1/model.safetensors", bytes: 10)
+            try #require(await collector.wait { $0.settled(at: root + "/run/checkpoint-1").count == 2 })
+        }
+    }
+
     @Test func requestedRescanRunsPromptly() async throws {
         try await withWatcher { watcher, collector in
             watcher.requestRescan()

@@ -70,7 +70,8 @@ final class InotifySession {
     }
 
     /// Removes a watch. For a folder that was deleted the kernel has already removed it; the
-    /// resulting EINVAL means exactly that and is ignored.
+    /// resulting EINVAL means exactly that and is ignored. (Watch descriptors are allocated
+    /// cyclically, so a just-freed number does not name a new watch.)
     func removeWatch(_ watch: Int32) {
         _ = inotify_rm_watch(descriptor, watch)
     }

@@ -126,7 +126,7 @@ final class WatchLoop {
             if appeared {
                 addRun(named: event.name)
             } else if vanished {
-                drop(root + "/" + event.name, stillExists: event.mask.contains(.movedFrom))
+                drop(root + "/" + event.name)
             }
         case .run(let run):
             guard !event.name.hasPrefix("."),
@@ -137,7 +137,7 @@ final class WatchLoop {
                 if appeared {
                     addUnitFolder(named: event.name, in: run)
                 } else if vanished {
-                    drop(unit.path, stillExists: event.mask.contains(.movedFrom))
+                    drop(unit.path)
                 }
             case .file:
                 settler.note(activity(event, path: unit.path), file: unit.name, of: unit, at: now)
@@ -214,16 +214,17 @@ final class WatchLoop {
     }
 
     /// Stops watching a folder (and anything watched below it) and forgets its checkpoints.
-    /// A folder that was moved away still has live watches, which are removed; a deleted one's
-    /// watches are already gone.
-    private func drop(_ path: String, stillExists: Bool) {
+    /// Removing the watch of a folder that was deleted fails harmlessly (the kernel already
+    /// removed it); one that was moved away, or reached through a deleted symbolic link, would
+    /// otherwise keep reporting under a stale path.
+    private func drop(_ path: String) {
         let prefix = path + "/"
         for (watch, folder) in folders where folder.path == path || folder.path.hasPrefix(prefix) {
-            if stillExists { session.removeWatch(watch) }
+            session.removeWatch(watch)
             unregister(watch)
+            logger.debug("stopped watching", metadata: ["path": "\(folder.path)"])
         }
         settler.forget(under: path)
-        logger.debug("stopped watching", metadata: ["path": "\(path)"])
     }
 
     private func lostRoot() {
