@@ -250,6 +250,18 @@ import Testing
         }
     }
 
+    @Test func takesItsSettingsFromTheWatchTable() throws {
+        var config = Config.Watch()
+        config.root = root + "/"
+        config.settleSeconds = 2.5
+        let watcher = Watcher(config: config, logger: LogCapture().logger())
+        #expect(watcher.root == root)
+        #expect(watcher.settleTime == .milliseconds(2500))
+        #expect(watcher.rescanInterval == .seconds(300))
+        config.rescanSeconds = 0
+        #expect(Watcher(config: config, logger: LogCapture().logger()).rescanInterval == nil)
+    }
+
     @Test func allowsOneWatcherPerProcessAndOneRunPerWatcher() async throws {
         try await withWatcher { watcher, _ in
             await #expect(throws: WatcherError(reason: .alreadyRan)) { try await watcher.run() }

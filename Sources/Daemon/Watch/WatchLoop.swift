@@ -63,8 +63,9 @@ final class WatchLoop {
     /// Runs until `shouldStop` returns true (checked at least once a second).
     func run(shouldStop: () -> Bool, takeRescanRequest: () -> Bool) throws(WatcherError) {
         fullScan(.startup)
-        // Re-inspect pending checkpoints a few times per settle period, at least once a second.
-        let tick = min(settings.settleTime / 4, .seconds(1))
+        // Re-inspect pending checkpoints a few times per settle period, at least once a second
+        // and at most ten times.
+        let tick = max(min(settings.settleTime / 4, .seconds(1)), .milliseconds(100))
         var nextSettle = clock.now + tick
         var nextRescan = settings.rescanInterval.map { clock.now + $0 }
 
@@ -197,11 +198,10 @@ final class WatchLoop {
     private func scanContents(
         of run: CheckpointScanner.Run, at now: ContinuousClock.Instant
     ) -> (units: [CheckpointScanner.ScannedUnit], problems: [ScanProblem]) {
-        let units: [CheckpointUnit]
-        var problems: [ScanProblem]
-        (units, problems) = scanner.units(in: run)
+        let listing = scanner.units(in: run)
+        var problems = listing.problems
         var scanned: [CheckpointScanner.ScannedUnit] = []
-        for unit in units {
+        for unit in listing.units {
             if unit.layout == .folder, let problem = watch(.unit(unit)) {
                 problems.append(problem)
             }
@@ -307,10 +307,11 @@ final class WatchLoop {
 
     // MARK: - Watch table
 
-    /// Watches a folder unless it already is; returns the problem when inotify refuses.
+    /// Watches a folder; returns the problem when inotify refuses. Asking again for a folder
+    /// already watched is cheap and returns the same descriptor; a different one means the
+    /// path now names another folder (renamed over, or deleted and re-created).
     @discardableResult
     private func watch(_ folder: Folder) -> ScanProblem? {
-        guard watchByPath[folder.path] == nil else { return nil }
         let watch: Int32
         do {
             watch = try session.watch(folder.path, mask: Self.folderMask)
@@ -321,7 +322,11 @@ final class WatchLoop {
             report([problem])
             return problem
         }
-        if let existing = folders[watch] {
+        if let previous = watchByPath[folder.path], previous != watch {
+            session.removeWatch(previous)
+            unregister(previous)
+        }
+        if let existing = folders[watch], existing.path != folder.path {
             // The same folder under another name (a symbolic link): its events already arrive
             // under the first name; rescans cover this one.
             logger.debug("folder already watched under another name", metadata: ["path": "\(folder.path)", "as": "\(existing.path)"])
