@@ -15,7 +15,6 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let permissionDenied = Errno(rawValue: EACCES)
     public static let notDirectory = Errno(rawValue: ENOTDIR)
     public static let tooManySymbolicLinkLevels = Errno(rawValue: ELOOP)
-    public static let interrupted = Errno(rawValue: EINTR)
     public static let noSpace = Errno(rawValue: ENOSPC)
 
     public var description: String { String(cString: strerror(rawValue)) }
