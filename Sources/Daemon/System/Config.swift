@@ -1,0 +1,330 @@
+import Logging
+import TOMLKit
+
+/// The daemon's configuration: `/etc/volumed/volumed.toml` or the file given with `--config`.
+/// Every key has a default, so an empty (or, at the default path, absent) file is a valid
+/// configuration. Unknown tables and keys, wrong types and out-of-range values are errors that
+/// name the dotted key.
+public struct Config: Sendable, Equatable {
+    public static let defaultPath = "/etc/volumed/volumed.toml"
+
+    public var watch = Watch()
+    public var database = Database()
+    public var estimate = Estimate()
+    public var workers = Workers()
+    public var daemon = Daemon()
+
+    public init() {}
+
+    /// `[watch]`: where checkpoints appear and how the watcher treats them.
+    public struct Watch: Sendable, Equatable {
+        public static let defaultRoot = "/srv/volumed/checkpoints"
+
+        /// The watched folder; its direct subfolders are runs.
+        public var root = Watch.defaultRoot
+        /// How long a checkpoint's files must stay closed and unchanged before it is enqueued.
+        public var settleSeconds: Double = 5
+        /// Interval of the periodic full rescan (network filesystems deliver no events); 0 turns it off.
+        public var rescanSeconds: Double = 300
+
+        public init() {}
+    }
+
+    /// `[database]`. The URL may carry a password, so it never appears in descriptions or errors.
+    public struct Database: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
+        public var url: String?
+
+        public init(url: String? = nil) {
+            self.url = url
+        }
+
+        public var description: String { url == nil ? "Database(url: nil)" : "Database(url: <redacted>)" }
+        public var customMirror: Mirror { Mirror(self, children: ["url": url == nil ? "nil" : "<redacted>"]) }
+    }
+
+    /// `[estimate]`: the settings every checkpoint is estimated under (DESIGN "The estimator").
+    /// A run's `volume.toml` may override them with the same keys.
+    public struct Estimate: Sendable, Equatable {
+        public enum Prior: String, Sendable, Equatable, CaseIterable {
+            case gaussian, uniform
+        }
+
+        public enum PriorCenter: String, Sendable, Equatable, CaseIterable {
+            case zero, anchor
+        }
+
+        public enum Sigma: Sendable, Equatable {
+            /// The RMS of the anchor's parameters.
+            case rms
+            /// A fixed positive standard deviation.
+            case fixed(Double)
+        }
+
+        public var cutoffs: [Double] = [0.01]
+        /// Preconditioner specifications, `name` or `name:key=value,…`, checked for syntax only.
+        public var preconditioners: [String] = ["none", "adam"]
+        public var prior = Prior.gaussian
+        public var priorCenter = PriorCenter.zero
+        public var sigma = Sigma.rms
+        public var directions = 100
+        public var seed = 0
+        public var tolerance = 0.01
+
+        public init() {}
+    }
+
+    /// `[workers]`: estimation workers in this process and their job leases.
+    public struct Workers: Sendable, Equatable {
+        public var count = 1
+        /// Direction threads per estimate; 0 means one per core.
+        public var threads = 0
+        public var leaseSeconds: Double = 60
+        public var maxAttempts = 3
+
+        public init() {}
+    }
+
+    /// `[daemon]`.
+    public struct Daemon: Sendable, Equatable {
+        /// See `Config.stateDirectory(flag:configured:environment:)` for the full resolution order.
+        public var stateDirectory: String?
+        public var logLevel = Logger.Level.info
+
+        public init() {}
+    }
+}
+
+// MARK: - Loading
+
+extension Config {
+    /// Loads the configuration. With `path == nil` the default path is read if it exists and the
+    /// defaults are used if it does not; an explicitly named file must exist.
+    public static func load(path: String?) throws(ConfigError) -> Config {
+        let file = path ?? defaultPath
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.read(file, limit: 1 << 20)
+        } catch .system(.noSuchFileOrDirectory) where path == nil {
+            return Config()
+        } catch {
+            throw ConfigError(file: file, key: nil, reason: .unreadable("cannot read the configuration file: \(error)"))
+        }
+        guard !bytes.contains(0) else {
+            throw ConfigError(file: file, key: nil, reason: .unreadable("the file contains a NUL byte; TOML is text"))
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(file: file, key: nil, reason: .unreadable("the file is not valid UTF-8"))
+        }
+        return try Config(toml: text, file: file)
+    }
+
+    /// Parses a configuration document; `file` names it in errors.
+    public init(toml text: String, file: String) throws(ConfigError) {
+        let document: TOMLTable
+        do {
+            document = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(
+                file: file, key: nil,
+                reason: .syntax(line: error.source.begin.line, column: error.source.begin.column, message: error.description))
+        } catch {
+            throw ConfigError(file: file, key: nil, reason: .syntax(line: 0, column: 0, message: "\(error)"))
+        }
+        let top = ConfigTable(table: document, path: "", file: file)
+        try top.rejectUnknownKeys(["watch", "database", "estimate", "workers", "daemon"])
+
+        self.init()
+        if let table = try top.subtable("watch") { watch = try Watch(table) }
+        if let table = try top.subtable("database") { database = try Database(table) }
+        if let table = try top.subtable("estimate") { estimate = try Estimate(table, base: estimate) }
+        if let table = try top.subtable("workers") { workers = try Workers(table) }
+        if let table = try top.subtable("daemon") { daemon = try Daemon(table) }
+    }
+
+    /// The state directory (embedded database, …): `--state-dir` > `[daemon] state_dir` >
+    /// `$STATE_DIRECTORY` (set by systemd's `StateDirectory=`; the first entry when it lists
+    /// several) > `/var/lib/volumed`. Empty values count as unset.
+    public static func stateDirectory(flag: String?, configured: String?, environment: [String: String]) -> String {
+        if let flag, !flag.isEmpty { return flag }
+        if let configured, !configured.isEmpty { return configured }
+        if let fromSystemd = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !fromSystemd.isEmpty {
+            return String(fromSystemd)
+        }
+        return "/var/lib/volumed"
+    }
+}
+
+extension Config.Watch {
+    init(_ table: ConfigTable) throws(ConfigError) {
+        try table.rejectUnknownKeys(["root", "settle_seconds", "rescan_seconds"])
+        self.init()
+        if let root = try table.path("root") { self.root = root }
+        if let settle = try table.number("settle_seconds") {
+            guard settle >= 0 else { throw table.invalid("settle_seconds", "must be at least 0, got \(settle)") }
+            settleSeconds = settle
+        }
+        if let rescan = try table.number("rescan_seconds") {
+            guard rescan >= 0 else { throw table.invalid("rescan_seconds", "must be at least 0 (0 turns periodic rescans off), got \(rescan)") }
+            rescanSeconds = rescan
+        }
+    }
+}
+
+extension Config.Database {
+    init(_ table: ConfigTable) throws(ConfigError) {
+        try table.rejectUnknownKeys(["url"])
+        self.init()
+        if let url = try table.string("url", secret: true) {
+            guard !url.isEmpty else { throw table.invalid("url", "must not be empty (leave the key out for the embedded database)") }
+            self.url = url
+        }
+    }
+}
+
+extension Config.Estimate {
+    static let keys = [
+        "cutoffs", "preconditioners", "prior", "prior_center", "sigma", "directions", "seed", "tolerance",
+    ]
+
+    /// Reads an `[estimate]` table over `base`: keys present replace base's values. For a run's
+    /// `volume.toml`, pass its `[estimate]` table with the daemon's settings as the base; errors
+    /// name `file` and `path.key`.
+    public init(table: TOMLTable, file: String, path: String = "estimate", base: Config.Estimate) throws(ConfigError) {
+        try self.init(ConfigTable(table: table, path: path, file: file), base: base)
+    }
+
+    init(_ table: ConfigTable, base: Config.Estimate) throws(ConfigError) {
+        try table.rejectUnknownKeys(Self.keys)
+        self = base
+        if let cutoffs = try table.numbers("cutoffs") {
+            guard !cutoffs.isEmpty else { throw table.invalid("cutoffs", "must list at least one cutoff") }
+            for cutoff in cutoffs where cutoff <= 0 {
+                throw table.invalid("cutoffs", "every cutoff must be greater than 0 nats, got \(cutoff)")
+            }
+            guard Set(cutoffs).count == cutoffs.count else { throw table.invalid("cutoffs", "lists a cutoff twice") }
+            self.cutoffs = cutoffs
+        }
+        if let preconditioners = try table.strings("preconditioners") {
+            guard !preconditioners.isEmpty else {
+                throw table.invalid("preconditioners", "must list at least one preconditioner (\"none\" for plain directions)")
+            }
+            for spec in preconditioners {
+                if let problem = Self.preconditionerSyntaxProblem(spec) {
+                    throw table.invalid("preconditioners", "\"\(spec)\": \(problem)")
+                }
+            }
+            guard Set(preconditioners).count == preconditioners.count else {
+                throw table.invalid("preconditioners", "lists a preconditioner twice")
+            }
+            self.preconditioners = preconditioners
+        }
+        if let prior = try table.string("prior") {
+            guard let value = Prior(rawValue: prior) else {
+                throw table.invalid("prior", "expected \"gaussian\" or \"uniform\", got \"\(prior)\"")
+            }
+            self.prior = value
+        }
+        if let center = try table.string("prior_center") {
+            guard let value = PriorCenter(rawValue: center) else {
+                throw table.invalid("prior_center", "expected \"zero\" or \"anchor\", got \"\(center)\"")
+            }
+            priorCenter = value
+        }
+        if let value = table.table["sigma"] {
+            if let text = value.string {
+                guard text == "rms" else { throw table.invalid("sigma", "expected \"rms\" or a positive number, got \"\(text)\"") }
+                sigma = .rms
+            } else if value.int != nil || value.double != nil, let number = try table.number("sigma") {
+                guard number > 0 else { throw table.invalid("sigma", "must be \"rms\" or greater than 0, got \(number)") }
+                sigma = .fixed(number)
+            } else {
+                throw table.wrongType("sigma", expected: "\"rms\" or a positive number", value)
+            }
+        }
+        if let directions = try table.integer("directions") {
+            guard directions >= 1 else { throw table.invalid("directions", "must be at least 1, got \(directions)") }
+            self.directions = directions
+        }
+        if let seed = try table.integer("seed") {
+            guard seed >= 0 else { throw table.invalid("seed", "must be at least 0, got \(seed)") }
+            self.seed = seed
+        }
+        if let tolerance = try table.number("tolerance") {
+            guard tolerance > 0, tolerance < 1 else {
+                throw table.invalid("tolerance", "must be between 0 and 1 (exclusive), got \(tolerance)")
+            }
+            self.tolerance = tolerance
+        }
+    }
+
+    /// Why a preconditioner specification is not `name` or `name:key=value,…`, or nil when it is.
+    /// Names and keys are lower-case identifiers (names may contain '-'); values are non-empty and
+    /// contain no ',', '=', ':' or whitespace. Whether the name and keys exist is the estimator's call.
+    public static func preconditionerSyntaxProblem(_ spec: String) -> String? {
+        let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let name = parts[0]
+        guard isIdentifier(name, allowingDash: true) else {
+            return "the name must start with a lower-case letter and contain only a-z, 0-9, '-' and '_'"
+        }
+        guard parts.count == 2 else { return nil }
+        var seen = Set<Substring>()
+        for parameter in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
+            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair.count == 2 else { return "parameter '\(parameter)' is not key=value" }
+            guard isIdentifier(pair[0], allowingDash: false) else {
+                return "parameter key '\(pair[0])' must start with a lower-case letter and contain only a-z, 0-9 and '_'"
+            }
+            let value = pair[1]
+            guard !value.isEmpty, !value.contains(where: { ",=:".contains($0) || $0.isWhitespace }) else {
+                return "parameter '\(pair[0])' needs a value without ',', '=', ':' or spaces"
+            }
+            guard seen.insert(pair[0]).inserted else { return "parameter '\(pair[0])' is given twice" }
+        }
+        return nil
+    }
+
+    private static func isIdentifier(_ text: Substring, allowingDash: Bool) -> Bool {
+        guard let first = text.unicodeScalars.first, ("a"..."z").contains(first) else { return false }
+        return text.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || (allowingDash && $0 == "-")
+        }
+    }
+}
+
+extension Config.Workers {
+    init(_ table: ConfigTable) throws(ConfigError) {
+        try table.rejectUnknownKeys(["count", "threads", "lease_seconds", "max_attempts"])
+        self.init()
+        if let count = try table.integer("count") {
+            guard count >= 1 else { throw table.invalid("count", "must be at least 1, got \(count)") }
+            self.count = count
+        }
+        if let threads = try table.integer("threads") {
+            guard threads >= 0 else { throw table.invalid("threads", "must be at least 0 (0 = one per core), got \(threads)") }
+            self.threads = threads
+        }
+        if let lease = try table.number("lease_seconds") {
+            guard lease > 0 else { throw table.invalid("lease_seconds", "must be greater than 0, got \(lease)") }
+            leaseSeconds = lease
+        }
+        if let attempts = try table.integer("max_attempts") {
+            guard attempts >= 1 else { throw table.invalid("max_attempts", "must be at least 1, got \(attempts)") }
+            maxAttempts = attempts
+        }
+    }
+}
+
+extension Config.Daemon {
+    init(_ table: ConfigTable) throws(ConfigError) {
+        try table.rejectUnknownKeys(["state_dir", "log_level"])
+        self.init()
+        stateDirectory = try table.path("state_dir")
+        if let level = try table.string("log_level") {
+            guard let value = Logger.Level(rawValue: level) else {
+                let names = Logger.Level.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+                throw table.invalid("log_level", "expected one of \(names), got \"\(level)\"")
+            }
+            logLevel = value
+        }
+    }
+}

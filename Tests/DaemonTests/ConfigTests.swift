@@ -1,0 +1,257 @@
+import Foundation
+import TOMLKit
+import Testing
+
+@testable import Daemon
+
+@Suite struct ConfigTests {
+    private func parse(_ toml: String) throws(ConfigError) -> Config {
+        try Config(toml: toml, file: "volumed.toml")
+    }
+
+    private func error(_ toml: String) -> ConfigError? {
+        do {
+            _ = try parse(toml)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func emptyFileGivesTheDocumentedDefaults() throws {
+        let config = try parse("")
+        #expect(config.watch.root == "/srv/volumed/checkpoints")
+        #expect(config.watch.settleSeconds == 5)
+        #expect(config.watch.rescanSeconds == 300)
+        #expect(config.database.url == nil)
+        #expect(config.estimate.cutoffs == [0.01])
+        #expect(config.estimate.preconditioners == ["none", "adam"])
+        #expect(config.estimate.prior == .gaussian)
+        #expect(config.estimate.priorCenter == .zero)
+        #expect(config.estimate.sigma == .rms)
+        #expect(config.estimate.directions == 100)
+        #expect(config.estimate.seed == 0)
+        #expect(config.estimate.tolerance == 0.01)
+        #expect(config.workers.count == 1)
+        #expect(config.workers.threads == 0)
+        #expect(config.workers.leaseSeconds == 60)
+        #expect(config.workers.maxAttempts == 3)
+        #expect(config.daemon.stateDirectory == nil)
+        #expect(config.daemon.logLevel == .info)
+        #expect(config == Config())
+    }
+
+    @Test func readsEveryKey() throws {
+        let config = try parse(
+            """
+            [watch]
+            root = "/data/runs"
+            settle_seconds = 2.5
+            rescan_seconds = 0
+            [database]
+            url = "postgresql://volumed@db/volumes"
+            [estimate]
+            cutoffs = [0.001, 1]
+            preconditioners = ["adam:eps=1e-2,exponent=0.5", "fisher"]
+            prior = "uniform"
+            prior_center = "anchor"
+            sigma = 0.25
+            directions = 16
+            seed = 7
+            tolerance = 0.001
+            [workers]
+            count = 2
+            threads = 4
+            lease_seconds = 30
+            max_attempts = 5
+            [daemon]
+            state_dir = "/var/lib/other"
+            log_level = "debug"
+            """)
+        #expect(config.watch.root == "/data/runs")
+        #expect(config.watch.settleSeconds == 2.5)
+        #expect(config.watch.rescanSeconds == 0)
+        #expect(config.database.url == "postgresql://volumed@db/volumes")
+        #expect(config.estimate.cutoffs == [0.001, 1])
+        #expect(config.estimate.preconditioners == ["adam:eps=1e-2,exponent=0.5", "fisher"])
+        #expect(config.estimate.prior == .uniform)
+        #expect(config.estimate.priorCenter == .anchor)
+        #expect(config.estimate.sigma == .fixed(0.25))
+        #expect(config.estimate.directions == 16)
+        #expect(config.estimate.seed == 7)
+        #expect(config.estimate.tolerance == 0.001)
+        #expect(config.workers.count == 2)
+        #expect(config.workers.threads == 4)
+        #expect(config.workers.leaseSeconds == 30)
+        #expect(config.workers.maxAttempts == 5)
+        #expect(config.daemon.stateDirectory == "/var/lib/other")
+        #expect(config.daemon.logLevel == .debug)
+    }
+
+    @Test func rejectsAnUnknownKeyByItsDottedName() throws {
+        let failure = try #require(error("[estimate]\ncutof = [0.1]\n"))
+        #expect(failure.code == "config.unknown_key")
+        #expect(failure.key == "estimate.cutof")
+        #expect(failure.description == "volumed.toml: unknown key 'estimate.cutof' (did you mean 'estimate.cutoffs'?)")
+    }
+
+    @Test func rejectsAnUnknownTable() throws {
+        let failure = try #require(error("[watcher]\nroot = \"/x\"\n"))
+        #expect(failure.code == "config.unknown_key")
+        #expect(failure.description == "volumed.toml: unknown key 'watcher' (did you mean 'watch'?)")
+        let unrelated = try #require(error("colour = \"blue\"\n"))
+        #expect(unrelated.description == "volumed.toml: unknown key 'colour'")
+    }
+
+    @Test func rejectsAValueOfTheWrongType() throws {
+        let failure = try #require(error("[watch]\nsettle_seconds = \"5\"\n"))
+        #expect(failure.code == "config.type")
+        #expect(failure.description == "volumed.toml: watch.settle_seconds: expected a number, found a string \"5\"")
+
+        let element = try #require(error("[estimate]\ncutoffs = [0.1, \"x\"]\n"))
+        #expect(element.description == "volumed.toml: estimate.cutoffs: expected an array of numbers, found element 2 is a string \"x\"")
+
+        let table = try #require(error("watch = 3\n"))
+        #expect(table.description == "volumed.toml: watch: expected a table, found an integer 3")
+
+        let sigma = try #require(error("[estimate]\nsigma = true\n"))
+        #expect(sigma.description == "volumed.toml: estimate.sigma: expected \"rms\" or a positive number, found a boolean true")
+    }
+
+    @Test(arguments: [
+        ("[watch]\nsettle_seconds = -1", "watch.settle_seconds", "must be at least 0, got -1.0"),
+        ("[watch]\nrescan_seconds = -5", "watch.rescan_seconds", "must be at least 0"),
+        ("[watch]\nroot = \"relative/path\"", "watch.root", "must be an absolute path"),
+        ("[estimate]\ncutoffs = [0.01, 0]", "estimate.cutoffs", "greater than 0 nats, got 0.0"),
+        ("[estimate]\ncutoffs = [-0.5]", "estimate.cutoffs", "greater than 0 nats, got -0.5"),
+        ("[estimate]\ncutoffs = []", "estimate.cutoffs", "at least one cutoff"),
+        ("[estimate]\ncutoffs = [0.1, 0.1]", "estimate.cutoffs", "lists a cutoff twice"),
+        ("[estimate]\ncutoffs = [nan]", "estimate.cutoffs", "finite number"),
+        ("[estimate]\npreconditioners = [\"adam:eps\"]", "estimate.preconditioners", "\"adam:eps\": parameter 'eps' is not key=value"),
+        ("[estimate]\npreconditioners = [\"Adam\"]", "estimate.preconditioners", "the name must start with a lower-case letter"),
+        ("[estimate]\npreconditioners = [\"none\", \"none\"]", "estimate.preconditioners", "lists a preconditioner twice"),
+        ("[estimate]\npreconditioners = []", "estimate.preconditioners", "at least one preconditioner"),
+        ("[estimate]\nprior = \"gausian\"", "estimate.prior", "expected \"gaussian\" or \"uniform\", got \"gausian\""),
+        ("[estimate]\nprior_center = \"mean\"", "estimate.prior_center", "expected \"zero\" or \"anchor\", got \"mean\""),
+        ("[estimate]\nsigma = \"std\"", "estimate.sigma", "expected \"rms\" or a positive number, got \"std\""),
+        ("[estimate]\nsigma = 0", "estimate.sigma", "greater than 0, got 0.0"),
+        ("[estimate]\ndirections = 0", "estimate.directions", "must be at least 1, got 0"),
+        ("[estimate]\nseed = -1", "estimate.seed", "must be at least 0, got -1"),
+        ("[estimate]\ntolerance = 1", "estimate.tolerance", "between 0 and 1 (exclusive), got 1.0"),
+        ("[estimate]\ntolerance = 0", "estimate.tolerance", "between 0 and 1 (exclusive), got 0.0"),
+        ("[workers]\ncount = 0", "workers.count", "must be at least 1, got 0"),
+        ("[workers]\nthreads = -2", "workers.threads", "must be at least 0"),
+        ("[workers]\nlease_seconds = 0", "workers.lease_seconds", "greater than 0"),
+        ("[workers]\nmax_attempts = 0", "workers.max_attempts", "must be at least 1, got 0"),
+        ("[daemon]\nlog_level = \"loud\"", "daemon.log_level", "got \"loud\""),
+        ("[daemon]\nstate_dir = \"\"", "daemon.state_dir", "must be an absolute path"),
+        ("[database]\nurl = \"\"", "database.url", "must not be empty"),
+    ])
+    func rejectsABadValueNamingTheKey(toml: String, key: String, reason: String) throws {
+        let failure = try #require(error(toml + "\n"))
+        #expect(failure.code == "config.value")
+        #expect(failure.key == key)
+        #expect(failure.description.hasPrefix("volumed.toml: \(key): "))
+        #expect(failure.description.contains(reason), "\(failure.description)")
+    }
+
+    @Test func acceptsANumericSigmaAndIntegerNumbers() throws {
+        #expect(try parse("[estimate]\nsigma = 2\n").estimate.sigma == .fixed(2))
+        #expect(try parse("[estimate]\nsigma = \"rms\"\n").estimate.sigma == .rms)
+        #expect(try parse("[estimate]\ncutoffs = [1, 0.5]\n").estimate.cutoffs == [1, 0.5])
+        #expect(try parse("[watch]\nsettle_seconds = 0\n").watch.settleSeconds == 0)
+    }
+
+    @Test func reportsTOMLSyntaxErrorsWithTheirPosition() throws {
+        let failure = try #require(error("[watch]\nsettle_seconds = = 5\n"))
+        #expect(failure.code == "config.syntax")
+        guard case .syntax(let line, _, _) = failure.reason else {
+            Issue.record("expected a syntax error, got \(failure)")
+            return
+        }
+        #expect(line == 2)
+        #expect(failure.description.hasPrefix("volumed.toml:2:"))
+    }
+
+    @Test func neverShowsTheDatabaseURL() throws {
+        let secret = "postgresql://volumed:hunter2@db.internal/volumes"
+        let config = try parse("[database]\nurl = \"\(secret)\"\n")
+        #expect(config.database.url == secret)
+        #expect(!"\(config)".contains("hunter2"))
+        #expect(!String(reflecting: config).contains("hunter2"))
+
+        let failure = try #require(error("[database]\nurl = 42\n"))
+        #expect(failure.code == "config.type")
+        #expect(!failure.description.contains("42"))
+    }
+
+    @Test func validatesPreconditionerSyntaxOnly() {
+        for good in ["none", "adam", "adam-m", "fisher:eps=1e-2", "adam:eps=1e-2,exponent=0.5", "hessian:eps=0.1"] {
+            #expect(Config.Estimate.preconditionerSyntaxProblem(good) == nil, "\(good)")
+        }
+        // Unknown names pass: the estimator decides which exist.
+        #expect(Config.Estimate.preconditionerSyntaxProblem("shampoo") == nil)
+        for bad in ["", "Adam", "1adam", "adam:", "adam:eps=", "adam:=1", "adam:eps=1,eps=2", "adam:eps=1 2", "adam:eps=1,", "adam:Eps=1"] {
+            #expect(Config.Estimate.preconditionerSyntaxProblem(bad) != nil, "\(bad)")
+        }
+    }
+
+    @Test func resolvesTheStateDirectoryInOrder() {
+        let systemd = ["STATE_DIRECTORY": "/var/lib/volumed-systemd:/var/lib/second"]
+        #expect(Config.stateDirectory(flag: "/flag", configured: "/configured", environment: systemd) == "/flag")
+        #expect(Config.stateDirectory(flag: nil, configured: "/configured", environment: systemd) == "/configured")
+        #expect(Config.stateDirectory(flag: nil, configured: nil, environment: systemd) == "/var/lib/volumed-systemd")
+        #expect(Config.stateDirectory(flag: "", configured: nil, environment: [:]) == "/var/lib/volumed")
+    }
+
+    @Test func mergesARunsEstimateTableOverTheDaemonSettings() throws {
+        var base = Config.Estimate()
+        base.directions = 40
+        base.cutoffs = [0.05]
+        let manifest = try TOMLTable(string: "[estimate]\ncutoffs = [0.1]\nprior = \"uniform\"\n")
+        let table = try #require(manifest["estimate"]?.table)
+        let merged = try Config.Estimate(table: table, file: "run-a/volume.toml", base: base)
+        #expect(merged.cutoffs == [0.1])
+        #expect(merged.prior == .uniform)
+        #expect(merged.directions == 40)
+
+        let bad = try TOMLTable(string: "[estimate]\ndirection = 3\n")
+        let badTable = try #require(bad["estimate"]?.table)
+        #expect(throws: ConfigError(file: "run-a/volume.toml", key: "estimate.direction", reason: .unknownKey(suggestion: "estimate.directions"))) {
+            try Config.Estimate(table: badTable, file: "run-a/volume.toml", base: base)
+        }
+    }
+
+    @Test func loadsAFileAndRequiresAnExplicitOneToExist() throws {
+        let folder = try TemporaryDirectory()
+        let path = try folder.write("volumed.toml", text: "[workers]\ncount = 3\n")
+        #expect(try Config.load(path: path).workers.count == 3)
+
+        let missing = folder.path + "/absent.toml"
+        #expect(throws: ConfigError(file: missing, key: nil, reason: .unreadable("cannot read the configuration file: No such file or directory"))) {
+            try Config.load(path: missing)
+        }
+    }
+
+    @Test func refusesFilesThatAreNotTOMLText() throws {
+        let folder = try TemporaryDirectory()
+        let fifo = folder.path + "/fifo.toml"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // Opening a FIFO for reading would block until a writer appears; the loader must not.
+        #expect(throws: ConfigError(file: fifo, key: nil, reason: .unreadable("cannot read the configuration file: not a regular file"))) {
+            try Config.load(path: fifo)
+        }
+
+        let binary = folder.url("binary.toml")
+        try Data([0x5B, 0x77, 0x00, 0x5D]).write(to: binary)
+        #expect(throws: ConfigError(file: binary.path, key: nil, reason: .unreadable("the file contains a NUL byte; TOML is text"))) {
+            try Config.load(path: binary.path)
+        }
+
+        let latin1 = folder.url("latin1.toml")
+        try Data([0x23, 0x20, 0xE9, 0x0A]).write(to: latin1)
+        #expect(throws: ConfigError(file: latin1.path, key: nil, reason: .unreadable("the file is not valid UTF-8"))) {
+            try Config.load(path: latin1.path)
+        }
+    }
+}
