@@ -1,3 +1,4 @@
+import Estimator
 import Logging
 import TOMLKit
 
@@ -10,7 +11,7 @@ public struct Config: Sendable, Equatable {
 
     public var watch = Watch()
     public var database = Database()
-    public var estimate = Estimate()
+    public var estimate = EstimationPlan()
     public var workers = Workers()
     public var daemon = Daemon()
 
@@ -42,37 +43,8 @@ public struct Config: Sendable, Equatable {
         public var customMirror: Mirror { Mirror(self, children: ["url": url == nil ? "nil" : "<redacted>"]) }
     }
 
-    /// `[estimate]`: the settings every checkpoint is estimated under (DESIGN "The estimator").
-    /// A run's `volume.toml` may override them with the same keys.
-    public struct Estimate: Sendable, Equatable {
-        public enum Prior: String, Sendable, Equatable, CaseIterable {
-            case gaussian, uniform
-        }
-
-        public enum PriorCenter: String, Sendable, Equatable, CaseIterable {
-            case zero, anchor
-        }
-
-        public enum Sigma: Sendable, Equatable {
-            /// The RMS of the anchor's parameters.
-            case rms
-            /// A fixed positive standard deviation.
-            case fixed(Double)
-        }
-
-        public var cutoffs: [Double] = [0.01]
-        /// Preconditioner specifications, `name` or `name:key=value,…`, checked for syntax only.
-        public var preconditioners: [String] = ["none", "adam"]
-        public var prior = Prior.gaussian
-        public var priorCenter = PriorCenter.zero
-        public var sigma = Sigma.rms
-        public var directions = 100
-        public var seed = 0
-        public var tolerance = 0.01
-
-        public init() {}
-    }
-
+    /// `[estimate]`: the settings every checkpoint is estimated under (DESIGN "The estimator"),
+    /// the base that a run's `volume.toml` `[estimate]` overrides.
     /// `[workers]`: estimation workers in this process and their job leases.
     public struct Workers: Sendable, Equatable {
         public var count = 1
@@ -136,7 +108,7 @@ extension Config {
         self.init()
         if let table = try top.subtable("watch") { watch = try Watch(table) }
         if let table = try top.subtable("database") { database = try Database(table) }
-        if let table = try top.subtable("estimate") { estimate = try Estimate(table, base: estimate) }
+        if let table = try top.subtable("estimate") { estimate = try EstimationPlan(table, base: estimate) }
         if let table = try top.subtable("workers") { workers = try Workers(table) }
         if let table = try top.subtable("daemon") { daemon = try Daemon(table) }
     }
@@ -181,19 +153,13 @@ extension Config.Database {
     }
 }
 
-extension Config.Estimate {
+extension EstimationPlan {
     static let keys = [
         "cutoffs", "preconditioners", "prior", "prior_center", "sigma", "directions", "seed", "tolerance",
     ]
 
-    /// Reads an `[estimate]` table over `base`: keys present replace base's values. For a run's
-    /// `volume.toml`, pass its `[estimate]` table with the daemon's settings as the base; errors
-    /// name `file` and `path.key`.
-    public init(table: TOMLTable, file: String, path: String = "estimate", base: Config.Estimate) throws(ConfigError) {
-        try self.init(ConfigTable(table: table, path: path, file: file), base: base)
-    }
-
-    init(_ table: ConfigTable, base: Config.Estimate) throws(ConfigError) {
+    /// Reads an `[estimate]` table over `base`: keys present replace base's values.
+    init(_ table: ConfigTable, base: EstimationPlan) throws(ConfigError) {
         try table.rejectUnknownKeys(Self.keys)
         self = base
         if let cutoffs = try table.numbers("cutoffs") {
@@ -202,91 +168,61 @@ extension Config.Estimate {
                 throw table.invalid("cutoffs", "every cutoff must be greater than 0 nats, got \(cutoff)")
             }
             guard Set(cutoffs).count == cutoffs.count else { throw table.invalid("cutoffs", "lists a cutoff twice") }
-            self.cutoffs = cutoffs
+            settings.cutoffs = cutoffs
         }
-        if let preconditioners = try table.strings("preconditioners") {
-            guard !preconditioners.isEmpty else {
+        if let names = try table.strings("preconditioners") {
+            guard !names.isEmpty else {
                 throw table.invalid("preconditioners", "must list at least one preconditioner (\"none\" for plain directions)")
             }
-            for spec in preconditioners {
-                if let problem = Self.preconditionerSyntaxProblem(spec) {
-                    throw table.invalid("preconditioners", "\"\(spec)\": \(problem)")
+            var specs: [PreconditionerSpec] = []
+            for name in names {
+                do {
+                    specs.append(try PreconditionerSpec(parsing: name))
+                } catch {
+                    throw table.invalid("preconditioners", "\"\(name)\": \(error.detail)")
                 }
             }
-            guard Set(preconditioners).count == preconditioners.count else {
+            guard Set(specs).count == specs.count else {
                 throw table.invalid("preconditioners", "lists a preconditioner twice")
             }
-            self.preconditioners = preconditioners
+            preconditioners = specs
         }
         if let prior = try table.string("prior") {
-            guard let value = Prior(rawValue: prior) else {
+            guard let value = EstimateSettings.Prior(rawValue: prior) else {
                 throw table.invalid("prior", "expected \"gaussian\" or \"uniform\", got \"\(prior)\"")
             }
-            self.prior = value
+            settings.prior = value
         }
         if let center = try table.string("prior_center") {
-            guard let value = PriorCenter(rawValue: center) else {
+            guard let value = EstimateSettings.PriorCenter(rawValue: center) else {
                 throw table.invalid("prior_center", "expected \"zero\" or \"anchor\", got \"\(center)\"")
             }
-            priorCenter = value
+            settings.priorCenter = value
         }
         if let value = table.table["sigma"] {
             if let text = value.string {
                 guard text == "rms" else { throw table.invalid("sigma", "expected \"rms\" or a positive number, got \"\(text)\"") }
-                sigma = .rms
+                settings.sigma = .rms
             } else if value.int != nil || value.double != nil, let number = try table.number("sigma") {
                 guard number > 0 else { throw table.invalid("sigma", "must be \"rms\" or greater than 0, got \(number)") }
-                sigma = .fixed(number)
+                settings.sigma = .value(number)
             } else {
                 throw table.wrongType("sigma", expected: "\"rms\" or a positive number", value)
             }
         }
         if let directions = try table.integer("directions") {
             guard directions >= 1 else { throw table.invalid("directions", "must be at least 1, got \(directions)") }
-            self.directions = directions
+            settings.directions = directions
         }
         if let seed = try table.integer("seed") {
             guard seed >= 0 else { throw table.invalid("seed", "must be at least 0, got \(seed)") }
-            self.seed = seed
+            settings.seed = UInt64(seed)
         }
         if let tolerance = try table.number("tolerance") {
             guard tolerance > 0, tolerance < 1 else {
                 throw table.invalid("tolerance", "must be between 0 and 1 (exclusive), got \(tolerance)")
             }
-            self.tolerance = tolerance
-        }
-    }
-
-    /// Why a preconditioner specification is not `name` or `name:key=value,…`, or nil when it is.
-    /// Names and keys are lower-case identifiers (names may contain '-'); values are non-empty and
-    /// contain no ',', '=', ':' or whitespace. Whether the name and keys exist is the estimator's call.
-    public static func preconditionerSyntaxProblem(_ spec: String) -> String? {
-        let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        let name = parts[0]
-        guard isIdentifier(name, allowingDash: true) else {
-            return "the name must start with a lower-case letter and contain only a-z, 0-9, '-' and '_'"
-        }
-        guard parts.count == 2 else { return nil }
-        var seen = Set<Substring>()
-        for parameter in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
-            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard pair.count == 2 else { return "parameter '\(parameter)' is not key=value" }
-            guard isIdentifier(pair[0], allowingDash: false) else {
-                return "parameter key '\(pair[0])' must start with a lower-case letter and contain only a-z, 0-9 and '_'"
-            }
-            let value = pair[1]
-            guard !value.isEmpty, !value.contains(where: { ",=:".contains($0) || $0.isWhitespace }) else {
-                return "parameter '\(pair[0])' needs a value without ',', '=', ':' or spaces"
-            }
-            guard seen.insert(pair[0]).inserted else { return "parameter '\(pair[0])' is given twice" }
-        }
-        return nil
-    }
-
-    private static func isIdentifier(_ text: Substring, allowingDash: Bool) -> Bool {
-        guard let first = text.unicodeScalars.first, ("a"..."z").contains(first) else { return false }
-        return text.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || (allowingDash && $0 == "-")
+            settings.tolerance = tolerance
         }
     }
 }

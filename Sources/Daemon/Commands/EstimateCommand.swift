@@ -1,0 +1,152 @@
+import ArgumentParser
+import Estimator
+import Foundation
+
+/// `volumed estimate PATH`: one checkpoint's local volume, printed as a table or JSON, no
+/// database involved.
+struct EstimateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "estimate",
+        abstract: "Estimate the KL local volume of one checkpoint.",
+        discussion: """
+            PATH is a checkpoint folder (HF Trainer layout) or a single .safetensors file; its
+            parent folder is the run (volume.toml, eval data). Flags override the run's volume.toml.
+            """)
+
+    @Argument(help: "Checkpoint folder or .safetensors file.")
+    var path: String
+
+    @Option(help: "Eval data file (default: the run's [data] eval, eval_tokens.safetensors or eval.safetensors).")
+    var data: String?
+
+    @Option(help: "Model architecture (default: volume.toml [model] or config.json model_type).")
+    var architecture: String?
+
+    @Option(help: "MLP activation: relu, gelu, gelu_tanh, tanh, sigmoid, silu.")
+    var activation: String?
+
+    @Option(name: .customLong("cutoff"), parsing: .upToNextOption, help: "KL cutoffs in nats (several allowed).")
+    var cutoffs: [Double] = []
+
+    @Option(name: .customLong("preconditioner"), parsing: .upToNextOption,
+            help: "none | adam | adam-m, optionally with parameters: adam:eps=1e-3,exponent=0.5 (several allowed).")
+    var preconditioners: [String] = []
+
+    @Option(help: "gaussian | uniform.")
+    var prior: String?
+
+    @Option(help: "Centre of the Gaussian prior: zero | anchor.")
+    var priorCenter: String?
+
+    @Option(help: "σ of the Gaussian prior: rms (of the checkpoint's parameters) or a number.")
+    var sigma: String?
+
+    @Option(help: "Random directions per estimate.")
+    var directions: Int?
+
+    @Option(help: "Seed of the directions.")
+    var seed: UInt64?
+
+    @Option(help: "Relative tolerance of the KL at each radius.")
+    var tolerance: Double?
+
+    @Option(help: "Direction worker threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    @Flag(help: "Include every direction's radius and log-estimate.")
+    var samples = false
+
+    func run() throws {
+        let overrides = try commandLineOverrides()
+        let estimation: CheckpointEstimation
+        do {
+            estimation = try CheckpointEstimation(path: path, overrides: overrides, evalPath: data,
+                                                  architecture: architecture, activation: activation)
+        } catch {
+            throw CommandError(error)
+        }
+        let threads = threads ?? WorkerPool.coreCount
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        let progress = ProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
+        let outcomes: [PreconditionerOutcome]
+        do {
+            outcomes = try estimation.run(threads: threads) { spec, done, total in
+                progress.update("\(spec): \(done)/\(total) directions")
+            }
+        } catch {
+            progress.clear()
+            throw CommandError(error)
+        }
+        progress.clear()
+        if json {
+            print(EstimateReport.json(estimation, outcomes, includeSamples: samples).serialized(pretty: true))
+        } else {
+            print(EstimateReport.table(estimation, outcomes, includeSamples: samples))
+        }
+    }
+
+    private func commandLineOverrides() throws -> EstimateOverrides {
+        var o = EstimateOverrides()
+        if !cutoffs.isEmpty { o.cutoffs = cutoffs }
+        if !preconditioners.isEmpty {
+            o.preconditioners = try preconditioners.map { text in
+                do { return try PreconditionerSpec(parsing: text) } catch { throw ValidationError("--preconditioner: \(error.detail)") }
+            }
+        }
+        if let prior {
+            guard let p = EstimateSettings.Prior(rawValue: prior) else { throw ValidationError("--prior must be gaussian or uniform") }
+            o.prior = p
+        }
+        if let priorCenter {
+            guard let c = EstimateSettings.PriorCenter(rawValue: priorCenter) else { throw ValidationError("--prior-center must be zero or anchor") }
+            o.priorCenter = c
+        }
+        if let sigma {
+            guard let s = EstimateSettings.SigmaRule(sigma) else { throw ValidationError("--sigma must be rms or a positive number") }
+            o.sigma = s
+        }
+        o.directions = directions
+        o.seed = seed
+        o.tolerance = tolerance
+        return o
+    }
+}
+
+/// An error from the estimator shown as its message alone (with its code), not a Swift dump.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ error: any Error) {
+        if let coded = error as? any CodedError {
+            description = "\(coded.description) [\(coded.code)]"
+        } else {
+            description = "\(error)"
+        }
+    }
+}
+
+/// A single self-overwriting status line on a terminal.
+final class ProgressLine: @unchecked Sendable {
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var last = ContinuousClock.now
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ text: String) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let now = ContinuousClock.now
+        guard now - last > .milliseconds(100) else { return }
+        last = now
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
