@@ -70,7 +70,7 @@ public struct DirectionSampler: Sendable {
         // Radius √(−2 log u) with u ∈ (0, 1) the midpoint of one of 2^32 cells: never log 0.
         var radius = SIMD4<Double>()
         for lane in 0..<4 {
-            radius[lane] = (-2 * log((Double(radiusBits[lane]) + 0.5) * 0x1p-32)).squareRoot()
+            radius[lane] = (-2 * log(Philox.openUniform(radiusBits[lane]))).squareRoot()
         }
         // Angle: the top two bits pick a quarter turn q, the other 30 an offset φ ∈ (−π/4, π/4);
         // (cos, sin) of q·π/2 + φ is (cos φ, sin φ) turned q quarter turns.
