@@ -54,7 +54,7 @@ var package = Package(
             ]
         ),
         // Tests find fixture files next to their sources (#filePath), so no resource bundle.
-        .testTarget(name: "EstimatorTests", dependencies: ["Estimator"], exclude: ["Fixtures"]),
+        .testTarget(name: "EstimatorTests", dependencies: ["Estimator"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
         .testTarget(name: "DBTests", dependencies: ["DB"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Estimator", "DB"]),
     ]

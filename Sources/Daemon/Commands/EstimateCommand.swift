@@ -93,7 +93,7 @@ struct EstimateCommand: ParsableCommand {
         if !cutoffs.isEmpty { o.cutoffs = cutoffs }
         if !preconditioners.isEmpty {
             o.preconditioners = try preconditioners.map { text in
-                do { return try PreconditionerSpec(parsing: text) } catch { throw ValidationError("--preconditioner: \(error.detail)") }
+                do { return try PreconditionerSpec(parsing: text) } catch let error as PreconditionerSpecError { throw ValidationError("--preconditioner: \(error.detail)") }
             }
         }
         if let prior {
