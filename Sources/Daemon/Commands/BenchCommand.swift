@@ -1,0 +1,120 @@
+import ArgumentParser
+import Estimator
+import Foundation
+
+/// `volumed bench`: the project's speed figures, measured in this process and printed as
+/// tables. Run it from a release build (`make bench`).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure estimator speed on the shipped fixtures and print the figures.")
+
+    @Option(help: "Folder with the test fixtures and reference.json.")
+    var fixtures = "Tests/EstimatorTests/Fixtures"
+
+    @Option(help: "Direction worker threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Repetitions (seeds) per timed case.")
+    var repetitions = 20
+
+    func run() throws {
+        let threads = threads ?? WorkerPool.coreCount
+        print("volumed bench — \(threads) thread(s), OpenBLAS core \(BLAS.coreName), \(WorkerPool.coreCount) cores, load average \(loadAverage())")
+        #if DEBUG
+        print("warning: this is a debug build; numbers are not representative (use `make bench`)")
+        #endif
+        print("")
+        try DigitsBenchmark(fixtures: fixtures, threads: threads, repetitions: repetitions).run()
+    }
+}
+
+/// Issue "Estimator core": one digits estimate (k = 100, cutoff 1e-2, one seed, one
+/// preconditioner) against the reference implementation's seconds per seed.
+struct DigitsBenchmark {
+    let fixtures: String
+    let threads: Int
+    let repetitions: Int
+
+    func run() throws {
+        print("== digits MLP (D = 4810), k = 100, cutoff 1e-2, \(repetitions) seeds per case")
+        var rows = [["checkpoint", "precond", "median s/estimate", "reference s/seed", "speed-up", "median KL evals/dir", "reference evals/dir", "mean log10 vol", "reference log10"]]
+        let references = try ReferenceTable(path: fixtures + "/reference.json")
+        for checkpoint in ["digits/checkpoint-100", "digits/checkpoint-3000"] {
+            for spec in [PreconditionerSpec.none, .adam] {
+                var seconds: [Double] = []
+                var evalsPerDirection: [Double] = []
+                var log10: [Double] = []
+                for seed in 0..<repetitions {
+                    var plan = EstimationPlan(preconditioners: [spec])
+                    plan.settings.seed = UInt64(seed)
+                    let estimation = try CheckpointEstimation(path: fixtures + "/" + checkpoint, base: plan)
+                    guard case .estimated(let estimates) = try estimation.run(threads: threads)[0] else { continue }
+                    let e = estimates[0]
+                    seconds.append(e.seconds)
+                    evalsPerDirection.append(contentsOf: e.samples.map { Double($0.klEvaluations) })
+                    if let v = e.aggregate.log10Volume { log10.append(v) }
+                }
+                let reference = references.find(checkpoint, spec.name)
+                let refSeconds = reference.map { median($0.secondsPerSeed) }
+                rows.append([
+                    checkpoint, spec.name, format(median(seconds), 4), refSeconds.map { format($0, 4) } ?? "—",
+                    refSeconds.map { format($0 / median(seconds), 1) + "×" } ?? "—",
+                    format(median(evalsPerDirection), 1),
+                    reference.map { format(Double($0.klEvaluationsPerSeed) / 100, 1) } ?? "—",
+                    format(log10.reduce(0, +) / Double(max(1, log10.count)), 1),
+                    reference.map { format($0.meanLog10, 1) } ?? "—",
+                ])
+            }
+        }
+        printTable(rows)
+        print("targets: median s/estimate ≤ reference/20 (≈ 25 ms); median KL evals/dir ≤ 5\n")
+    }
+}
+
+/// The reference implementation's numbers from the fixtures' `reference.json`.
+struct ReferenceTable {
+    struct Entry {
+        let checkpoint: String
+        let preconditioner: String
+        let cutoff: Double
+        let secondsPerSeed: [Double]
+        let klEvaluationsPerSeed: Int
+        let meanLog10: Double
+    }
+
+    let entries: [Entry]
+
+    init(path: String) throws {
+        let root = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        entries = (root["results"]?.arrayValue ?? []).compactMap { r in
+            guard let checkpoint = r["checkpoint"]?.stringValue, let precond = r["precond"]?.stringValue,
+                  let cutoff = r["cutoff"]?.doubleValue, let meanLog10 = r["mean_log10"]?.doubleValue else { return nil }
+            let evals = r["kl_evals_per_seed"]?.arrayValue?.compactMap(\.intValue) ?? []
+            return Entry(checkpoint: checkpoint, preconditioner: precond, cutoff: cutoff,
+                         secondsPerSeed: r["seconds_per_seed"]?.arrayValue?.compactMap(\.doubleValue) ?? [],
+                         klEvaluationsPerSeed: evals.sorted().dropFirst(evals.count / 2).first ?? 0, meanLog10: meanLog10)
+        }
+    }
+
+    func find(_ checkpoint: String, _ preconditioner: String, cutoff: Double = 0.01) -> Entry? {
+        entries.first { $0.checkpoint == checkpoint && $0.preconditioner == preconditioner && $0.cutoff == cutoff }
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func printTable(_ rows: [[String]]) {
+    let widths = (0..<(rows.map(\.count).max() ?? 0)).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+    for row in rows {
+        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+    }
+}
+
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+}
