@@ -92,6 +92,7 @@ public actor Connection {
     /// `body` may run more than once (after a reconnect), so it must not have effects outside
     /// the database. With `idempotent`, the transaction is retried even when the connection
     /// was lost during `COMMIT`, when its outcome is unknown.
+    @discardableResult
     public func transaction<T: Sendable>(
         idempotent: Bool = false,
         _ body: (Transaction) throws -> T
@@ -202,6 +203,9 @@ public actor Connection {
         let clock = ContinuousClock()
         var outageStart: ContinuousClock.Instant?
         var delay = options.reconnect.initialDelay
+        // A server that just finished starting answers pings while our connect still saw it
+        // starting; a connect failure with the server answering is final only when repeated.
+        var refusedWhileAnswering = 0
         while true {
             let lost: DatabaseError
             do {
@@ -224,7 +228,11 @@ public actor Connection {
                     )
                 }
                 lost = error
-            } catch let error as DatabaseError where error.code == "db.connect" && !isClosed && serverIsAway() {
+            } catch let error as DatabaseError where error.code == "db.connect" && !isClosed {
+                if !serverIsAway() {
+                    guard outageStart != nil, refusedWhileAnswering < 2 else { throw error }
+                    refusedWhileAnswering += 1
+                }
                 lost = error
             }
             session = nil

@@ -226,7 +226,7 @@ public actor EmbeddedPostgres {
             if !account.canTraverse(info) {
                 throw DatabaseError(
                     code: "db.embedded",
-                    message: "PostgreSQL runs as user \(account.name), which cannot enter \(prefix) (mode \(String(info.st_mode & 0o777, radix: 8)), owner uid \(info.st_uid)); use a state directory it can reach (e.g. under /var/lib) or make \(prefix) traversable (chmod o+x)"
+                    message: "PostgreSQL runs as user \(account.name), which cannot enter \(prefix) (mode 0\(String(info.st_mode & 0o777, radix: 8)), owner uid \(info.st_uid)); use a state directory it can reach (e.g. under /var/lib) or make \(prefix) traversable (chmod o+x)"
                 )
             }
         }

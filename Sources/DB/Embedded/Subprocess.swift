@@ -26,7 +26,7 @@ enum Subprocess {
         }
         // Output goes to an unlinked temporary file rather than a pipe: `pg_ctl start` leaves
         // a server running, and nothing it (or anything else) inherits can keep us waiting.
-        let outputPath = NSTemporaryDirectory() + "/volumed-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
+        let outputPath = (NSTemporaryDirectory() as NSString).appendingPathComponent("volumed-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out")
         let outputFile = open(outputPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard outputFile >= 0 else { throw failure("cannot create \(outputPath) for the output of \(executable)") }
         unlink(outputPath)
