@@ -175,7 +175,7 @@ public actor Connection {
     nonisolated var isOnConnectionThread: Bool { thread.isCurrent }
 
     private func makeSession() throws -> LibPQSession {
-        let session = try LibPQSession.connect(parameters)
+        let session = try LibPQSession.connect(parameters, logger: options.logger)
         _ = try session.execute("""
             SELECT set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, YMD', false),
                    set_config('extra_float_digits', '3', false)
@@ -190,7 +190,11 @@ public actor Connection {
     }
 
     private func currentSession() throws -> LibPQSession {
-        if let session { return session }
+        if let session {
+            if !session.closedWhileIdle() { return session }
+            options.logger.info("database connection was closed by the server while idle; reconnecting", metadata: ["database": "\(description)"])
+            self.session = nil
+        }
         guard !isClosed else {
             throw DatabaseError(code: "db.connect", message: "the connection was closed")
         }

@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import Logging
 
 /// One libpq connection (`PGconn *`), closed with `PQfinish` when released.
 ///
@@ -8,10 +9,18 @@ import Foundation
 final class LibPQSession {
     private let handle: OpaquePointer
     private let secrets: [String]
+    /// Receives the server's notices and warnings; lives as long as the connection.
+    private let noticeLog: NoticeLog
 
-    private init(handle: OpaquePointer, secrets: [String]) {
+    private init(handle: OpaquePointer, secrets: [String], logger: Logger) {
         self.handle = handle
         self.secrets = secrets
+        noticeLog = NoticeLog(logger: logger, secrets: secrets)
+        // libpq's default prints notices to stderr; send them to the log instead.
+        PQsetNoticeReceiver(handle, { context, result in
+            guard let context, let result else { return }
+            Unmanaged<NoticeLog>.fromOpaque(context).takeUnretainedValue().receive(result)
+        }, Unmanaged.passUnretained(noticeLog).toOpaque())
     }
 
     deinit {
@@ -20,14 +29,14 @@ final class LibPQSession {
 
     /// Connects with `PQconnectdbParams`; `connectionString` may be `key=value` pairs or a
     /// `postgresql://` URL (an empty URL leaves everything to libpq's `PG*` variables).
-    static func connect(_ parameters: ConnectionParameters) throws(DatabaseError) -> LibPQSession {
+    static func connect(_ parameters: ConnectionParameters, logger: Logger) throws(DatabaseError) -> LibPQSession {
         let handle = parameters.withCParameters { keywords, values in
             PQconnectdbParams(keywords, values, 1)
         }
         guard let handle else {
             throw DatabaseError(code: "db.connect", message: "libpq could not allocate a connection")
         }
-        let session = LibPQSession(handle: handle, secrets: parameters.secrets)
+        let session = LibPQSession(handle: handle, secrets: parameters.secrets, logger: logger)
         guard PQstatus(handle) == CONNECTION_OK else {
             throw DatabaseError(code: "db.connect", message: session.lastErrorMessage)
         }
@@ -42,6 +51,23 @@ final class LibPQSession {
     }
 
     var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
+
+    /// Reads anything the server sent while the connection was idle (such as the notice of a
+    /// server shutdown) without blocking; true if the connection turned out to be closed.
+    /// Checking before a statement is sent lets a dead idle connection be replaced safely.
+    func closedWhileIdle() -> Bool {
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        if descriptor.fd < 0 { return true }
+        // A shutdown notice arrives as an error message followed by end-of-file, which libpq
+        // notices only on a read after the message: keep reading while there is input (a
+        // handful of rounds; notifications also arrive this way).
+        for _ in 0..<8 {
+            descriptor.revents = 0
+            guard poll(&descriptor, 1, 0) > 0 else { break }
+            if PQconsumeInput(handle) == 0 { return true }
+        }
+        return isBroken
+    }
 
     var backendProcessID: Int32 { PQbackendPID(handle) }
 
@@ -156,6 +182,27 @@ final class LibPQSession {
             payload: notice.extra.map { String(cString: $0) } ?? "",
             processID: notice.be_pid
         )
+    }
+}
+
+/// Logs the server's NOTICE/WARNING messages (WARNING at warning level, the rest at debug).
+private final class NoticeLog {
+    let logger: Logger
+    let secrets: [String]
+
+    init(logger: Logger, secrets: [String]) {
+        self.logger = logger
+        self.secrets = secrets
+    }
+
+    func receive(_ result: OpaquePointer) {
+        func field(_ code: Character) -> String? {
+            guard let ascii = code.asciiValue, let value = PQresultErrorField(result, Int32(ascii)) else { return nil }
+            return String(cString: value)
+        }
+        let message = Redaction.scrub(field("M") ?? "", secrets: secrets)
+        let severity = field("V") ?? "NOTICE"
+        logger.log(level: severity == "WARNING" ? .warning : .debug, "PostgreSQL \(severity.lowercased()): \(message)")
     }
 }
 

@@ -1,8 +1,17 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import DB
 
 struct TestFailure: Error, Equatable {}
+
+/// Counts the runs of a transaction body (which may run more than once).
+final class Counter: Sendable {
+    private let count = Mutex(0)
+
+    func increment() -> Int { count.withLock { $0 += 1; return $0 } }
+    var value: Int { count.withLock { $0 } }
+}
 
 extension PostgresTests {
     @Suite struct ConnectionTests {
@@ -206,34 +215,49 @@ extension PostgresTests {
             }
         }
 
-        @Test func transactionIsRetriedWhenTheConnectionDroppedBeforeCommit() async throws {
+        @Test func idleConnectionClosedByTheServerIsReplacedBeforeTheNextStatement() async throws {
             try await withCluster { cluster in
                 let connection = try await cluster.connect()
                 let admin = try await cluster.connect()
                 try await connection.execute("CREATE TABLE items (name text)")
                 let pid = try #require(await connection.backendProcessID)
-                _ = try await admin.query("SELECT pg_terminate_backend($1)", [pid])
+                // Waits (up to 10 s) until the backend is gone.
+                _ = try await admin.query("SELECT pg_terminate_backend($1, 10000)", [pid])
+                // Not idempotent, but nothing was sent on the dead session: safe to run.
+                try await connection.execute("INSERT INTO items VALUES ($1)", ["once"])
+                #expect(try await admin.query("SELECT name FROM items").count == 1)
+                #expect(await connection.backendProcessID != pid)
+            }
+        }
+
+        @Test func transactionIsRetriedWhenTheConnectionDropsBeforeCommit() async throws {
+            try await withCluster { cluster in
+                let connection = try await cluster.connect()
+                try await connection.execute("CREATE TABLE items (name text)")
+                let runs = Counter()
                 try await connection.transaction { transaction in
                     try transaction.execute("INSERT INTO items VALUES ($1)", ["once"])
+                    if runs.increment() == 1 {
+                        // The session dies mid-transaction: the server rolls it back.
+                        try transaction.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+                    }
                 }
-                #expect(try await admin.query("SELECT name FROM items").count == 1)
+                #expect(runs.value == 2)
+                #expect(try await connection.query("SELECT name FROM items").count == 1)
             }
         }
 
         @Test func nonIdempotentStatementOnALostConnectionReportsTheUnknownOutcome() async throws {
             try await withCluster { cluster in
                 let connection = try await cluster.connect()
-                let admin = try await cluster.connect()
                 try await connection.execute("CREATE TABLE items (name text)")
-                let pid = try #require(await connection.backendProcessID)
-                _ = try await admin.query("SELECT pg_terminate_backend($1)", [pid])
                 let error = await #expect(throws: DatabaseError.self) {
-                    try await connection.execute("INSERT INTO items VALUES ($1)", ["maybe"])
+                    try await connection.execute("INSERT INTO items SELECT 'maybe' FROM pg_terminate_backend(pg_backend_pid())")
                 }
                 #expect(error?.code == "db.connection_lost")
                 #expect(error?.message.contains("may or may not") == true)
                 // The next call reconnects.
-                #expect(try await connection.query("SELECT 1 AS one").count == 1)
+                #expect(try await connection.query("SELECT name FROM items").isEmpty)
             }
         }
 

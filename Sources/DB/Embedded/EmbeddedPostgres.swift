@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import Logging
 
 /// volumed's private PostgreSQL cluster under its state directory, made with the system's
 /// `initdb` and run with `pg_ctl`: Unix socket only (`listen_addresses = ''`), trust
@@ -347,7 +348,7 @@ public actor EmbeddedPostgres {
             layout.connectionString(database: "postgres", password: options.password),
             applicationName: "volumed"
         )
-        let session = try LibPQSession.connect(parameters)
+        let session = try LibPQSession.connect(parameters, logger: Logger(label: "volumed.db"))
         let exists = try session.execute("SELECT 1 FROM pg_database WHERE datname = $1", [layout.databaseName])
         if exists.rows.isEmpty {
             _ = try session.execute("CREATE DATABASE \(Connection.quoteIdentifier(layout.databaseName))")
