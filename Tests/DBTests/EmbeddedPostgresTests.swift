@@ -34,13 +34,24 @@ private func count(_ connection: Connection, _ table: String) async throws -> In
 
 @Suite struct EmbeddedPostgresTests {
     @Test func createsStartsAndStopsKeepingTheData() async throws {
-        try await withStateDirectory { state in
+        let base = try makeStateDirectory()
+        defer { removeStateDirectory(base) }
+        // Spaces and quotes in the path must survive postgresql.conf, libpq and the shell.
+        let awkward = base + "/it's a \"state\" dir"
+        try await withStateDirectory(awkward) { state in
             let first = EmbeddedPostgres(stateDirectory: state, options: TestCluster.options)
             #expect(try await first.start() == .created)
             let connection = try await Connection.connect(to: first.connectionString)
             try await connection.execute("CREATE TABLE kept (x int)")
             try await connection.execute("INSERT INTO kept VALUES (1)")
             await connection.close()
+            // The command `volumed db url` prints works as given.
+            let psql = try Subprocess.run(
+                ["/bin/sh", "-c", first.layout.psqlCommand + " -tAc 'SELECT count(*) FROM kept'"],
+                environment: ["PATH": "/usr/bin:/bin"], workingDirectory: "/"
+            )
+            #expect(psql.status == 0, "\(psql.output)")
+            #expect(psql.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
             #expect(try await first.stop())
             #expect(!FileManager.default.fileExists(atPath: first.layout.dataDirectory + "/postmaster.pid"))
 

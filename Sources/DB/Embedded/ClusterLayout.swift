@@ -9,7 +9,7 @@ public struct ClusterLayout: Sendable, Equatable {
     /// `<state>/postgres/data`: the PostgreSQL data directory.
     public let dataDirectory: String
     /// `<state>/postgres/run`, or a short `/tmp/volumed-<hash>` when that path would exceed
-    /// the Unix socket path limit.
+    /// the Unix socket path limit (or contains a comma).
     public let socketDirectory: String
     public let logFile: String
     public let port = 5432
@@ -23,11 +23,12 @@ public struct ClusterLayout: Sendable, Equatable {
     public init(stateDirectory: String, databaseName: String = "volumed") {
         let state = Self.absolute(stateDirectory)
         clusterDirectory = state == "/" ? "/postgres" : state + "/postgres"
-        dataDirectory = clusterDirectory + "/data"
-        logFile = clusterDirectory + "/postgres.log"
+        dataDirectory = clusterDirectory + "/data"  // EmbeddedPostgres.relativeDataDirectory
+        logFile = clusterDirectory + "/postgres.log"  // EmbeddedPostgres.relativeLogFile
         self.databaseName = databaseName
         let preferred = clusterDirectory + "/run"
-        if (preferred + "/.s.PGSQL.\(port)").utf8.count <= Self.maximumSocketPathLength {
+        // libpq reads a comma in `host` as a list of hosts.
+        if (preferred + "/.s.PGSQL.\(port)").utf8.count <= Self.maximumSocketPathLength, !preferred.contains(",") {
             socketDirectory = preferred
         } else {
             // Stable per data directory, so the psql command stays the same across restarts.

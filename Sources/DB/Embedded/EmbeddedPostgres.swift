@@ -109,7 +109,7 @@ public actor EmbeddedPostgres {
             outcome = .adopted
         } else {
             try writeSettings()
-            try pgctl(bin, ["start", "-w", "-t", String(options.startTimeoutSeconds), "-l", layout.logFile], "starting PostgreSQL")
+            try pgctl(bin, ["start", "-w", "-t", String(options.startTimeoutSeconds), "-l", Self.relativeLogFile], "starting PostgreSQL")
         }
         try createDatabase()
         return outcome
@@ -137,7 +137,7 @@ public actor EmbeddedPostgres {
         guard let bin = binDirectory else {
             throw DatabaseError(code: "db.embedded", message: "the cluster was not started")
         }
-        try pgctl(bin, ["restart", "-m", "fast", "-w", "-t", String(options.startTimeoutSeconds), "-l", layout.logFile], "restarting PostgreSQL")
+        try pgctl(bin, ["restart", "-m", "fast", "-w", "-t", String(options.startTimeoutSeconds), "-l", Self.relativeLogFile], "restarting PostgreSQL")
     }
 
     /// Lets go of the cluster without stopping it, as a killed process would.
@@ -235,14 +235,17 @@ public actor EmbeddedPostgres {
 
     private func initialize(bin: String) throws {
         let data = layout.dataDirectory
-        if let contents = try? FileManager.default.contentsOfDirectory(atPath: data), !contents.isEmpty {
-            throw DatabaseError(
-                code: "db.embedded",
-                message: "\(data) exists but is not a PostgreSQL data directory (no PG_VERSION); move it away to let volumed create a new cluster"
-            )
+        if let contents = try? FileManager.default.contentsOfDirectory(atPath: data) {
+            guard contents.isEmpty else {
+                throw DatabaseError(
+                    code: "db.embedded",
+                    message: "\(data) exists but is not a PostgreSQL data directory (no PG_VERSION); move it away to let volumed create a new cluster"
+                )
+            }
+            try ownDirectory(data, account)
         }
         var arguments = [
-            "\(bin)/initdb", "-D", data, "-U", layout.user, "-E", "UTF8", "--locale=C.UTF-8",
+            "\(bin)/initdb", "-D", Self.relativeDataDirectory, "-U", layout.user, "-E", "UTF8", "--locale=C.UTF-8",
         ]
         var passwordFile: String?
         if let password = options.password {
@@ -276,7 +279,8 @@ public actor EmbeddedPostgres {
     private func writeSettings() throws {
         var settings = [
             "listen_addresses": "",
-            "unix_socket_directories": layout.socketDirectory,
+            // A list setting: quote the one element so spaces in the path survive.
+            "unix_socket_directories": "\"" + layout.socketDirectory.replacing("\"", with: "\"\"") + "\"",
             "port": String(layout.port),
         ]
         if !options.durable {
@@ -357,8 +361,14 @@ public actor EmbeddedPostgres {
 
     // MARK: Helpers
 
+    /// Paths as given to initdb and pg_ctl, which run in the cluster directory: pg_ctl pastes
+    /// them into a shell command inside double quotes without escaping, so absolute paths
+    /// with `"` or `$` in them would break it.
+    private static let relativeDataDirectory = "data"
+    private static let relativeLogFile = "postgres.log"
+
     private func pgctl(_ bin: String, _ arguments: [String], _ what: String) throws {
-        let outcome = try run(["\(bin)/pg_ctl", "-D", layout.dataDirectory] + arguments)
+        let outcome = try run(["\(bin)/pg_ctl", "-D", Self.relativeDataDirectory] + arguments)
         guard outcome.succeeded else {
             var message = "\(what) failed (pg_ctl exit \(outcome.status)): \(outcome.tail)"
             if let log = try? String(contentsOfFile: layout.logFile, encoding: .utf8) {
