@@ -2,15 +2,15 @@ import Foundation
 import PackagePlugin
 
 /// Compiles the package's top-level `migrations/*.sql` into the DB module (as
-/// `Migration.embedded`), so `volumed` is one self-contained file. The folder is listed on
-/// every build, so adding, editing or removing a migration regenerates the source.
+/// `Migration.embedded`), so `volumed` is one self-contained file.
+///
+/// The DB target sees the folder through the symlink `Sources/DB/Migrations`: SwiftPM replans
+/// (and re-runs this plugin) when a target's files are added or removed, which it does not do
+/// for a folder outside every target. Each file is an input, so an edit regenerates the source.
 @main
 struct EmbedMigrations: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-        let folder = context.package.directoryURL.appending(path: "migrations")
-        let files = try FileManager.default
-            .contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "sql" }
+        let files = (target.sourceModule?.sourceFiles(withSuffix: "sql").map(\.url) ?? [])
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
         return [

@@ -38,17 +38,19 @@ guard let outputPath = arguments.first else { fail("usage: MigrationEmbedder <ou
 var entries: [(version: Int, name: String, text: String)] = []
 for path in arguments.dropFirst() {
     let name = URL(fileURLWithPath: path).lastPathComponent
+    // Named as in the source tree (the DB target reaches the folder through a symlink).
+    let shown = "migrations/" + name
     let stem = name.dropLast(".sql".count)
     guard name.hasSuffix(".sql"), let underscore = stem.firstIndex(of: "_"),
           underscore > stem.startIndex, stem[stem.index(after: underscore)...].isEmpty == false,
           stem[..<underscore].allSatisfy(\.isASCII), let version = Int(stem[..<underscore]), version > 0
-    else { fail("\(path): migration files are named <version>_<name>.sql, e.g. 0001_initial.sql") }
-    guard let data = FileManager.default.contents(atPath: path) else { fail("\(path): cannot read the file") }
+    else { fail("\(shown): migration files are named <version>_<name>.sql, e.g. 0001_initial.sql") }
+    guard let data = FileManager.default.contents(atPath: path) else { fail("\(shown): cannot read the file") }
     guard let text = String(data: data, encoding: .utf8), Array(text.utf8) == Array(data) else {
-        fail("\(path): the file is not valid UTF-8")
+        fail("\(shown): the file is not valid UTF-8")
     }
     if let other = entries.first(where: { $0.version == version }) {
-        fail("\(path): version \(version) is also used by \(other.name)")
+        fail("\(shown): version \(version) is also used by migrations/\(other.name)")
     }
     entries.append((version, name, text))
 }
