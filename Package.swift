@@ -39,8 +39,12 @@ var package = Package(
             dependencies: [
                 "CLibPQ",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["EmbedMigrations"]
         ),
+        // Compiles migrations/*.sql into the DB module, so `volumed` is one self-contained file.
+        .executableTarget(name: "MigrationEmbedder"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
         .executableTarget(
             name: "Daemon",
             dependencies: [

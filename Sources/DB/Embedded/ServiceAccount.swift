@@ -1,0 +1,41 @@
+import Foundation
+
+/// The unprivileged user the embedded cluster runs as when volumed runs as root
+/// (`initdb` refuses root): `postgres` if it exists, else `nobody`.
+struct ServiceAccount: Equatable {
+    let name: String
+    let uid: uid_t
+    let gid: gid_t
+
+    /// nil when not running as root: the cluster then runs as the current user.
+    static func forCurrentProcess() throws(DatabaseError) -> ServiceAccount? {
+        guard geteuid() == 0 else { return nil }
+        for name in ["postgres", "nobody"] {
+            if let account = lookUp(name) { return account }
+        }
+        throw DatabaseError(
+            code: "db.embedded",
+            message: "running as root, but neither a \"postgres\" nor a \"nobody\" user exists to run PostgreSQL as"
+        )
+    }
+
+    private static func lookUp(_ name: String) -> ServiceAccount? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return ServiceAccount(name: name, uid: entry.pw_uid, gid: entry.pw_gid)
+    }
+
+    /// `arguments` prefixed to run as this account, with no supplementary groups.
+    func command(_ arguments: [String]) -> [String] {
+        ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--"] + arguments
+    }
+
+    /// Whether this account may enter `directory` (the execute bit that applies to it).
+    func canTraverse(_ info: stat) -> Bool {
+        if info.st_uid == uid { return info.st_mode & S_IXUSR != 0 }
+        if info.st_gid == gid { return info.st_mode & S_IXGRP != 0 }
+        return info.st_mode & S_IXOTH != 0
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// A job leased to a worker by `JobQueue.claim`, with what the worker needs to run it.
+///
+/// The lease is (job `id`, `owner`, `attempt`): `heartbeat`, `complete`, `fail` and `release`
+/// succeed only while the job's row still carries it, so a worker whose lease expired and was
+/// taken over by another cannot overwrite that worker's outcome.
+public struct ClaimedJob: Sendable, Equatable {
+    public let id: Int64
+    public let owner: String
+    /// This attempt's number, from 1.
+    public let attempt: Int
+    public let maxAttempts: Int
+    public let leaseExpiresAt: Date
+    /// The settings JSON stored at enqueue time (normalized by `jsonb`).
+    public let settings: String
+    public let settingsKey: String
+    public let checkpoint: CheckpointRecord
+    public let run: RunRecord
+}

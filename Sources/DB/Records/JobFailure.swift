@@ -1,0 +1,33 @@
+import Foundation
+
+/// A job whose last attempt failed (`volumed status`): still being retried (`queued`) or out
+/// of attempts (`failed`), with the error it recorded.
+public struct JobFailure: Sendable, Equatable {
+    public let jobID: Int64
+    public let state: JobState
+    public let run: String
+    public let step: Int64?
+    public let checkpointPath: String
+    public let attempts: Int
+    public let maxAttempts: Int
+    public let errorCode: String?
+    public let lastError: String
+    public let updatedAt: Date
+
+    init(row: Row) throws {
+        jobID = try row.decode(Int64.self, column: "job_id")
+        let stateText = try row.decode(String.self, column: "state")
+        guard let state = JobState(rawValue: stateText) else {
+            throw DatabaseError(code: "db.decode", message: "job \(jobID) has an unknown state \"\(stateText)\"")
+        }
+        self.state = state
+        run = try row.decode(String.self, column: "run")
+        step = try row.decode(Int64?.self, column: "step")
+        checkpointPath = try row.decode(String.self, column: "checkpoint_path")
+        attempts = try row.decode(Int.self, column: "attempts")
+        maxAttempts = try row.decode(Int.self, column: "max_attempts")
+        errorCode = try row.decode(String?.self, column: "error_code")
+        lastError = try row.decode(String.self, column: "last_error")
+        updatedAt = try row.decode(Date.self, column: "updated_at")
+    }
+}
