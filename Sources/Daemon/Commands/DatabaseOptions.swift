@@ -82,7 +82,7 @@ struct MigrateCommand: AsyncParsableCommand {
             let applied = try await Migrator().migrate(connection)
             for m in try await Migrator().status(connection) {
                 let mark = applied.contains { $0.version == m.version } ? "applied now" : (m.appliedAt == nil ? "pending" : "applied")
-                print("\(m.name).sql  \(mark)")
+                print("\(m.name)  \(mark)")
             }
             print(applied.isEmpty ? "schema is up to date" : "applied \(applied.count) migration(s)")
         }
