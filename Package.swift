@@ -27,10 +27,14 @@ var package = Package(
                        providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CInotifyTools",
                        providers: [.apt(["libinotifytools0-dev"])]),
+        // SHA-256 for content fingerprints and migration checksums (Estimator and DB both
+        // need it and must not depend on each other).
+        .target(name: "Hashing"),
         .target(
             name: "Estimator",
             dependencies: [
                 "COpenBLAS",
+                "Hashing",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
@@ -38,6 +42,7 @@ var package = Package(
             name: "DB",
             dependencies: [
                 "CLibPQ",
+                "Hashing",
                 .product(name: "Logging", package: "swift-log"),
             ],
             plugins: ["EmbedMigrations"]
@@ -51,15 +56,17 @@ var package = Package(
                 "Estimator",
                 "DB",
                 "CInotifyTools",
+                "Hashing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // Tests find fixture files next to their sources (#filePath), so no resource bundle.
-        .testTarget(name: "EstimatorTests", dependencies: ["Estimator"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
-        .testTarget(name: "DBTests", dependencies: ["DB"]),
+        .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Hashing"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
+        .testTarget(name: "DBTests", dependencies: ["DB", "Hashing"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Estimator", "DB"]),
     ]
 )

@@ -1,3 +1,4 @@
+import Hashing
 /// One schema migration: a numbered SQL file from the package's `migrations/` folder,
 /// compiled into the binary (`Migration.bundled`), identified by its version and checksummed so
 /// that editing an applied migration is caught.
@@ -13,7 +14,7 @@ public struct Migration: Sendable, Equatable {
         self.version = version
         self.name = name
         self.sql = sql
-        checksum = SHA256.hex(of: sql.utf8)
+        checksum = SHA256.hexDigest(sql.utf8)
     }
 
     /// The migrations shipped in this binary, in version order.

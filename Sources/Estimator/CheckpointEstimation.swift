@@ -10,6 +10,8 @@ public struct CheckpointEstimation: Sendable {
     public let model: any Model
     public let eval: EvalDataFile
     public let plan: EstimationPlan
+    /// The KL cost on the eval data, with the anchor's distribution computed once.
+    public let objective: any KLObjective
 
     /// Loads `path` (a checkpoint folder or a single safetensors file; its parent is the run).
     /// The plan is `base` with the run manifest's `[estimate]` laid over it, then `overrides`.
@@ -26,6 +28,7 @@ public struct CheckpointEstimation: Sendable {
         } else {
             eval = try run.evalData()
         }
+        objective = try model.klObjective(data: eval.data)
     }
 
     /// The preconditioner for `spec`, or the reason it cannot run for this checkpoint.
@@ -64,19 +67,25 @@ public struct CheckpointEstimation: Sendable {
     /// directions.
     public func run(threads: Int = WorkerPool.coreCount,
                     progress: (@Sendable (PreconditionerSpec, Int, Int) -> Void)? = nil) throws -> [PreconditionerOutcome] {
-        let objective = try model.klObjective(data: eval.data)
-        let estimator = try VolumeEstimator(objective: objective, anchor: model.anchor, settings: plan.settings, threads: threads)
-        var outcomes: [PreconditionerOutcome] = []
-        for spec in plan.preconditioners {
-            switch try preconditioner(spec) {
-            case .failure(let skip):
-                outcomes.append(.skipped(spec, reason: skip.reason))
-            case .success(let p):
-                let total = plan.settings.directions
-                outcomes.append(.estimated(estimator.estimate(preconditioner: p) { done in progress?(spec, done, total) }))
-            }
+        try plan.preconditioners.map { spec in
+            try outcome(spec, cutoffs: plan.settings.cutoffs, threads: threads) { progress?(spec, $0, plan.settings.directions) }
         }
-        return outcomes
+    }
+
+    /// One preconditioner at the given cutoffs (a subset of the plan's when some results are
+    /// already stored). `shouldStop` is polled between directions.
+    public func outcome(_ spec: PreconditionerSpec, cutoffs: [Double], threads: Int,
+                        progress: (@Sendable (Int) -> Void)? = nil,
+                        shouldStop: (@Sendable () -> Bool)? = nil) throws -> PreconditionerOutcome {
+        switch try preconditioner(spec) {
+        case .failure(let skip):
+            return .skipped(spec, reason: skip.reason)
+        case .success(let p):
+            var settings = plan.settings
+            settings.cutoffs = cutoffs
+            let estimator = try VolumeEstimator(objective: objective, anchor: model.anchor, settings: settings, threads: threads)
+            return .estimated(try estimator.estimate(preconditioner: p, progress: progress, shouldStop: shouldStop))
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Hashing
 import Foundation
 import Testing
 @testable import DB
@@ -131,7 +132,7 @@ extension PostgresTests {
             for migration in Migration.bundled {
                 let data = try Data(contentsOf: folder.appendingPathComponent(migration.name))
                 #expect(Array(migration.sql.utf8) == Array(data), "\(migration.name) differs from the embedded copy")
-                #expect(migration.checksum == SHA256.hex(of: data))
+                #expect(migration.checksum == SHA256.hexDigest(data))
             }
         }
     }

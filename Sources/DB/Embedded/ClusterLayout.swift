@@ -1,3 +1,4 @@
+import Hashing
 import Foundation
 
 /// Where an embedded cluster lives under a state directory, and how to reach it. Pure path
@@ -32,7 +33,7 @@ public struct ClusterLayout: Sendable, Equatable {
             socketDirectory = preferred
         } else {
             // Stable per data directory, so the psql command stays the same across restarts.
-            socketDirectory = "/tmp/volumed-" + SHA256.hex(of: dataDirectory.utf8).prefix(16)
+            socketDirectory = "/tmp/volumed-" + SHA256.hexDigest(dataDirectory.utf8).prefix(16)
         }
     }
 

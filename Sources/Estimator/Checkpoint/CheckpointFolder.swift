@@ -1,3 +1,4 @@
+import Hashing
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,4 @@
+import Hashing
 /// The examples the KL cost is measured on.
 public enum EvalData: Sendable {
     /// `inputs` [N, d] for MLPs.

@@ -72,6 +72,9 @@ public struct EstimateSettings: Sendable, Equatable {
 }
 
 public struct EstimateError: CodedError {
+    /// The code of an estimate stopped on request (shutdown, lost lease).
+    public static let cancelled = "estimate.cancelled"
+
     public let code: String
     public let detail: String
     public init(code: String, _ detail: String) {

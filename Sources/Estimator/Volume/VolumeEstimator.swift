@@ -45,9 +45,11 @@ public struct VolumeEstimator: Sendable {
     public var dimension: Int { anchor.count }
 
     /// Runs all directions for one preconditioner and returns one estimate per cutoff (in the
-    /// settings' order). `progress` is called with the number of finished directions.
+    /// settings' order). `progress` is called with the number of finished directions;
+    /// `shouldStop` is polled between directions and ends the run with `estimate.cancelled`.
     public func estimate(preconditioner: Preconditioner,
-                         progress: (@Sendable (Int) -> Void)? = nil) -> [Estimate] {
+                         progress: (@Sendable (Int) -> Void)? = nil,
+                         shouldStop: (@Sendable () -> Bool)? = nil) throws(EstimateError) -> [Estimate] {
         let clock = ContinuousClock()
         let started = clock.now
         let k = settings.directions
@@ -67,9 +69,13 @@ public struct VolumeEstimator: Sendable {
         let hint = first.exponent
 
         WorkerPool.run(threads: workers.count, count: k - 1) { worker, item in
+            if shouldStop?() == true { return }
             let outcome = workers[worker].run(direction: item + 1, start: warm, exponentHint: hint)
             results.store(outcome, at: item + 1)
             progress?(done.add(1, ordering: .relaxed).newValue)
+        }
+        if shouldStop?() == true {
+            throw EstimateError(code: EstimateError.cancelled, "the estimate was stopped before it finished")
         }
         let seconds = (clock.now - started).seconds
 

@@ -16,7 +16,7 @@ import Glibc
                                             directions: 20, seed: 7, tolerance: tolerance)
             let estimator = try VolumeEstimator(objective: objective, anchor: Array(repeating: 0.5, count: dimension),
                                                 settings: settings, threads: 2)
-            let estimate = estimator.estimate(preconditioner: .identity)[0]
+            let estimate = try estimator.estimate(preconditioner: .identity)[0]
             let radii = estimate.samples.map(\.radius)
             let r = radii[0]
             #expect(radii.allSatisfy { abs($0 / r - 1) <= 1e-12 })
@@ -42,7 +42,7 @@ import Glibc
         let estimator = try VolumeEstimator(objective: objective, anchor: Array(repeating: 0.1, count: dimension),
                                             settings: settings, threads: 2)
         let perfect = try Preconditioner.diagonal(try PreconditionerSpec(kind: .adam), hessian.map { 1 / $0.squareRoot() }, what: "H")
-        let estimate = estimator.estimate(preconditioner: perfect)[0]
+        let estimate = try estimator.estimate(preconditioner: perfect)[0]
         let samples = estimate.samples.map(\.logEstimate)
         let spread = samples.max()! - samples.min()!
         #expect(spread <= 1e-6 * abs(samples[0]))

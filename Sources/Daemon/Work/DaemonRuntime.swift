@@ -1,0 +1,61 @@
+import DB
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The running daemon: the database (migrated), and the service graph — watchdog, watcher,
+/// scheduler, workers, status and reload — under swift-service-lifecycle. SIGTERM/SIGINT shut
+/// it down gracefully (services stop in reverse order: status sends STOPPING=1, workers stop
+/// claiming and return their leases, the scheduler and watcher stop); then the database closes.
+struct DaemonRuntime {
+    var config: Config
+    var configPath: String?
+    var location: DatabaseLocation
+    /// Only claim and compute jobs (extra instances sharing a database: `volumed@.service`).
+    var workersOnly = false
+    var notifier = SDNotify(environment: ProcessInfo.processInfo.environment)
+    var logger = Logger(label: "volumed")
+    /// Extra services started after the daemon's own (the demo's feeder and printer).
+    var extraServices: [any Service] = []
+
+    /// Runs until SIGTERM/SIGINT (or until `extraServices` all finish, for the demo).
+    func run() async throws {
+        logger.info("starting", metadata: ["database": "\(location)", "watch": "\(workersOnly ? "-" : config.watch.root)"])
+        let database = try await Database.open(location)
+        do {
+            let connection = try await database.connect()
+            let applied = try await Migrator().migrate(connection)
+            if !applied.isEmpty { logger.info("applied \(applied.count) migration(s)") }
+            await connection.close()
+            try await runServices(database)
+        } catch {
+            try? await database.close()
+            throw error
+        }
+        try await database.close()
+        logger.info("stopped")
+    }
+
+    private func runServices(_ database: Database) async throws {
+        let state = DaemonState(config: config)
+        var services: [any Service] = [WatchdogService(notifier: notifier, logger: logger)]
+        if !workersOnly {
+            let watcher = Watcher(config: config.watch, logger: logger)
+            services.append(watcher)
+            services.append(Scheduler(events: watcher.events, database: database, state: state, notifier: notifier, logger: logger))
+        } else {
+            try? notifier.ready()
+        }
+        for index in 0..<config.workers.count {
+            services.append(EstimateWorker(index: index, database: database, state: state, logger: logger))
+        }
+        services.append(StatusReporter(database: database, state: state, notifier: notifier, logger: logger))
+        services.append(ReloadService(configPath: configPath, state: state, notifier: notifier, logger: logger))
+        services += extraServices
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,166 @@
+import DB
+import Estimator
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Claims jobs and computes them: loads the checkpoint, estimates the rows it is missing, and
+/// commits them with the job's completion in one transaction. Holds a lease and heartbeats it;
+/// on graceful shutdown it stops the running estimate and returns the lease.
+final class EstimateWorker: Service {
+    /// Schedulers NOTIFY here when they enqueue, so idle workers wake at once.
+    static let jobChannel = "volumed_jobs"
+
+    private let index: Int
+    private let database: Database
+    private let state: DaemonState
+    private let logger: Logger
+    private let owner: String
+    private let compute: BlockingQueue
+    private let idlePoll: Duration
+
+    init(index: Int, database: Database, state: DaemonState, logger: Logger, idlePoll: Duration = .seconds(1)) {
+        self.index = index
+        self.database = database
+        self.state = state
+        self.owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):worker-\(index)"
+        self.logger = logger
+        self.compute = BlockingQueue(label: "volumed.worker-\(index)")
+        self.idlePoll = idlePoll
+    }
+
+    func run() async throws {
+        let connection = try await database.connect()
+        try await connection.listen(Self.jobChannel)
+        let queue = JobQueue(connection: connection)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let config = await state.config
+            let job: ClaimedJob?
+            do {
+                job = try await queue.claim(owner: owner, leaseSeconds: config.workers.leaseSeconds)
+            } catch {
+                logger.error("claiming a job failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(2))
+                continue
+            }
+            guard let job else {
+                // Idle: wait for an enqueue notification (or poll again after a while).
+                _ = try? await connection.nextNotification(timeout: idlePoll)
+                continue
+            }
+            await process(job, queue: queue, connection: connection, config: config)
+        }
+        await connection.close()
+    }
+
+    private func process(_ job: ClaimedJob, queue: JobQueue, connection: Connection, config: Config) async {
+        let what = "\(job.run.name)/\((job.checkpoint.path as NSString).lastPathComponent)"
+        var log = logger
+        log[metadataKey: "job"] = "\(job.id)"
+        log.info("estimating \(what)", metadata: ["attempt": "\(job.attempt)/\(job.maxAttempts)"])
+        let stop = StopFlag()
+        let threads = config.workers.threads > 0 ? config.workers.threads : WorkerPool.coreCount
+
+        let heartbeat = Task {
+            let interval = Duration.seconds(max(1, config.workers.leaseSeconds / 3))
+            while !Task.isCancelled {
+                guard (try? await Task.sleep(for: interval)) != nil else { return }
+                do {
+                    try await queue.heartbeat(job, leaseSeconds: config.workers.leaseSeconds)
+                } catch {
+                    log.warning("lost the lease; stopping this estimate", metadata: ["error": "\(error)"])
+                    stop.set(.leaseLost)
+                    return
+                }
+            }
+        }
+        defer { heartbeat.cancel() }
+
+        let outcome: Result<Computed, any Error> = await withGracefulShutdownHandler {
+            do {
+                let existing = try await ResultStore(connection: connection).existingEstimateKeys(checkpointID: job.checkpoint.id)
+                return .success(try await compute.run { try Self.compute(job, existing: existing, threads: threads, stop: stop) })
+            } catch {
+                return .failure(error)
+            }
+        } onGracefulShutdown: {
+            stop.set(.shutdown)
+        }
+        heartbeat.cancel()
+
+        do {
+            switch outcome {
+            case .success(let computed):
+                try await ResultStore(connection: connection).describeCheckpoint(
+                    id: job.checkpoint.id, nParams: Int64(computed.parameters), architecture: computed.architecture)
+                let inserted = try await queue.complete(job, estimates: computed.records)
+                log.info("recorded \(what)", metadata: ["rows": "\(inserted)", "seconds": "\(String(format: "%.2f", computed.seconds))"])
+            case .failure(let error as EstimateError) where error.code == EstimateError.cancelled:
+                if stop.reason == .shutdown {
+                    try await queue.release(job)
+                    log.info("returned the job's lease for shutdown")
+                }
+            case .failure(let error as any CodedError) where !(error is DatabaseError):
+                // Bad input is permanent: the same files fail the same way. A new version of
+                // the checkpoint is a new job.
+                let state = try await queue.fail(job, code: error.code, message: error.description, retryable: false)
+                log.error("failed: \(error.description)", metadata: ["code": "\(error.code)", "state": "\(state.rawValue)"])
+            case .failure(let error):
+                let state = try await queue.fail(job, code: "job.error", message: "\(error)", retryable: true)
+                log.error("failed: \(error)", metadata: ["state": "\(state.rawValue)"])
+            }
+        } catch {
+            // The lease was lost or the database is gone; the lease expires and the job runs again.
+            log.error("could not record the job's outcome", metadata: ["error": "\(error)"])
+        }
+    }
+
+    struct Computed: Sendable {
+        let records: [EstimateRecord]
+        let parameters: Int
+        let architecture: String
+        let seconds: Double
+    }
+
+    /// The blocking part: load the checkpoint and estimate the rows it lacks.
+    static func compute(_ job: ClaimedJob, existing: Set<EstimateKey>, threads: Int, stop: StopFlag) throws -> Computed {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let settings = try JobSettings(text: job.settings)
+        let estimation = try CheckpointEstimation(path: job.checkpoint.path, base: settings.plan)
+        let plan = estimation.plan
+        var records: [EstimateRecord] = []
+        for spec in plan.preconditioners {
+            let missing = plan.settings.cutoffs.filter {
+                !existing.contains(EstimateRecords.key(spec, cutoff: $0, settings: plan.settings, evalFingerprint: estimation.eval.fingerprint))
+            }
+            guard !missing.isEmpty else { continue }
+            let outcome = try estimation.outcome(spec, cutoffs: missing, threads: threads, shouldStop: { stop.isSet })
+            records += EstimateRecords.records(outcome, cutoffs: missing, settings: plan.settings,
+                                               evalFingerprint: estimation.eval.fingerprint)
+        }
+        return Computed(records: records, parameters: estimation.model.layout.count,
+                        architecture: estimation.model.architecture, seconds: (clock.now - started).seconds)
+    }
+}
+
+/// Why a running estimate should stop; read from the estimator's threads.
+final class StopFlag: Sendable {
+    enum Reason: Int { case none = 0, shutdown, leaseLost }
+    private let value = Atomic<Int>(0)
+
+    func set(_ reason: Reason) {
+        _ = value.compareExchange(expected: 0, desired: reason.rawValue, ordering: .relaxed)
+    }
+
+    var isSet: Bool { value.load(ordering: .relaxed) != 0 }
+    var reason: Reason { Reason(rawValue: value.load(ordering: .relaxed)) ?? .none }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) * 1e-18
+    }
+}
