@@ -1,0 +1,43 @@
+# volumed — build, test, run. `make demo` and `make test` install what is missing first.
+SWIFT        ?= swift
+# Tests run optimized (the numerical tests are 10–50× slower in debug) with testability on.
+TEST_FLAGS   := -c release -Xswiftc -enable-testing
+# The shipped binary: a separate build folder, so test and release builds don't evict each other.
+RELEASE_DIR  := .build-release
+VOLUMED      := $(RELEASE_DIR)/release/volumed
+PREFIX       ?= /usr/local
+
+.PHONY: deps release test unit bench demo install clean
+
+deps:
+	@scripts/deps.sh
+
+release: deps
+	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product volumed
+
+# Everything CI checks.
+test: deps unit
+
+unit:
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest
+
+bench: release
+	$(VOLUMED) bench
+
+demo: release
+	$(VOLUMED) demo
+
+install: release
+	install -D -m 0755 $(VOLUMED) $(DESTDIR)$(PREFIX)/bin/volumed
+	install -D -m 0644 systemd/volumed.service $(DESTDIR)/etc/systemd/system/volumed.service
+	install -D -m 0644 systemd/volumed@.service $(DESTDIR)/etc/systemd/system/volumed@.service
+	@if [ -e $(DESTDIR)/etc/volumed/volumed.toml ]; then \
+		echo "keeping existing /etc/volumed/volumed.toml"; \
+	else \
+		install -D -m 0644 systemd/volumed.toml $(DESTDIR)/etc/volumed/volumed.toml; \
+	fi
+	@echo "installed; run: systemctl daemon-reload && systemctl enable --now volumed"
+
+clean:
+	rm -rf .build $(RELEASE_DIR) .build-fuzz
