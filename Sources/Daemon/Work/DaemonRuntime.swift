@@ -16,9 +16,9 @@ struct DaemonRuntime {
     var notifier = SDNotify(environment: ProcessInfo.processInfo.environment)
     var logger = Logger(label: "volumed")
     /// Extra services started after the daemon's own (the demo's feeder and printer).
-    var extraServices: [any Service] = []
+    var extraServices: @Sendable (Database) -> [any Service] = { _ in [] }
 
-    /// Runs until SIGTERM/SIGINT (or until `extraServices` all finish, for the demo).
+    /// Runs until SIGTERM/SIGINT.
     func run() async throws {
         logger.info("starting", metadata: ["database": "\(location)", "watch": "\(workersOnly ? "-" : config.watch.root)"])
         let database = try await Database.open(location)
@@ -51,7 +51,7 @@ struct DaemonRuntime {
         }
         services.append(StatusReporter(database: database, state: state, notifier: notifier, logger: logger))
         services.append(ReloadService(configPath: configPath, state: state, notifier: notifier, logger: logger))
-        services += extraServices
+        services += extraServices(database)
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
