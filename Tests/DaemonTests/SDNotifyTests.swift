@@ -85,9 +85,9 @@ import Testing
         #expect(notifier.watchdogInterval == .milliseconds(50))
         let service = WatchdogService(notifier: notifier, logger: Logger(label: "test"))
         let running = Task { try await service.run() }
-        #expect(receiver.receive() == "WATCHDOG=1\n")
-        #expect(receiver.receive() == "WATCHDOG=1\n")
-        #expect(receiver.receive() == "WATCHDOG=1\n")
+        #expect(await receiver.next() == "WATCHDOG=1\n")
+        #expect(await receiver.next() == "WATCHDOG=1\n")
+        #expect(await receiver.next() == "WATCHDOG=1\n")
         running.cancel()
         try await running.value
     }

@@ -1,9 +1,10 @@
+import Dispatch
 import Glibc
 
 @testable import Daemon
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notification socket.
-final class DatagramReceiver {
+final class DatagramReceiver: @unchecked Sendable {
     private let descriptor: Int32
     /// The value to put in NOTIFY_SOCKET.
     let notifySocket: String
@@ -47,5 +48,13 @@ final class DatagramReceiver {
         let count = recv(descriptor, &buffer, buffer.count, 0)
         guard count >= 0 else { return nil }
         return String(decoding: buffer[..<count], as: UTF8.self)
+    }
+
+    /// `receive()` on a dispatch thread: async tests must not block the cooperative pool that
+    /// the service under test needs.
+    func next() async -> String? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.receive()) }
+        }
     }
 }
