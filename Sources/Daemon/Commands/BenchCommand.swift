@@ -4,7 +4,7 @@ import Foundation
 
 /// `volumed bench`: the project's speed figures, measured in this process and printed as
 /// tables. Run it from a release build (`make bench`).
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure estimator speed on the shipped fixtures and print the figures.")
@@ -18,14 +18,29 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Repetitions (seeds) per timed case.")
     var repetitions = 20
 
-    func run() throws {
+    @Option(help: "Example runs (for the latency measurement).")
+    var examples = "examples"
+
+    @Option(parsing: .upToNextOption, help: "Sections to run: digits, queue, latency (default: all).")
+    var only: [String] = []
+
+    func run() async throws {
         let threads = threads ?? WorkerPool.coreCount
         print("volumed bench — \(threads) thread(s), OpenBLAS core \(BLAS.coreName), \(WorkerPool.coreCount) cores, load average \(loadAverage())")
         #if DEBUG
         print("warning: this is a debug build; numbers are not representative (use `make bench`)")
         #endif
         print("")
-        try DigitsBenchmark(fixtures: fixtures, threads: threads, repetitions: repetitions).run()
+        let sections = only.isEmpty ? ["digits", "queue", "latency"] : only
+        if sections.contains("digits") {
+            try DigitsBenchmark(fixtures: fixtures, threads: threads, repetitions: repetitions).run()
+        }
+        if sections.contains("queue") {
+            try await QueueThroughputBenchmark(jobs: 1000).run()
+        }
+        if sections.contains("latency") {
+            try await LatencyBenchmark(examples: examples, trials: 5).run()
+        }
     }
 }
 
