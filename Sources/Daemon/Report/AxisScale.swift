@@ -26,10 +26,9 @@ struct AxisScale: Sendable, Equatable {
             lo -= margin
             hi += margin
         }
-        var step = Self.niceStep((hi - lo) / Double(max(targetTicks - 1, 1)))
-        if integral { step = max(step, 1) }
         lower = lo
         upper = hi
+        let step = Self.niceStep(lower: lo, upper: hi, targetTicks: targetTicks, minimum: integral ? 1 : 0)
         tickStep = step
         guard step.isFinite, step > 0, (hi - lo).isFinite else {
             ticks = [lo, hi].filter(\.isFinite)
@@ -37,21 +36,30 @@ struct AxisScale: Sendable, Equatable {
         }
         // Multiples of the step (not a running sum) keep labels exact: 0.3, not 0.30000000000000004.
         let first = (lo / step).rounded(.up)
-        let last = (hi / step).rounded(.down)
-        let count = last >= first ? min(Int(last - first) + 1, 100) : 0
+        let count = min(Self.tickCount(lower: lo, upper: hi, step: step), 100)
         ticks = (0..<count).map { i in
             let t = (first + Double(i)) * step
             return t == 0 ? 0 : t
         }
     }
 
-    /// `raw` rounded to the nearest of 1, 2, 5 × 10ⁿ.
-    static func niceStep(_ raw: Double) -> Double {
-        guard raw.isFinite, raw > 0 else { return raw }
-        let power = pow(10, (log10(raw)).rounded(.down))
-        let fraction = raw / power
-        let nice: Double = fraction < 1.5 ? 1 : fraction < 3 ? 2 : fraction < 7 ? 5 : 10
-        return nice * power
+    /// The step of the form 1, 2 or 5 × 10ⁿ (at least `minimum`) that puts the number of
+    /// ticks in [lower, upper] closest to `targetTicks` by ratio (9 is nearer 6 than 3 is).
+    static func niceStep(lower: Double, upper: Double, targetTicks: Int, minimum: Double) -> Double {
+        let raw = (upper - lower) / Double(max(targetTicks, 1))
+        guard raw.isFinite, raw > 0 else { return max(raw, minimum) }
+        let power = pow(10, log10(raw).rounded(.down))
+        func distance(_ step: Double) -> Double {
+            let count = tickCount(lower: lower, upper: upper, step: step)
+            return count == 0 ? .infinity : abs(log(Double(count) / Double(max(targetTicks, 1))))
+        }
+        return [0.5, 1, 2, 5, 10, 20].map { $0 * power }.filter { $0 >= minimum }
+            .min { distance($0) < distance($1) } ?? minimum
+    }
+
+    private static func tickCount(lower: Double, upper: Double, step: Double) -> Int {
+        let count = (upper / step).rounded(.down) - (lower / step).rounded(.up) + 1
+        return count.isFinite ? Int(max(0, min(count, 1e6))) : 0
     }
 
     /// Where `value` falls along an axis drawn from `from` (at `lower`) to `to` (at `upper`).

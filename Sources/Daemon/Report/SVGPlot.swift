@@ -21,7 +21,7 @@ struct SVGPlot {
     private let legendRow = 20.0
     /// Approximate advance of one character at the 11–12 px label sizes, for laying out
     /// text whose rendered width is unknown here.
-    private let characterWidth = 7.0
+    private let characterWidth = 6.6
 
     func render(_ series: [VolumeSeries]) -> String {
         let cutoffs = Set(series.map(\.cutoff)).sorted()
@@ -29,7 +29,9 @@ struct SVGPlot {
         let y = AxisScale(covering: series.flatMap { s in
             s.points.flatMap { p in [p.log10Volume, p.interval?.lowerBound, p.interval?.upperBound].compactMap { $0 } }
         })
-        let yLabels = y.ticks.map(y.label)
+        // With only infinite volumes there is no value to put on the y axis.
+        let yTicks = series.contains { $0.points.contains { $0.log10Volume?.isFinite == true } } ? y.ticks : []
+        let yLabels = yTicks.map(y.label)
         let left = 44 + characterWidth * Double(yLabels.map(\.count).max() ?? 1)
         let bottom = top + plotHeight
         let right = left + plotWidth
@@ -69,16 +71,16 @@ struct SVGPlot {
         // Grid, frame, ticks and their labels.
         svg += "<g stroke=\"#e3e3e3\" stroke-width=\"1\">\n"
         for t in x.ticks { svg += "<line x1=\"\(n(px(t)))\" y1=\"\(n(top))\" x2=\"\(n(px(t)))\" y2=\"\(n(bottom))\"/>\n" }
-        for t in y.ticks { svg += "<line x1=\"\(n(left))\" y1=\"\(n(py(t)))\" x2=\"\(n(right))\" y2=\"\(n(py(t)))\"/>\n" }
+        for t in yTicks { svg += "<line x1=\"\(n(left))\" y1=\"\(n(py(t)))\" x2=\"\(n(right))\" y2=\"\(n(py(t)))\"/>\n" }
         svg += "</g>\n"
         svg += "<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(plotWidth))\" height=\"\(n(plotHeight))\" fill=\"none\" stroke=\"#333333\" stroke-width=\"1\"/>\n"
         svg += "<g stroke=\"#333333\" stroke-width=\"1\">\n"
         for t in x.ticks { svg += "<line x1=\"\(n(px(t)))\" y1=\"\(n(bottom))\" x2=\"\(n(px(t)))\" y2=\"\(n(bottom + 5))\"/>\n" }
-        for t in y.ticks { svg += "<line x1=\"\(n(left - 5))\" y1=\"\(n(py(t)))\" x2=\"\(n(left))\" y2=\"\(n(py(t)))\"/>\n" }
+        for t in yTicks { svg += "<line x1=\"\(n(left - 5))\" y1=\"\(n(py(t)))\" x2=\"\(n(left))\" y2=\"\(n(py(t)))\"/>\n" }
         svg += "</g>\n"
         svg += "<g font-size=\"11\" fill=\"#333333\">\n"
         for t in x.ticks { svg += "<text x=\"\(n(px(t)))\" y=\"\(n(bottom + 18))\" text-anchor=\"middle\">\(x.label(t))</text>\n" }
-        for (t, label) in zip(y.ticks, yLabels) { svg += "<text x=\"\(n(left - 8))\" y=\"\(n(py(t) + 4))\" text-anchor=\"end\">\(label)</text>\n" }
+        for (t, label) in zip(yTicks, yLabels) { svg += "<text x=\"\(n(left - 8))\" y=\"\(n(py(t) + 4))\" text-anchor=\"end\">\(label)</text>\n" }
         svg += "</g>\n"
         svg += "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(bottom + 40))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#222222\">step</text>\n"
         svg += "<text x=\"16\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#222222\" transform=\"rotate(-90 16 \(n(top + plotHeight / 2)))\">log10 volume</text>\n"
@@ -89,7 +91,7 @@ struct SVGPlot {
             svg += "<title>\(Self.escaped(labels[i]))</title>\n"
             for p in s.points {
                 guard let interval = p.interval else { continue }
-                svg += "<line x1=\"\(n(px(Double(p.step))))\" y1=\"\(n(py(interval.lowerBound)))\" x2=\"\(n(px(Double(p.step))))\" y2=\"\(n(py(interval.upperBound)))\" stroke-width=\"1\" stroke-opacity=\"0.6\" stroke-dasharray=\"none\"/>\n"
+                svg += "<line x1=\"\(n(px(Double(p.step))))\" y1=\"\(n(py(interval.lowerBound)))\" x2=\"\(n(px(Double(p.step))))\" y2=\"\(n(py(interval.upperBound)))\" stroke-width=\"1.5\" stroke-opacity=\"0.6\" stroke-dasharray=\"none\"/>\n"
             }
             for segment in Self.segments(s.points) where segment.count >= 2 {
                 let points = segment.map { "\(n(px(Double($0.step)))),\(n(py($0.value)))" }.joined(separator: " ")

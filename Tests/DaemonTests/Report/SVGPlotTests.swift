@@ -94,6 +94,16 @@ private func zip2(_ a: Double?, _ b: Double?) -> (Double, Double)? {
         #expect(document.texts.contains("▲ at the top edge: infinite volume (unbounded directions)."))
     }
 
+    @Test func leavesTheValueAxisUnlabelledWhenEveryVolumeIsInfinite() throws {
+        let document = SVGDocument(SVGPlot().render([series([(0, nil), (100, nil)])]))
+        #expect(document.parseError == nil)
+        #expect(document.count("polyline") == 0)
+        #expect(document.count("path") == 2)
+        #expect(document.count("circle") == 1)
+        let labels = document.texts.filter { Double($0.replacingOccurrences(of: "−", with: "-")) != nil }
+        #expect(labels == ["0", "20", "40", "60", "80", "100"])
+    }
+
     @Test func namesEveryCutoffAndLabelsSeriesByCutoffWhenThereAreSeveral() throws {
         let document = SVGDocument(SVGPlot().render([
             series([(0, -5), (1, -6)], cutoff: 0.01),
@@ -130,6 +140,13 @@ private func zip2(_ a: Double?, _ b: Double?) -> (Double, Double)? {
         #expect(axis.ticks == [-3800, -3600, -3400, -3200, -3000, -2800])
         #expect(axis.lower < -3863.1 && axis.upper > -2664.9)
         #expect(axis.label(-3800) == "−3800")
+    }
+
+    @Test func prefersMoreTicksToTooFew() {
+        // 500 would leave three ticks; 200 gives nine.
+        let axis = AxisScale(covering: [-4149.2, -2664.9])
+        #expect(axis.tickStep == 200)
+        #expect(axis.ticks.first == -4200 && axis.ticks.last == -2600)
     }
 
     @Test func picksDecimalStepsForANarrowRange() {
