@@ -5,6 +5,9 @@ struct Volumed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volumed",
         abstract: "Estimates the KL local volume of neural-network checkpoints and records it in PostgreSQL.",
-        subcommands: [ServeCommand.self, DemoCommand.self, EstimateCommand.self, MigrateCommand.self, DBCommand.self, StatusCommand.self, RetryCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, DemoCommand.self, EstimateCommand.self, StatusCommand.self, ReportCommand.self,
+            RetryCommand.self, MigrateCommand.self, DBCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -1,0 +1,69 @@
+import DB
+import Foundation
+
+/// log10 volume against training step for one run, cutoff and preconditioner (with its
+/// parameters): one block of `volumed report`'s table and one line of its plot.
+struct VolumeSeries: Sendable, Equatable {
+    struct Point: Sendable, Equatable {
+        var step: Int64
+        /// nil for an infinite volume (uniform measure with unbounded directions).
+        var log10Volume: Double?
+        /// 95% bootstrap interval, in log10.
+        var interval: ClosedRange<Double>?
+    }
+
+    var run: String
+    var runID: Int64
+    var cutoff: Double
+    var preconditioner: String
+    /// Canonical `key=value,…`; "" when the preconditioner has none.
+    var preconditionerParams: String
+    /// In step order.
+    var points: [Point]
+    /// Checkpoints estimated without a known step (a file name with no number): they cannot
+    /// be placed on the step axis, so they are only counted.
+    var checkpointsWithoutStep: [Int64] = []
+
+    /// The preconditioner as users write it (`adam:eps=0.001,exponent=0.5`).
+    var preconditionerName: String {
+        preconditionerParams.isEmpty ? preconditioner : "\(preconditioner):\(preconditionerParams)"
+    }
+}
+
+extension VolumeSeries {
+    /// Groups rows of the `volume_by_step` view into series, in the order their first rows
+    /// come (the store orders by run, preconditioner, cutoff), each series by step.
+    static func grouping(_ rows: [VolumePoint]) -> [VolumeSeries] {
+        struct Key: Hashable {
+            var runID: Int64, cutoff: Double, preconditioner: String, params: String
+        }
+        var series: [VolumeSeries] = []
+        var index: [Key: Int] = [:]
+        for row in rows {
+            let key = Key(runID: row.runID, cutoff: row.cutoff, preconditioner: row.preconditioner, params: row.preconditionerParams)
+            let i: Int
+            if let existing = index[key] {
+                i = existing
+            } else {
+                i = series.count
+                index[key] = i
+                series.append(VolumeSeries(run: row.run, runID: row.runID, cutoff: row.cutoff, preconditioner: row.preconditioner,
+                                           preconditionerParams: row.preconditionerParams, points: []))
+            }
+            guard let step = row.step else {
+                series[i].checkpointsWithoutStep.append(row.checkpointID)
+                continue
+            }
+            series[i].points.append(Point(step: step, log10Volume: row.log10Volume,
+                                          interval: log10Interval(low: row.intervalLow, high: row.intervalHigh)))
+        }
+        for i in series.indices { series[i].points.sort { $0.step < $1.step } }
+        return series
+    }
+
+    /// The stored interval is in nats.
+    private static func log10Interval(low: Double?, high: Double?) -> ClosedRange<Double>? {
+        guard let low, let high, low.isFinite, high.isFinite, low <= high else { return nil }
+        return (low / M_LN10)...(high / M_LN10)
+    }
+}
