@@ -41,21 +41,29 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "Config",
+            dependencies: [
+                "Estimator",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
         .executableTarget(
             name: "Daemon",
             dependencies: [
+                "Config",
                 "Estimator",
                 "DB",
                 "CInotifyTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // Tests find fixture files next to their sources (#filePath), so no resource bundle.
         .testTarget(name: "EstimatorTests", dependencies: ["Estimator"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
         .testTarget(name: "DBTests", dependencies: ["DB"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Estimator", "DB"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "Estimator", "DB"]),
     ]
 )

@@ -1,8 +1,7 @@
+import Config
 import Foundation
 import TOMLKit
 import Testing
-
-@testable import Daemon
 
 @Suite struct ConfigTests {
     private func parse(_ toml: String) throws(ConfigError) -> Config {

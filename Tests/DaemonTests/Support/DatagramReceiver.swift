@@ -1,6 +1,5 @@
+import Config
 import Glibc
-
-@testable import Daemon
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notification socket.
 final class DatagramReceiver {
