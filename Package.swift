@@ -67,3 +67,20 @@ var package = Package(
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "Estimator", "DB"]),
     ]
 )
+
+if fuzzing {
+    // VOLUMED_FUZZ=1 swift build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
+    //   -Xswiftc -use-ld=lld --product fuzz-<name>   (see Fuzz/fuzz.mk)
+    let harnesses: [(product: String, target: String, folder: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-safetensors", "FuzzSafeTensors", "SafeTensors", ["Estimator"]),
+        ("fuzz-pickle", "FuzzPickle", "Pickle", ["Estimator"]),
+        ("fuzz-manifest", "FuzzManifest", "Manifest", ["Estimator"]),
+        ("fuzz-config", "FuzzConfig", "Config", ["Config"]),
+    ]
+    package.targets.append(.systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"))
+    for harness in harnesses {
+        package.products.append(.executable(name: harness.product, targets: [harness.target]))
+        package.targets.append(.executableTarget(
+            name: harness.target, dependencies: ["CFuzzer"] + harness.dependencies, path: "Fuzz/\(harness.folder)"))
+    }
+}

@@ -173,6 +173,27 @@ import Testing
         #expect(failure.description.hasPrefix("volumed.toml:2:"))
     }
 
+    /// Inputs found by `fuzz-config` (cut after the line where the parser stopped) that made
+    /// TOMLKit's parser (toml++) abort the process.
+    @Test func refusesTOMLThatAbortedTheParser() throws {
+        let headerWithSlashes = "[" + String(repeating: "/", count: 65) + "watch]\nroot = \"/data/rbase]/volumed@localhost/volumed\"\n"
+        let arrayClosedByBrace = """
+            [watch]
+            root = "/data/rbase]/volumed@localhost/volumed"
+
+            [estimate]
+            cutoffs = [1e-3, 0.01, 1]
+            preconditioners = ["none",\(String(repeating: "}", count: 55))e", "adam:ep]
+
+            """
+        #expect(error(headerWithSlashes) == ConfigError(
+            file: "volumed.toml", key: nil,
+            reason: .syntax(line: 1, column: 2, message: "expected a key (letters, digits, '_', '-' or a quoted string), saw '/'")))
+        #expect(error(arrayClosedByBrace) == ConfigError(
+            file: "volumed.toml", key: nil,
+            reason: .syntax(line: 6, column: 27, message: "expected a value (a string, number, boolean, date, array or inline table), saw '}'")))
+    }
+
     @Test func neverShowsTheDatabaseURL() throws {
         let secret = "postgresql://volumed:hunter2@db.internal/volumes"
         let config = try parse("[database]\nurl = \"\(secret)\"\n")
