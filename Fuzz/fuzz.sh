@@ -43,7 +43,7 @@ for harness in "$@"; do
         fuzz-manifest | fuzz-config) dict=Fuzz/toml.dict; leaks=0 ;;
         *) echo "$harness: unknown harness"; exit 2 ;;
     esac
-    "$bin/$harness" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    ASAN_OPTIONS=detect_leaks=$leaks "$bin/$harness" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -detect_leaks=$leaks -dict="$dict" -print_final_stats=1 -artifact_prefix="$crashes/" \
         "$corpus" "Fuzz/corpus/$harness" >"$log" 2>&1
     result=$?
