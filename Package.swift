@@ -69,8 +69,8 @@ var package = Package(
 )
 
 if fuzzing {
-    // VOLUMED_FUZZ=1 swift build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
-    //   -Xswiftc -use-ld=lld --product fuzz-<name>   (see Fuzz/fuzz.mk)
+    // libFuzzer harnesses, built and run by Fuzz/fuzz.sh (`make fuzz`): VOLUMED_FUZZ=1 swift build
+    //   -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld … --product fuzz-<name>
     let harnesses: [(product: String, target: String, folder: String, dependencies: [Target.Dependency])] = [
         ("fuzz-safetensors", "FuzzSafeTensors", "SafeTensors", ["Estimator"]),
         ("fuzz-pickle", "FuzzPickle", "Pickle", ["Estimator"]),
