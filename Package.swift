@@ -50,9 +50,18 @@ var package = Package(
         // Compiles migrations/*.sql into the DB module, so `volumed` is one self-contained file.
         .executableTarget(name: "MigrationEmbedder"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
+        .target(
+            name: "Config",
+            dependencies: [
+                "Estimator",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
         .executableTarget(
             name: "Daemon",
             dependencies: [
+                "Config",
                 "Estimator",
                 "DB",
                 "CInotifyTools",
@@ -61,12 +70,28 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // Tests find fixture files next to their sources (#filePath), so no resource bundle.
         .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Hashing"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
         .testTarget(name: "DBTests", dependencies: ["DB", "Hashing"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Estimator", "DB"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "Estimator", "DB"]),
     ]
 )
+
+if fuzzing {
+    // libFuzzer harnesses, built and run by Fuzz/fuzz.sh (`make fuzz`): VOLUMED_FUZZ=1 swift build
+    //   -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld … --product fuzz-<name>
+    let harnesses: [(product: String, target: String, folder: String, dependencies: [Target.Dependency])] = [
+        ("fuzz-safetensors", "FuzzSafeTensors", "SafeTensors", ["Estimator"]),
+        ("fuzz-pickle", "FuzzPickle", "Pickle", ["Estimator"]),
+        ("fuzz-manifest", "FuzzManifest", "Manifest", ["Estimator"]),
+        ("fuzz-config", "FuzzConfig", "Config", ["Config"]),
+    ]
+    package.targets.append(.systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"))
+    for harness in harnesses {
+        package.products.append(.executable(name: harness.product, targets: [harness.target]))
+        package.targets.append(.executableTarget(
+            name: harness.target, dependencies: ["CFuzzer"] + harness.dependencies, path: "Fuzz/\(harness.folder)"))
+    }
+}

@@ -1,8 +1,7 @@
+import Config
 import Foundation
 import TOMLKit
 import Testing
-
-@testable import Daemon
 
 @Suite struct ConfigTests {
     private func parse(_ toml: String) throws(ConfigError) -> Config {
@@ -172,6 +171,27 @@ import Testing
         }
         #expect(line == 2)
         #expect(failure.description.hasPrefix("volumed.toml:2:"))
+    }
+
+    /// Inputs found by `fuzz-config` (cut after the line where the parser stopped) that made
+    /// TOMLKit's parser (toml++) abort the process.
+    @Test func refusesTOMLThatAbortedTheParser() throws {
+        let headerWithSlashes = "[" + String(repeating: "/", count: 65) + "watch]\nroot = \"/data/rbase]/volumed@localhost/volumed\"\n"
+        let arrayClosedByBrace = """
+            [watch]
+            root = "/data/rbase]/volumed@localhost/volumed"
+
+            [estimate]
+            cutoffs = [1e-3, 0.01, 1]
+            preconditioners = ["none",\(String(repeating: "}", count: 55))e", "adam:ep]
+
+            """
+        #expect(error(headerWithSlashes) == ConfigError(
+            file: "volumed.toml", key: nil,
+            reason: .syntax(line: 1, column: 2, message: "expected a key (letters, digits, '_', '-' or a quoted string), saw '/'")))
+        #expect(error(arrayClosedByBrace) == ConfigError(
+            file: "volumed.toml", key: nil,
+            reason: .syntax(line: 6, column: 27, message: "expected a value (a string, number, boolean, date, array or inline table), saw '}'")))
     }
 
     @Test func neverShowsTheDatabaseURL() throws {

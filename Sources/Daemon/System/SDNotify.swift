@@ -1,3 +1,4 @@
+import Config
 import Estimator
 import Glibc
 

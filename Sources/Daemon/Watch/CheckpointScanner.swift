@@ -1,3 +1,4 @@
+import Config
 import Estimator
 
 /// Finds checkpoint units under a watch root and takes their snapshots, with `readdir` and

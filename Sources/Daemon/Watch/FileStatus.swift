@@ -1,3 +1,4 @@
+import Config
 import Glibc
 
 /// What `stat(2)` says about a path: the little the scanner needs, with a typed errno.

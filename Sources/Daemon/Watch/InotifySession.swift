@@ -1,4 +1,5 @@
 import CInotifyTools
+import Config
 import Glibc
 
 /// One inotify event, copied out of libinotifytools' static buffer.

@@ -1,3 +1,4 @@
+import Config
 import DB
 import Foundation
 import Logging

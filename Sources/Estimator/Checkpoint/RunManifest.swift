@@ -88,12 +88,10 @@ public struct RunManifest: Sendable, Equatable {
     public init(text: String, source: String) throws(CheckpointError) {
         let root: TOMLTable
         do {
-            root = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            let at = error.source.begin
-            throw CheckpointError("manifest.syntax", file: source, "line \(at.line), column \(at.column): \(error.description)")
+            root = try TOMLDocument.parse(text)
         } catch {
-            throw CheckpointError("manifest.syntax", file: source, "\(error)")
+            let at = error.line > 0 ? "line \(error.line), column \(error.column): " : ""
+            throw CheckpointError("manifest.syntax", file: source, at + error.message)
         }
         let reader = Reader(source: source)
         self.init()

@@ -26,9 +26,15 @@ public final class SafeTensorsFile: TensorStore, @unchecked Sendable {
 
     public var source: String { path }
 
-    public init(path: String) throws(CheckpointError) {
+    public convenience init(path: String) throws(CheckpointError) {
         let file: MappedFile
         do { file = try MappedFile(path: path) } catch { throw CheckpointError(error) }
+        try self.init(file: file)
+    }
+
+    /// Validates `file`'s bytes as a safetensors file; errors name `file.path`.
+    public init(file: MappedFile) throws(CheckpointError) {
+        let path = file.path
         self.path = path
         self.file = file
         let bytes = file.bytes

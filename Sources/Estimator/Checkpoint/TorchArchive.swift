@@ -5,9 +5,14 @@ public enum TorchArchive {
     public static func load(path: String, limits: Unpickler.Limits = Unpickler.Limits()) throws(CheckpointError) -> PickleValue {
         let file: MappedFile
         do { file = try MappedFile(path: path) } catch { throw CheckpointError(error) }
+        return try load(file: file, limits: limits)
+    }
+
+    /// Reads `file`'s bytes as a `torch.save` file; errors name `file.path`.
+    public static func load(file: MappedFile, limits: Unpickler.Limits = Unpickler.Limits()) throws(CheckpointError) -> PickleValue {
         // torch.save before 1.6 wrote a bare pickle stream instead of a ZIP archive.
         if file.bytes.count >= 2, file.bytes[0] == 0x80, file.bytes[1] <= 5 {
-            throw CheckpointError("checkpoint.legacy_format", file: path, "legacy (pre-ZIP) torch.save format is not supported; re-save it with torch 1.6 or newer")
+            throw CheckpointError("checkpoint.legacy_format", file: file.path, "legacy (pre-ZIP) torch.save format is not supported; re-save it with torch 1.6 or newer")
         }
         let archive = try ZipArchive(file: file)
         return try load(archive, limits: limits)

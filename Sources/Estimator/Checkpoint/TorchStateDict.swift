@@ -5,7 +5,11 @@ public struct TorchStateDict: TensorStore {
     private let tensors: [String: RawTensor]
 
     public init(path: String) throws(CheckpointError) {
-        let value = try TorchArchive.load(path: path)
+        try self.init(try TorchArchive.load(path: path), source: path)
+    }
+
+    /// The state dict in an unpickled `pytorch_model.bin`; `source` names the file in errors.
+    public init(_ value: PickleValue, source path: String) throws(CheckpointError) {
         guard let pairs = value.dictEntries else {
             throw CheckpointError("checkpoint.bad_state_dict", file: path, "pickle holds a \(value.kind), not a dict of tensors")
         }

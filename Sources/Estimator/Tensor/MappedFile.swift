@@ -4,13 +4,16 @@ import Glibc
 import Darwin
 #endif
 
-/// A read-only memory map of a whole file, unmapped when the last reference goes.
+/// The bytes of a whole file, released when the last reference goes: a read-only memory map,
+/// or a private in-memory copy for bytes that never were a file (fuzzing).
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
+    private let isMapped: Bool
 
     public init(path: String) throws(FileError) {
         self.path = path
+        isMapped = true
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError(path: path, operation: "open", errno: errno) }
         defer { close(fd) }
@@ -30,9 +33,23 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
+    /// A copy of `contents` that parsers read exactly as a mapped file named `path`. The copy is
+    /// sized exactly, so an address sanitizer catches any read past its end.
+    public init(path: String, contents: some Collection<UInt8>) {
+        self.path = path
+        isMapped = false
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: contents.count, alignment: 16)
+        copy.copyBytes(from: contents)
+        bytes = UnsafeRawBufferPointer(copy)
+    }
+
     deinit {
-        if let base = bytes.baseAddress {
-            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        if isMapped {
+            if let base = bytes.baseAddress {
+                munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+            }
+        } else {
+            UnsafeMutableRawBufferPointer(mutating: bytes).deallocate()
         }
     }
 }

@@ -1,7 +1,6 @@
+import Config
 import Dispatch
 import Glibc
-
-@testable import Daemon
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notification socket.
 final class DatagramReceiver: @unchecked Sendable {

@@ -23,6 +23,23 @@ import Testing
         #expect(bias[9] == 0.13852056860923767)
     }
 
+    @Test func readsACopyInMemoryLikeTheFile() throws {
+        let path = Fixtures.path("digits/checkpoint-100/model.safetensors")
+        let mapped = try MappedFile(path: path)
+        let copy = withExtendedLifetime(mapped) { MappedFile(path: "copy.safetensors", contents: mapped.bytes) }
+        let memory = try SafeTensorsFile(file: copy)
+        let file = try SafeTensorsFile(path: path)
+        #expect(memory.path == "copy.safetensors")
+        #expect(memory.tensorNames == file.tensorNames)
+        for name in file.tensorNames {
+            #expect(try memory.tensor(name).floats() == file.tensor(name).floats(), "\(name)")
+        }
+        let truncated = MappedFile(path: "cut.safetensors", contents: copy.bytes.prefix(100))
+        let error = #expect(throws: CheckpointError.self) { try SafeTensorsFile(file: truncated) }
+        #expect(error?.code == "safetensors.header_length")
+        #expect(error?.file == "cut.safetensors")
+    }
+
     @Test func readsMetadataAndIntegerTensors() throws {
         let neox = try SafeTensorsFile(path: Fixtures.path("neox-tiny/checkpoint-30/model.safetensors"))
         #expect(neox.metadata == ["format": "pt"])

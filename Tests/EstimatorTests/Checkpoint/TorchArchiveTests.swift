@@ -17,6 +17,23 @@ import Testing
         #expect(#expect(throws: CheckpointError.self) { try bin.tensor("1.bias") }?.code == "checkpoint.missing_tensor")
     }
 
+    @Test func readsACopyInMemoryLikeTheFile() throws {
+        let path = Fixtures.path("digits-legacy/checkpoint-100/pytorch_model.bin")
+        let mapped = try MappedFile(path: path)
+        let copy = withExtendedLifetime(mapped) { MappedFile(path: "copy.bin", contents: mapped.bytes) }
+        let memory = try TorchStateDict(try TorchArchive.load(file: copy), source: copy.path)
+        let file = try TorchStateDict(path: path)
+        #expect(memory.source == "copy.bin")
+        #expect(memory.tensorNames == file.tensorNames)
+        for name in file.tensorNames {
+            #expect(try memory.tensor(name).floats() == file.tensor(name).floats(), "\(name)")
+        }
+        let legacy = MappedFile(path: "old.pt", contents: [0x80, 0x02, 0x7D, 0x2E])
+        let error = #expect(throws: CheckpointError.self) { try TorchArchive.load(file: legacy) }
+        #expect(error?.code == "checkpoint.legacy_format")
+        #expect(error?.file == "old.pt")
+    }
+
     @Test func readsAdamStateDict() throws {
         let value = try TorchArchive.load(path: Fixtures.path("digits/checkpoint-100/optimizer.pt"))
         let group = try #require(value["param_groups"]?.items?.first)

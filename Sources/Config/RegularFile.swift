@@ -2,13 +2,13 @@ import Glibc
 
 /// Reads small files (configuration, shard indexes) without ever blocking on a FIFO or device:
 /// the file is opened non-blocking and must be a regular file no larger than a limit.
-enum RegularFile {
-    enum Failure: Error, Equatable, CustomStringConvertible {
+package enum RegularFile {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         case system(Errno)
         case notRegular
         case tooLarge(size: Int64, limit: Int)
 
-        var description: String {
+        package var description: String {
             switch self {
             case .system(let errno): "\(errno)"
             case .notRegular: "not a regular file"
@@ -17,7 +17,7 @@ enum RegularFile {
         }
     }
 
-    static func read(_ path: String, limit: Int) throws(Failure) -> [UInt8] {
+    package static func read(_ path: String, limit: Int) throws(Failure) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else { throw .system(.current) }
         defer { close(fd) }

@@ -94,13 +94,9 @@ extension Config {
     public init(toml text: String, file: String) throws(ConfigError) {
         let document: TOMLTable
         do {
-            document = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError(
-                file: file, key: nil,
-                reason: .syntax(line: error.source.begin.line, column: error.source.begin.column, message: error.description))
+            document = try TOMLDocument.parse(text)
         } catch {
-            throw ConfigError(file: file, key: nil, reason: .syntax(line: 0, column: 0, message: "\(error)"))
+            throw ConfigError(file: file, key: nil, reason: .syntax(line: error.line, column: error.column, message: error.message))
         }
         let top = ConfigTable(table: document, path: "", file: file)
         try top.rejectUnknownKeys(["watch", "database", "estimate", "workers", "daemon"])

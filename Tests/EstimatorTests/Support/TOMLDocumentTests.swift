@@ -1,0 +1,115 @@
+import TOMLKit
+import Testing
+
+@testable import Estimator
+
+@Suite struct TOMLDocumentTests {
+    private func refusal(_ text: String) -> TOMLDocument.SyntaxError? {
+        do {
+            _ = try TOMLDocument.parse(text)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// The TOML 1.0 specification's examples of every kind of value, key and table.
+    @Test func acceptsTheWholeTOMLGrammar() throws {
+        let text = #"""
+            \#u{FEFF}# comment at the top
+            title = "TOML \"Example\" \u00E9 \U0001F600" # comment after a value
+            bare_key-1 = 'C:\Users\nodejs\templates'
+            "quoted key" = ''
+            'literal key'.dotted . "segments" = true
+            1234 = false
+            3.14159 = "a dotted numeric key"
+            multi = """
+            Roses are red \
+               Violets are blue
+            quotes "" inside, and two at the end"""""
+            raw = '''
+            The first newline is
+            trimmed in raw strings. ''quotes'' '''
+            [numbers]
+            int = [+99, 42, 0, -17, 1_000, 5_349_221, 0xDEAD_beef, 0o755, 0b1101_0110]
+            float = [+1.0, 3.1415, -0.01, 5e+22, 1e06, -2E-2, 6.626e-34, 224_617.445_991, 0e0, -0.0]
+            special = [inf, +inf, -inf, nan, +nan, -nan]
+            [dates]
+            odt = [1979-05-27T07:32:00Z, 1979-05-27T00:32:00-07:00, 1979-05-27T00:32:00.999999+07:00, 1979-05-27 07:32:00z]
+            ldt = [1979-05-27T07:32:00, 1979-05-27t00:32:00.999999]
+            ld = 1979-05-27
+            lt = [07:32:00, 00:32:00.999999]
+            [arrays]
+            nested = [ [ 1, 2 ], ["a", 'b'], [ [ ], {} ] ]
+            multiline = [
+              +1,  # comments inside arrays
+              [
+                2
+              ],
+              { x = 1, y.z = "w" },
+            ]
+            [[products]]
+            name = "Hammer"
+            point = { x = 1, y = 2 }
+            [[products]]\#r
+            [ a . "b" . 'c' ] # whitespace around dots
+            """#
+        let document = try TOMLDocument.parse(text)
+        #expect(document["title"]?.string == "TOML \"Example\" é 😀")
+        #expect(document["numbers"]?.table?["int"]?.array?.count == 9)
+        #expect(document["products"]?.array?.count == 2)
+        #expect(document["a"]?.table?["b"]?.table?["c"]?.table != nil)
+    }
+
+    /// Each of these aborted the process inside toml++ before `TOMLSyntax` checked the text first.
+    @Test func refusesWhatTOMLKitsParserWouldAbortOn() throws {
+        let cases: [(text: String, line: Int, column: Int, message: String)] = [
+            ("[<", 1, 2, "expected a key (letters, digits, '_', '-' or a quoted string), saw '<'"),
+            ("[[[1]]]", 1, 3, "expected a key (letters, digits, '_', '-' or a quoted string), saw '['"),
+            ("ok = 1\n  [\n", 2, 4, "expected a key (letters, digits, '_', '-' or a quoted string), saw the end of the line"),
+            ("a = [\"x\",}", 1, 10, "expected a value (a string, number, boolean, date, array or inline table), saw '}'"),
+            ("a = 0989-05-27Tigm07:32:00Z", 1, 16, "expected 2 digits for the hour, saw 'i'"),
+        ]
+        for (text, line, column, message) in cases {
+            #expect(refusal(text) == TOMLDocument.SyntaxError(line: line, column: column, message: message), "\(text)")
+        }
+    }
+
+    @Test func refusesMalformedTOMLWithThePlaceAndTheReason() throws {
+        let cases: [(text: String, line: Int, column: Int, message: String)] = [
+            ("a = \"x\0y\"", 1, 7, "control character U+0000 in a string"),
+            ("# a\0", 1, 4, "control character U+0000 in a comment"),
+            ("a = \"open\nb = 1", 1, 10, "a string is not closed before the end of the line"),
+            ("a = '''never closed", 1, 20, "the multi-line string is not closed before the end of the file"),
+            ("a = \"\"\"x\"\"\"\"\"\"", 1, 15, "too many quotes at the end of a multi-line string"),
+            ("a = \"\\q\"", 1, 7, "unknown escape '\\q' in a string"),
+            ("a = \"\\uD800\"", 1, 12, "escape names U+D800, which is not a Unicode scalar value"),
+            ("a = 1 2", 1, 7, "expected a comment or the end of the line after the value, saw '2'"),
+            ("a = 01", 1, 6, "integers cannot have leading zeros"),
+            ("a = 1__0", 1, 6, "expected a comment or the end of the line after the value, saw '_'"),
+            ("a = 1.", 1, 7, "expected a digit in the fraction, saw the end of the file"),
+            ("a = 1979-13-01", 1, 10, "the month 13 is out of range"),
+            ("a = 07:32", 1, 10, "expected ':' and seconds in the time, saw the end of the file"),
+            ("a = { b = 1, }", 1, 14, "expected a key (letters, digits, '_', '-' or a quoted string), saw '}'"),
+            ("a = { b = 1\n}", 1, 12, "expected ',' or '}' in an inline table (which must fit on one line), saw the end of the line"),
+            ("a = [1 2]", 1, 8, "expected ',' or ']' after an array element, saw '2'"),
+            ("a = True", 1, 5, "expected a value (a string, number, boolean, date, array or inline table), saw 'T'"),
+            ("a = tru", 1, 5, "expected 'true'"),
+            ("\"\"\"k\"\"\" = 1", 1, 1, "multi-line strings cannot be keys"),
+            ("[a]]", 1, 4, "expected a comment or the end of the line after the table header, saw ']'"),
+            ("[[a]", 1, 5, "expected ']]' to close the array-of-tables header, saw the end of the file"),
+            ("a\u{A0}= 1", 1, 2, "expected '=' after the key, saw U+00A0"),
+            ("a = 1\rb = 2", 1, 6, "expected a comment or the end of the line after the value, saw a carriage return without a line feed"),
+            ("a = " + String(repeating: "[", count: 101), 1, 105, "arrays and inline tables are nested more than 100 deep"),
+        ]
+        for (text, line, column, message) in cases {
+            #expect(refusal(text) == TOMLDocument.SyntaxError(line: line, column: column, message: message), "\(text)")
+        }
+    }
+
+    @Test func leavesWhatNeedsTheValuesToTOMLKit() throws {
+        let duplicate = try #require(refusal("a = 1\na = 2\n"))
+        #expect(duplicate.line == 2)
+        #expect(duplicate.message.hasSuffix("cannot redefine existing integer 'a'"), "\(duplicate.message)")
+    }
+}
