@@ -9,14 +9,16 @@ PREFIX       ?= /usr/local
 
 .PHONY: deps release test unit bench demo install clean
 
+include Fuzz/fuzz.mk
+
 deps:
 	@scripts/deps.sh
 
 release: deps
 	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product volumed
 
-# Everything CI checks.
-test: deps unit
+# Everything CI checks: the test suite, then a short fuzzing pass over every parser.
+test: deps unit fuzz-short
 
 unit:
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
