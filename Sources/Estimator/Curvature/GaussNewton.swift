@@ -10,8 +10,8 @@ public enum GaussNewton {
     /// Scalars per block of Jacobian rows (32 MB in float32).
     static let blockScalars = 8 << 20
 
-    /// H, [D, D] row-major and symmetric.
-    public static func matrix<P: BackwardPass>(_ pass: P) throws(CurvatureError) -> [P.Scalar] {
+    /// H, [D, D] row-major and symmetric. `examplesPerBlock` overrides the block size (tests).
+    public static func matrix<P: BackwardPass>(_ pass: P, examplesPerBlock: Int? = nil) throws(CurvatureError) -> [P.Scalar] {
         let d = pass.dimension
         guard d <= dimensionLimit else {
             throw CurvatureError(code: "curvature.too_large",
@@ -25,7 +25,7 @@ public enum GaussNewton {
         let classes = anchor.classes
         let counted = FisherDiagonal.countedMask(anchor)
         let probabilities = anchor.probabilities
-        let examplesPerBlock = max(1, blockScalars / (classes * max(1, d)))
+        let examplesPerBlock = max(1, examplesPerBlock ?? blockScalars / (classes * max(1, d)))
         var h = [P.Scalar](repeating: 0, count: d * d)
         var jacobianRows = [P.Scalar](repeating: 0, count: min(pass.examples, examplesPerBlock) * classes * d)
         var cotangents: [P.Scalar] = []
