@@ -64,14 +64,15 @@ struct MLPBackwardPass<Scalar: BLASScalar>: BackwardPass {
                     }
                 }
             }
-            guard l < layers.count - 1 else { return (layerInputs, slopes, z) }
-            var slope = [Scalar](repeating: 0, count: z.count)
-            for i in z.indices { (z[i], slope[i]) = activation.valueAndSlope(z[i]) }
-            slopes.append(slope)
-            layerInputs.append(z)
+            if l < layers.count - 1 {
+                var slope = [Scalar](repeating: 0, count: z.count)
+                for i in z.indices { (z[i], slope[i]) = activation.valueAndSlope(z[i]) }
+                slopes.append(slope)
+                layerInputs.append(z)
+            }
             x = z
         }
-        preconditionFailure("an MLP has at least one layer")
+        return (layerInputs, slopes, x)
     }
 
     var classes: Int { layers[layers.count - 1].outputs }
