@@ -1,6 +1,17 @@
 import Testing
 @testable import Estimator
 
+/// A safetensors file of float32 tensors.
+private func safetensorsFile(_ tensors: [(name: String, shape: [Int], values: [Float])]) -> [UInt8] {
+    var offset = 0
+    var entries: [String] = []
+    for t in tensors {
+        entries.append("\"\(t.name)\":{\"dtype\":\"F32\",\"shape\":\(t.shape),\"data_offsets\":[\(offset),\(offset + 4 * t.values.count)]}")
+        offset += 4 * t.values.count
+    }
+    return safetensorsBytes(header: "{" + entries.joined(separator: ",") + "}", data: tensors.flatMap { littleEndianBytes($0.values) })
+}
+
 /// `fisher` and `hessian` end to end on the digits fixture, through `CheckpointEstimation`.
 @Suite struct CurvaturePreconditionerTests {
     @Test func fisherAndHessianEstimateDigitsAndComputeCurvatureOnce() throws {
@@ -38,5 +49,32 @@ import Testing
         let standardError = (none.standardError * none.standardError + fisher.standardError * fisher.standardError).squareRoot()
         let margin = fisher.meanLog10Volume - none.meanLog10Volume
         #expect(margin > 3 * standardError, "fisher − none = \(margin) log10, SE \(standardError)")
+    }
+
+    /// Above the full matrix's size limit `hessian` is skipped with D and the limit named; the
+    /// other preconditioners still run.
+    @Test func hessianIsSkippedAboveTheSizeLimit() throws {
+        let folder = try TemporaryDirectory()
+        var random = TestRandom(seed: 101)
+        func values(_ n: Int) -> [Float] { (0..<n).map { _ in Float(0.1 * random.symmetric()) } }
+        try folder.write("run/checkpoint-1/model.safetensors", safetensorsFile([
+            ("0.weight", [101, 200], values(20_200)), ("0.bias", [101], values(101)),
+            ("2.weight", [3, 101], values(303)), ("2.bias", [3], values(3)),
+        ]))
+        try folder.write("run/eval.safetensors", safetensorsFile([("inputs", [4, 200], values(800))]))
+        try folder.write("run/volume.toml", "[model]\narchitecture = \"mlp\"\nactivation = \"tanh\"\n")
+        var plan = EstimationPlan(preconditioners: [try PreconditionerSpec(parsing: "hessian"), .none])
+        plan.settings.directions = 2
+        let outcomes = try CheckpointEstimation(path: folder.path + "/run/checkpoint-1", base: plan).run(threads: 1)
+        guard case .skipped(let spec, let reason) = outcomes[0] else {
+            Issue.record("hessian was not skipped")
+            return
+        }
+        #expect(spec.kind == .hessian)
+        #expect(reason.contains("D ≤ 20000") && reason.contains("D = 20607"))
+        guard case .estimated = outcomes[1] else {
+            Issue.record("none did not run")
+            return
+        }
     }
 }
