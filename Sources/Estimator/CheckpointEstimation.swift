@@ -9,9 +9,11 @@ public struct CheckpointEstimation: Sendable {
     public let run: RunFolder
     public let model: any Model
     public let eval: EvalDataFile
-    public let plan: EstimationPlan
+    public private(set) var plan: EstimationPlan
     /// The KL cost on the eval data, with the anchor's distribution computed once.
     public let objective: any KLObjective
+    /// Curvature for `fisher` and `hessian`, computed once and shared by every cutoff, seed and copy.
+    private let curvature = CurvatureCache()
 
     /// Loads `path` (a checkpoint folder or a single safetensors file; its parent is the run).
     /// The plan is `base` with the run manifest's `[estimate]` laid over it, then `overrides`.
@@ -29,6 +31,14 @@ public struct CheckpointEstimation: Sendable {
             eval = try run.evalData()
         }
         objective = try model.klObjective(data: eval.data)
+    }
+
+    /// The same checkpoint, model, eval data and curvature with another seed: repeated seeds pay
+    /// for the curvature preconditioners once.
+    public func reseeded(_ seed: UInt64) -> CheckpointEstimation {
+        var copy = self
+        copy.plan.settings.seed = seed
+        return copy
     }
 
     /// The preconditioner for `spec`, or the reason it cannot run for this checkpoint.
@@ -50,6 +60,46 @@ public struct CheckpointEstimation: Sendable {
             var p = try Preconditioner.moments(spec, moments)
             p.secondsToBuild = (clock.now - started).seconds
             return .success(p)
+        case .fisher, .hessian:
+            return try curvaturePreconditioner(spec)
+        }
+    }
+
+    /// `fisher` and `hessian`: skipped for architectures without a backward pass and, for
+    /// `hessian`, above the full matrix's size limit. `secondsToBuild` is the wall time of the
+    /// curvature's one computation (the diagonal; the matrix and its eigendecomposition), the
+    /// same number in every estimate that reuses it; the per-estimate scaling is O(D) and not counted.
+    private func curvaturePreconditioner(_ spec: PreconditionerSpec) throws -> Result<Preconditioner, SkipReason> {
+        guard let curved = model as? any CurvatureModel else {
+            return .failure(SkipReason("\(spec.name) needs reverse-mode gradients, which the \(model.architecture) model does not have yet"))
+        }
+        do {
+            switch spec.kind {
+            case .fisher:
+                let samples = Int(spec.value("samples"))
+                let diagonal = try curvature.fisherDiagonal(samples: samples) {
+                    try curved.fisherDiagonal(data: eval.data, samples: samples)
+                }
+                var p = try Preconditioner.fisher(spec, diagonal.value)
+                p.secondsToBuild = diagonal.seconds
+                p.relativeStandardError = diagonal.value.relativeStandardError
+                return .success(p)
+            case .hessian:
+                let d = model.layout.count
+                guard d <= GaussNewton.dimensionLimit else {
+                    return .failure(SkipReason("hessian builds the full D×D Gauss-Newton matrix only for D ≤ \(GaussNewton.dimensionLimit); this model has D = \(d) (fisher is the diagonal alternative)"))
+                }
+                let eigen = try curvature.gaussNewtonEigen {
+                    try SymmetricEigen(symmetric: try curved.gaussNewton(data: eval.data), dimension: d)
+                }
+                var p = try Preconditioner.hessian(spec, eigen.value)
+                p.secondsToBuild = eigen.seconds
+                return .success(p)
+            default:
+                preconditionFailure("\(spec.name) is not a curvature preconditioner")
+            }
+        } catch let error as CurvatureError {
+            return .failure(SkipReason(error.description))
         }
     }
 

@@ -29,7 +29,7 @@ struct EstimateCommand: ParsableCommand {
     var cutoffs: [Double] = []
 
     @Option(name: .customLong("preconditioner"), parsing: .upToNextOption,
-            help: "none | adam | adam-m, optionally with parameters: adam:eps=1e-3,exponent=0.5 (several allowed).")
+            help: "none | adam | adam-m | fisher | hessian, optionally with parameters: adam:eps=1e-3,exponent=0.5 (several allowed).")
     var preconditioners: [String] = []
 
     @Option(help: "gaussian | uniform.")

@@ -39,7 +39,42 @@ public struct AnchorDistribution: Sendable {
         self.probs = probs
     }
 
+    /// The same from float64 logits, in plain float64 throughout (the finite-difference tests'
+    /// precision; the curvature code's anchor probabilities).
+    public init(logits: UnsafeBufferPointer<Double>, rows: Int, classes: Int, included: [Int]? = nil) throws(ModelError) {
+        precondition(logits.count == rows * classes)
+        self.rows = rows
+        self.classes = classes
+        self.included = included
+        var logProbs = [Double](repeating: 0, count: rows * classes)
+        var probs = [Double](repeating: 0, count: rows * classes)
+        for row in included ?? Array(0..<rows) {
+            let base = row * classes
+            var m = -Double.infinity
+            for c in 0..<classes { m = max(m, logits[base + c]) }
+            var s = 0.0
+            for c in 0..<classes { s += exp(logits[base + c] - m) }
+            let lse = m + log(s)
+            guard lse.isFinite else {
+                throw ModelError(code: "model.nonfinite_anchor",
+                                 "the anchor's outputs are not finite at evaluation position \(row) (NaN or infinite weights?)")
+            }
+            for c in 0..<classes {
+                logProbs[base + c] = logits[base + c] - lse
+                probs[base + c] = exp(logProbs[base + c])
+            }
+        }
+        self.logProbs = logProbs
+        self.probs = probs
+    }
+
     public var positions: Int { included?.count ?? rows }
+
+    /// p_θ0 at every row, row-major [rows, classes] (zero in rows the KL does not count).
+    public var probabilities: [Double] { probs }
+
+    /// The rows the KL counts, ascending.
+    public var countedRows: [Int] { included ?? Array(0..<rows) }
 
     /// Mean over counted rows of KL(p_θ0 ‖ softmax(logits)); NaN/∞ if the logits are not finite.
     /// Written term by term against the stored log p_θ0, with the same log-sum-exp as the

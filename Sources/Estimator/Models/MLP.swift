@@ -99,13 +99,7 @@ public struct MLP: Model {
     }
 
     public func klObjective(data: EvalData) throws(ModelError) -> any KLObjective {
-        guard case .features(let inputs) = data else {
-            throw ModelError(code: "eval.kind", "an MLP needs eval data with 'inputs' [N, \(self.inputs)], not token ids")
-        }
-        guard inputs.rank == 2, inputs.shape[1] == self.inputs else {
-            throw ModelError(code: "eval.shape", "eval 'inputs' has shape \(inputs.shape); this MLP takes [N, \(self.inputs)]")
-        }
-        return try MLPObjective(model: self, inputs: inputs)
+        try MLPObjective(model: self, inputs: try features(data))
     }
 
     /// y[rows, out] = x·Wᵀ + b with W and b read from `theta`.

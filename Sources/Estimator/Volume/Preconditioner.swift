@@ -16,6 +16,9 @@ public struct Preconditioner: Sendable {
     let form: Form
     /// Wall time spent computing the curvature or moments this preconditioner is built from.
     public var secondsToBuild: Double = 0
+    /// Monte-Carlo curvature only: the relative standard error of the entries P is built from
+    /// (`FisherDiagonal.relativeStandardError`); nil where they are exact.
+    public var relativeStandardError: Double?
 
     public static let identity = Preconditioner(spec: try! PreconditionerSpec(kind: .none), form: .identity)
 

@@ -7,12 +7,19 @@ public struct PreconditionerSpec: Sendable, Hashable, CustomStringConvertible {
         case adam
         /// Adam's first moment: p = 1/(|exp_avg|^exponent + eps).
         case adamM = "adam-m"
+        /// The KL Hessian's diagonal at the anchor (Fisher / GGN): p = 1/(diag^½ + eps). `samples`
+        /// is the number of label draws where it is Monte-Carlo (language models).
+        case fisher
+        /// The full Gauss-Newton matrix V·diag(λ)·Vᵀ, small models only: P = V·diag(1/(|λ|^½ + eps))·Vᵀ.
+        case hessian
 
         /// Parameters and their defaults (DESIGN "Preconditioners").
         var defaults: [(String, Double)] {
             switch self {
             case .none: []
             case .adam, .adamM: [("eps", 1e-3), ("exponent", 0.5)]
+            case .fisher: [("eps", 1e-2), ("samples", 1)]
+            case .hessian: [("eps", 0.1)]
             }
         }
     }
@@ -32,7 +39,7 @@ public struct PreconditionerSpec: Sendable, Hashable, CustomStringConvertible {
             let v = overrides[key] ?? value
             guard v.isFinite else { throw PreconditionerSpecError("\(kind.rawValue): \(key) must be finite") }
             switch key {
-            case "eps" where v < 0, "exponent" where v <= 0:
+            case "eps" where v < 0, "exponent" where v <= 0, "samples" where v < 1 || v != v.rounded() || v > 1e6:
                 throw PreconditionerSpecError("\(kind.rawValue): \(key) = \(v) is out of range")
             default: break
             }

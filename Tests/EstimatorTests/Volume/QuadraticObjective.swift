@@ -52,3 +52,30 @@ func logRegularizedLowerGamma(_ a: Double, _ x: Double) -> Double {
     let logQ = logPrefix + log(h)
     return log1p(-exp(logQ))
 }
+
+/// C(θ0 + t·v̂) = ½ t² v̂ᵀHv̂ with a dense symmetric H ([D, D] row-major), in float64.
+struct DenseQuadraticObjective: KLObjective {
+    let hessian: [Double]
+    let dimension: Int
+    var positions: Int { 1 }
+    func makeEvaluator() -> any RayEvaluator { Evaluator(hessian: hessian, dimension: dimension) }
+
+    final class Evaluator: RayEvaluator {
+        let hessian: [Double]
+        let dimension: Int
+        var curvature = 0.0
+        init(hessian: [Double], dimension: Int) {
+            self.hessian = hessian
+            self.dimension = dimension
+        }
+        func setDirection(_ direction: UnsafeBufferPointer<Float>) {
+            curvature = 0
+            for i in 0..<dimension {
+                var row = 0.0
+                for j in 0..<dimension { row += hessian[i * dimension + j] * Double(direction[j]) }
+                curvature += Double(direction[i]) * row
+            }
+        }
+        func cost(at t: Double) -> Double { 0.5 * curvature * t * t }
+    }
+}
