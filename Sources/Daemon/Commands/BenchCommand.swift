@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Example runs (for the latency measurement).")
     var examples = "examples"
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: digits, queue, latency (default: all).")
+    @Option(parsing: .upToNextOption, help: "Sections to run: digits, preconditioners, queue, latency (default: all).")
     var only: [String] = []
 
     func run() async throws {
@@ -31,9 +31,12 @@ struct BenchCommand: AsyncParsableCommand {
         print("warning: this is a debug build; numbers are not representative (use `make bench`)")
         #endif
         print("")
-        let sections = only.isEmpty ? ["digits", "queue", "latency"] : only
+        let sections = only.isEmpty ? ["digits", "preconditioners", "queue", "latency"] : only
         if sections.contains("digits") {
             try DigitsBenchmark(fixtures: fixtures, threads: threads, repetitions: repetitions).run()
+        }
+        if sections.contains("preconditioners") {
+            try PreconditionerBenchmark(fixtures: fixtures, threads: threads).run()
         }
         if sections.contains("queue") {
             try await QueueThroughputBenchmark(jobs: 1000).run()
@@ -84,6 +87,35 @@ struct DigitsBenchmark {
         }
         printTable(rows)
         print("targets: median s/estimate ≤ reference/20 (≈ 25 ms); median KL evals/dir ≤ 5\n")
+    }
+}
+
+/// Issue "Curvature preconditioners": every preconditioner on digits/checkpoint-3000, seed means
+/// side by side (larger is more accurate: the estimate is a high-probability lower bound).
+struct PreconditionerBenchmark {
+    let fixtures: String
+    let threads: Int
+    let seeds = 10
+
+    func run() throws {
+        print("== preconditioners on digits/checkpoint-3000, cutoff 1e-2, k = 100, \(seeds) seeds")
+        let rows = try PreconditionerComparison.run(checkpointPath: fixtures + "/digits/checkpoint-3000", seeds: seeds, threads: threads)
+        var table = [["preconditioner", "mean log10 vol", "sd", "SE", "s/estimate", "s preconditioner (once)"]]
+        for r in rows {
+            if let reason = r.skipReason {
+                table.append([r.preconditioner.description, "skipped: \(reason)"])
+                continue
+            }
+            table.append([r.preconditioner.description, format(r.meanLog10Volume, 1), format(r.sdLog10Volume, 1),
+                          format(r.standardError, 1), format(r.secondsPerEstimate, 3), format(r.secondsPreconditioner, 2)])
+        }
+        printTable(table)
+        if let none = rows.first(where: { $0.preconditioner.kind == .none }), let fisher = rows.first(where: { $0.preconditioner.kind == .fisher }),
+           fisher.skipReason == nil {
+            let se = (none.standardError * none.standardError + fisher.standardError * fisher.standardError).squareRoot()
+            print("fisher − none = \(format(fisher.meanLog10Volume - none.meanLog10Volume, 1)) log10 = \(format((fisher.meanLog10Volume - none.meanLog10Volume) / se, 1)) standard errors (target > 3)")
+        }
+        print("")
     }
 }
 
