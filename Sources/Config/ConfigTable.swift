@@ -105,7 +105,7 @@ struct ConfigTable {
         ConfigError(file: file, key: dotted(key), reason: .invalidValue(why))
     }
 
-    func wrongType(_ key: String, expected: String, _ value: (TOMLValue)?) -> ConfigError {
+    func wrongType(_ key: String, expected: String, _ value: TOMLValue?) -> ConfigError {
         let found = value.map(Self.describe) ?? "a value of another type"
         return ConfigError(file: file, key: dotted(key), reason: .wrongType(expected: expected, found: found))
     }
