@@ -1,6 +1,5 @@
 import Estimator
 import Logging
-import TOMLKit
 
 /// The daemon's configuration: `/etc/volumed/volumed.toml` or the file given with `--config`.
 /// Every key has a default, so an empty (or, at the default path, absent) file is a valid
@@ -199,7 +198,7 @@ extension EstimationPlan {
             if let text = value.string {
                 guard text == "rms" else { throw table.invalid("sigma", "expected \"rms\" or a positive number, got \"\(text)\"") }
                 settings.sigma = .rms
-            } else if value.int != nil || value.double != nil, let number = try table.number("sigma") {
+            } else if value.integer != nil || value.float != nil, let number = try table.number("sigma") {
                 guard number > 0 else { throw table.invalid("sigma", "must be \"rms\" or greater than 0, got \(number)") }
                 settings.sigma = .value(number)
             } else {

@@ -1,4 +1,4 @@
-import TOMLKit
+import Estimator
 
 /// Typed, key-checked reads from one TOML table of the configuration file. Every error it
 /// throws names the dotted key; `secret` keys never have their value echoed.
@@ -32,10 +32,10 @@ struct ConfigTable {
     func number(_ key: String) throws(ConfigError) -> Double? {
         guard let value = table[key] else { return nil }
         let number: Double
-        if let double = value.double {
-            number = double
-        } else if let int = value.int {
-            number = Double(int)
+        if let float = value.float {
+            number = float
+        } else if let integer = value.integer {
+            number = Double(integer)
         } else {
             throw wrongType(key, expected: "a number", value)
         }
@@ -54,14 +54,15 @@ struct ConfigTable {
         guard let string = value.string else {
             throw wrongType(key, expected: "a string", secret ? nil : value)
         }
+        // TOML allows "\u0000"; nothing the daemon hands a string to (paths, libpq) does.
+        guard !string.utf8.contains(0) else { throw invalid(key, "must not contain a NUL character") }
         return string
     }
 
-    /// An absolute path without NUL characters.
+    /// An absolute path.
     func path(_ key: String) throws(ConfigError) -> String? {
         guard let path = try string(key) else { return nil }
         guard path.hasPrefix("/") else { throw invalid(key, "must be an absolute path, got \"\(path)\"") }
-        guard !path.utf8.contains(0) else { throw invalid(key, "must not contain a NUL character") }
         return path
     }
 
@@ -70,12 +71,12 @@ struct ConfigTable {
         guard let array = value.array else { throw wrongType(key, expected: "an array of numbers", value) }
         var result: [Double] = []
         for (index, element) in array.enumerated() {
-            if let double = element.double, double.isFinite {
-                result.append(double)
-            } else if let int = element.int {
-                result.append(Double(int))
-            } else if element.double != nil {
-                throw invalid(key, "element \(index + 1) must be a finite number, got \(element.debugDescription)")
+            if let float = element.float, float.isFinite {
+                result.append(float)
+            } else if let integer = element.integer {
+                result.append(Double(integer))
+            } else if element.float != nil {
+                throw invalid(key, "element \(index + 1) must be a finite number, got \(element)")
             } else {
                 throw ConfigError(
                     file: file, key: dotted(key),
@@ -104,21 +105,23 @@ struct ConfigTable {
         ConfigError(file: file, key: dotted(key), reason: .invalidValue(why))
     }
 
-    func wrongType(_ key: String, expected: String, _ value: (any TOMLValueConvertible)?) -> ConfigError {
+    func wrongType(_ key: String, expected: String, _ value: TOMLValue?) -> ConfigError {
         let found = value.map(Self.describe) ?? "a value of another type"
         return ConfigError(file: file, key: dotted(key), reason: .wrongType(expected: expected, found: found))
     }
 
     /// "a string \"abc\"", "an integer 3", "a table" — the value is shown for scalars only.
-    static func describe(_ value: any TOMLValueConvertible) -> String {
-        switch value.type {
-        case .string: "a string \"\(value.string ?? "")\""
-        case .int: "an integer \(value.int.map(String.init) ?? "")"
-        case .double: "a floating-point number \(value.double.map { "\($0)" } ?? "")"
-        case .bool: "a boolean \(value.bool.map { "\($0)" } ?? "")"
+    static func describe(_ value: TOMLValue) -> String {
+        switch value {
+        case .string(let string): "a string \"\(string)\""
+        case .integer(let integer): "an integer \(integer)"
+        case .float(let float): "a floating-point number \(float)"
+        case .boolean(let bool): "a boolean \(bool)"
         case .table: "a table"
         case .array: "an array"
-        case .date, .time, .dateTime: "a \(value.type)"
+        case .offsetDateTime, .localDateTime: "a date-time"
+        case .localDate: "a date"
+        case .localTime: "a time"
         }
     }
 

@@ -1,6 +1,5 @@
 import Config
 import Foundation
-import TOMLKit
 import Testing
 
 @Suite struct ConfigTests {
@@ -204,6 +203,28 @@ import Testing
         let failure = try #require(error("[database]\nurl = 42\n"))
         #expect(failure.code == "config.type")
         #expect(!failure.description.contains("42"))
+    }
+
+    /// TOML allows a NUL character written as an escape; no string the daemon hands on may hold one.
+    @Test func refusesNULCharactersInStrings() throws {
+        let root = try #require(error("[watch]\nroot = \"/data\\u0000/runs\"\n"))
+        #expect(root == ConfigError(file: "volumed.toml", key: "watch.root", reason: .invalidValue("must not contain a NUL character")))
+        let url = try #require(error("[database]\nurl = \"postgresql://db/x\\u0000\"\n"))
+        #expect(url == ConfigError(file: "volumed.toml", key: "database.url", reason: .invalidValue("must not contain a NUL character")))
+    }
+
+    @Test func namesDatesAndTimesByTheirKind() throws {
+        let failure = try #require(error("[watch]\nroot = 1979-05-27T07:32:00Z\n"))
+        #expect(failure.description == "volumed.toml: watch.root: expected a string, found a date-time")
+        let time = try #require(error("[workers]\ncount = 07:32:00\n"))
+        #expect(time.description == "volumed.toml: workers.count: expected an integer, found a time")
+    }
+
+    @Test func reportsRedefinedKeysAsSyntaxErrors() throws {
+        let failure = try #require(error("[workers]\ncount = 2\n\n[workers]\nthreads = 1\n"))
+        #expect(failure == ConfigError(
+            file: "volumed.toml", key: nil, reason: .syntax(line: 4, column: 2, message: "the table [workers] is defined twice")))
+        #expect(failure.description == "volumed.toml:4:2: invalid TOML: the table [workers] is defined twice")
     }
 
     @Test func resolvesTheStateDirectoryInOrder() {

@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// `[estimate]` settings that replace defaults: a run's `volume.toml` over the daemon's
 /// configuration, the command line over both. Nil means "not given here".
 public struct EstimateOverrides: Sendable, Equatable {
@@ -90,18 +88,15 @@ public struct RunManifest: Sendable, Equatable {
         do {
             root = try TOMLDocument.parse(text)
         } catch {
-            let at = error.line > 0 ? "line \(error.line), column \(error.column): " : ""
-            throw CheckpointError("manifest.syntax", file: source, at + error.message)
+            throw CheckpointError("manifest.syntax", file: source, "line \(error.line), column \(error.column): \(error.message)")
         }
         let reader = Reader(source: source)
         self.init()
-        for key in root.keys {
-            guard let value = root[key] else { continue }
+        // In the file's order, so that the first problem in the file is the one reported.
+        for (key, value) in root {
             switch key {
             case "model":
-                let table = try reader.table(value, key)
-                for k in table.keys {
-                    guard let v = table[k] else { continue }
+                for (k, v) in try reader.table(value, key) {
                     switch k {
                     case "architecture": architecture = try reader.name(v, "model.architecture")
                     case "activation": activation = try reader.name(v, "model.activation")
@@ -109,9 +104,7 @@ public struct RunManifest: Sendable, Equatable {
                     }
                 }
             case "data":
-                let table = try reader.table(value, key)
-                for k in table.keys {
-                    guard let v = table[k] else { continue }
+                for (k, v) in try reader.table(value, key) {
                     switch k {
                     case "eval": evalFile = try reader.relativePath(v, "data.eval")
                     default: throw reader.unknown("data.\(k)")
@@ -133,51 +126,51 @@ private struct Reader {
         CheckpointError("manifest.unknown_key", file: source, "unknown key '\(key)'")
     }
 
-    func bad(_ key: String, _ expected: String, _ value: any TOMLValueConvertible) -> CheckpointError {
-        CheckpointError("manifest.bad_value", file: source, "'\(key)' must be \(expected), not \(value.debugDescription)")
+    func bad(_ key: String, _ expected: String, _ value: TOMLValue) -> CheckpointError {
+        CheckpointError("manifest.bad_value", file: source, "'\(key)' must be \(expected), not \(value)")
     }
 
-    func table(_ value: any TOMLValueConvertible, _ key: String) throws(CheckpointError) -> TOMLTable {
+    func table(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> TOMLTable {
         guard let table = value.table else { throw bad(key, "a table", value) }
         return table
     }
 
-    func name(_ value: any TOMLValueConvertible, _ key: String) throws(CheckpointError) -> String {
+    func name(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> String {
         guard let s = value.string, !s.isEmpty else { throw bad(key, "a non-empty string", value) }
+        guard !s.utf8.contains(0) else { throw bad(key, "a string without NUL characters", value) }
         return s
     }
 
-    func relativePath(_ value: any TOMLValueConvertible, _ key: String) throws(CheckpointError) -> String {
+    func relativePath(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> String {
         let path = try name(value, key)
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard !path.hasPrefix("/"), !parts.contains(".."), !parts.contains(""), !path.contains("\0") else {
+        guard !path.hasPrefix("/"), !parts.contains(".."), !parts.contains("") else {
             throw CheckpointError("manifest.bad_value", file: source, "'\(key)' must be a file name inside the run folder, not '\(path)'")
         }
         return path
     }
 
-    func positive(_ value: any TOMLValueConvertible, _ key: String) throws(CheckpointError) -> Double {
-        let number = value.double ?? value.int.map(Double.init)
+    func positive(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> Double {
+        let number = value.float ?? value.integer.map(Double.init)
         guard let number, number.isFinite, number > 0 else { throw bad(key, "a positive number", value) }
         return number
     }
 
-    func integer(_ value: any TOMLValueConvertible, _ key: String, minimum: Int) throws(CheckpointError) -> Int {
+    func integer(_ value: TOMLValue, _ key: String, minimum: Int) throws(CheckpointError) -> Int {
         guard let n = value.int, n >= minimum else {
             throw bad(key, minimum > 0 ? "a positive integer" : "a non-negative integer", value)
         }
         return n
     }
 
-    func array(_ value: any TOMLValueConvertible, _ key: String) throws(CheckpointError) -> TOMLArray {
+    func array(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> [TOMLValue] {
         guard let array = value.array, !array.isEmpty else { throw bad(key, "a non-empty array", value) }
         return array
     }
 
     func overrides(_ table: TOMLTable, prefix: String) throws(CheckpointError) -> EstimateOverrides {
         var o = EstimateOverrides()
-        for k in table.keys {
-            guard let v = table[k] else { continue }
+        for (k, v) in table {
             let key = "\(prefix).\(k)"
             switch k {
             case "cutoffs":

@@ -72,6 +72,26 @@ import Testing
         }
     }
 
+    @Test func showsTheRefusedValueAsTOML() {
+        #expect(rejection("[estimate]\ncutoffs = [0.01, 0.01]")?.detail == "'estimate.cutoffs' must be distinct cutoffs, not [ 0.01, 0.01 ]")
+        #expect(rejection("[model]\narchitecture = { name = \"mlp\" }")?.detail
+            == "'model.architecture' must be a non-empty string, not { name = \"mlp\" }")
+        #expect(rejection("[estimate]\nseed = -1")?.detail == "'estimate.seed' must be a non-negative integer, not -1")
+    }
+
+    /// TOML allows a NUL character written as an escape; names and paths refuse it.
+    @Test func refusesNULCharactersInNames() {
+        let name = rejection("[model]\narchitecture = \"ml\\u0000p\"")
+        #expect(name?.code == "manifest.bad_value")
+        #expect(name?.detail == "'model.architecture' must be a string without NUL characters, not \"ml\\u0000p\"")
+        #expect(rejection("[data]\neval = \"a.safetensors\\u0000.txt\"")?.code == "manifest.bad_value")
+    }
+
+    @Test func reportsTheFirstProblemInTheFile() {
+        #expect(rejection("[estimate]\ntolerance = 2\ncutoffs = []")?.detail.hasPrefix("'estimate.tolerance'") == true)
+        #expect(rejection("[model]\nsize = 1\n[data]\nevals = 1")?.detail == "unknown key 'model.size'")
+    }
+
     @Test func keepsEvalFileInsideTheRun() {
         for path in ["../other/eval.safetensors", "/data/eval.safetensors", "a/../../b", "a//b"] {
             let error = rejection("[data]\neval = \"\(path)\"")
