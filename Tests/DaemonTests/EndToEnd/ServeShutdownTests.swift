@@ -1,0 +1,80 @@
+import Foundation
+import Glibc
+import Testing
+
+extension ServeEndToEnd {
+    /// SIGTERM (`systemctl stop`) in the middle of an estimate.
+    @Suite struct Shutdown {
+        /// How long the interrupted estimate should take: long enough to still be running after
+        /// the test has seen it start and queued a second checkpoint behind it (a settle time and
+        /// a few polls), short enough to finish quickly after the restart.
+        static let longEstimate = 8.0
+
+        @Test func sigtermReturnsTheRunningJobAndARestartCompletesIt() async throws {
+            let workspace = try ServeWorkspace(config: ServeConfig(cutoffs: [0.01], preconditioners: ["none"], directions: 20))
+            let deleted = workspace.watchRoot + "/digits/checkpoint-4000"
+            try await workspace.withServe { daemon in
+                // Estimates run about a hundred times slower in a debug build than in a release
+                // build: time a short one here and size the long one from it.
+                try workspace.addRun("calibration")
+                try workspace.addCheckpoint(3000, to: "calibration")
+                let calibration = try await daemon.eventually("the calibration estimate") {
+                    try await daemon.tables.estimates().first?.seconds
+                }
+                let directions = min(max(Int(Self.longEstimate / (calibration / 20)), 40), 200_000)
+
+                try workspace.addRun("digits", extraManifest: "\n[estimate]\ndirections = \(directions)\n")
+                try workspace.addCheckpoint(3000, to: "digits")
+                try await daemon.eventually("the estimate of checkpoint 3000 running") {
+                    try await daemon.tables.jobs().first { $0.run == "digits" && $0.state == "running" }
+                }
+                // Queued behind it, and deleted below while the daemon is down.
+                try workspace.addCheckpoint(100, to: "digits", as: 4000)
+                try await daemon.eventually("checkpoint 4000 queued") {
+                    try await daemon.tables.jobs().first { $0.step == 4000 && $0.state == "queued" }
+                }
+                let states = try await daemon.tables.jobs().filter { $0.run == "digits" }.map(\.state)
+                #expect(states == ["running", "queued"], "the estimate (\(directions) directions) ended too soon")
+
+                let signalled = ContinuousClock.now
+                daemon.process.send(SIGTERM)
+                let termination = await daemon.process.waitForExit(timeout: .seconds(30))
+                let shutdown = ContinuousClock.now - signalled
+                #expect(termination == .exited(0), "log:\n\(daemon.process.logTail)")
+                // Well within the estimate's own duration: it was stopped, not waited for.
+                #expect(shutdown < .seconds(Self.longEstimate / 2), "shutdown took \(shutdown)")
+                #expect(daemon.log.contains("returned the job's lease for shutdown"), "log:\n\(daemon.log)")
+            }
+
+            let (stoppedJobs, stoppedRows) = try await workspace.withStoppedDatabase { tables in
+                (try await tables.jobs().filter { $0.run == "digits" }, try await tables.estimates().filter { $0.run == "digits" })
+            }
+            #expect(stoppedJobs.count == 2)
+            for job in stoppedJobs {
+                #expect(job.state == "queued", "\(job)")
+                #expect(job.attempts == 0, "an interrupted attempt does not count: \(job)")
+                #expect(job.lastError == nil && job.errorCode == nil && job.leaseExpiresAt == nil, "\(job)")
+            }
+            #expect(stoppedRows.isEmpty, "\(stoppedRows)")
+
+            // Deleted before it was ever processed.
+            try FileManager.default.removeItem(atPath: deleted)
+
+            try await workspace.withServe { daemon in
+                let jobs = try await daemon.eventually("both jobs finished after the restart", timeout: .seconds(120)) {
+                    try await daemon.tables.settledJobs(atLeast: 3)
+                }.filter { $0.run == "digits" }
+                #expect(jobs.count == 2, "\(jobs)")
+                let completed = try #require(jobs.first { $0.step == 3000 })
+                #expect(completed.state == "done" && completed.attempts == 1, "\(completed)")
+                #expect(try await daemon.tables.estimates().filter { $0.run == "digits" }.map(\.combination) == [
+                    .init(run: "digits", step: 3000, cutoff: 0.01, preconditioner: "none"),
+                ])
+                let vanished = try #require(jobs.first { $0.step == 4000 })
+                #expect(vanished.state == "failed", "\(vanished)")
+                #expect(vanished.errorCode?.isEmpty == false, "\(vanished)")
+                #expect(vanished.lastError?.contains(deleted) == true, "\(vanished)")
+            }
+        }
+    }
+}
