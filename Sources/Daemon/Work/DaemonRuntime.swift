@@ -13,6 +13,9 @@ struct DaemonRuntime {
     var location: DatabaseLocation
     /// Only claim and compute jobs (extra instances sharing a database: `volumed@.service`).
     var workersOnly = false
+    /// What the command line sets over the configuration file (`--watch`): applied again to
+    /// the file reread on SIGHUP, so a reload does not see those settings as changed.
+    var overrides: @Sendable (inout Config) -> Void = { _ in }
     var notifier = SDNotify(environment: ProcessInfo.processInfo.environment)
     var logger = Logger(label: "volumed")
     /// Extra services started after the daemon's own (the demo's feeder and printer).
@@ -50,7 +53,7 @@ struct DaemonRuntime {
             services.append(EstimateWorker(index: index, database: database, state: state, logger: logger))
         }
         services.append(StatusReporter(database: database, state: state, notifier: notifier, logger: logger))
-        services.append(ReloadService(configPath: configPath, state: state, notifier: notifier, logger: logger))
+        services.append(ReloadService(configPath: configPath, overrides: overrides, state: state, notifier: notifier, logger: logger))
         services += extraServices
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
