@@ -36,13 +36,16 @@ extension ServeEndToEnd {
                 let before = try await daemon.tables.estimates()
                 #expect(before.count == 4, "\(before)")
 
+                // A file with a mistake is reported and changes nothing.
+                let mistyped = config.text.replacingOccurrences(of: "threads = 1\n", with: "threads = 1\nthread = 2\n")
+                try Data(mistyped.utf8).write(to: URL(fileURLWithPath: workspace.configPath))
+                try await reload(daemon)
+                let failure = daemon.log.split(separator: "\n").first { $0.contains("reload failed; keeping the previous configuration") }
+                #expect(failure?.contains("unknown key 'workers.thread'") == true, "log:\n\(daemon.log)")
+
                 config.cutoffs = [0.01, 0.1]
                 try workspace.write(config)
-                let seen = daemon.notifications.lines.count
-                daemon.process.send(SIGHUP)
-                try await daemon.eventually("RELOADING=1, then READY=1") {
-                    Array(daemon.notifications.lines.dropFirst(seen)).containsSubsequence(withPrefixes: ["RELOADING=1", "READY=1"]) ? true : nil
-                }
+                try await reload(daemon)
                 try workspace.addCheckpoint(3000, to: "digits")
 
                 var expected = Set<EstimateRow.Combination>()
@@ -72,6 +75,17 @@ extension ServeEndToEnd {
                     .init(run: "digits", step: 0, cutoff: 0.1, preconditioner: "adam"),
                 ])
                 #expect(try await daemon.tables.jobs().allSatisfy { $0.state == "done" })
+                // Settings given on the command line (--watch) are not "changed" by a reload.
+                #expect(!daemon.log.contains("takes effect at the next restart"), "log:\n\(daemon.log)")
+            }
+        }
+
+        /// SIGHUP, then RELOADING=1 and READY=1 once the daemon has reread its configuration.
+        private func reload(_ daemon: ServeDaemon) async throws {
+            let seen = daemon.notifications.lines.count
+            daemon.process.send(SIGHUP)
+            try await daemon.eventually("RELOADING=1, then READY=1") {
+                Array(daemon.notifications.lines.dropFirst(seen)).containsSubsequence(withPrefixes: ["RELOADING=1", "READY=1"]) ? true : nil
             }
         }
     }
