@@ -8,7 +8,7 @@ extension ServeEndToEnd {
         /// How long the interrupted estimate should take: long enough to still be running after
         /// the test has seen it start and queued a second checkpoint behind it (a settle time and
         /// a few polls), short enough to finish quickly after the restart.
-        static let longEstimate = 8.0
+        static let longEstimate = 10.0
 
         @Test func sigtermReturnsTheRunningJobAndARestartCompletesIt() async throws {
             let workspace = try ServeWorkspace(config: ServeConfig(cutoffs: [0.01], preconditioners: ["none"], directions: 20))
@@ -28,11 +28,12 @@ extension ServeEndToEnd {
                 try await daemon.eventually("the estimate of checkpoint 3000 running") {
                     try await daemon.tables.jobs().first { $0.run == "digits" && $0.state == "running" }
                 }
-                // Queued behind it, and deleted below while the daemon is down.
+                // Queued behind it, then deleted before it is processed.
                 try workspace.addCheckpoint(100, to: "digits", as: 4000)
                 try await daemon.eventually("checkpoint 4000 queued") {
                     try await daemon.tables.jobs().first { $0.step == 4000 && $0.state == "queued" }
                 }
+                try FileManager.default.removeItem(atPath: deleted)
                 let states = try await daemon.tables.jobs().filter { $0.run == "digits" }.map(\.state)
                 #expect(states == ["running", "queued"], "the estimate (\(directions) directions) ended too soon")
 
@@ -41,8 +42,9 @@ extension ServeEndToEnd {
                 let termination = await daemon.process.waitForExit(timeout: .seconds(30))
                 let shutdown = ContinuousClock.now - signalled
                 #expect(termination == .exited(0), "log:\n\(daemon.process.logTail)")
-                // Well within the estimate's own duration: it was stopped, not waited for.
-                #expect(shutdown < .seconds(Self.longEstimate / 2), "shutdown took \(shutdown)")
+                // The estimate is stopped between two directions, not run to its end (the job,
+                // below, has no results): a few seconds at most, a guard against hanging.
+                #expect(shutdown < .seconds(10), "shutdown took \(shutdown)")
                 #expect(daemon.log.contains("returned the job's lease for shutdown"), "log:\n\(daemon.log)")
             }
 
@@ -56,9 +58,6 @@ extension ServeEndToEnd {
                 #expect(job.lastError == nil && job.errorCode == nil && job.leaseExpiresAt == nil, "\(job)")
             }
             #expect(stoppedRows.isEmpty, "\(stoppedRows)")
-
-            // Deleted before it was ever processed.
-            try FileManager.default.removeItem(atPath: deleted)
 
             try await workspace.withServe { daemon in
                 let jobs = try await daemon.eventually("both jobs finished after the restart", timeout: .seconds(120)) {

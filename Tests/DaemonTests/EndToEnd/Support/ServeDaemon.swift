@@ -99,7 +99,7 @@ final class ServeDaemon {
         kill(pid, SIGINT)
         let deadline = ContinuousClock.now + .seconds(20)
         while isAlive(pid), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
+            await pause(.milliseconds(50))
         }
         if isAlive(pid) { kill(pid, SIGKILL) }
         return true

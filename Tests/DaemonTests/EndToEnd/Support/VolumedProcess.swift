@@ -78,6 +78,12 @@ final class VolumedProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of the test process (other tests' pipes and sockets) leaks into it.
+        guard let closeFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
+            throw HarnessError("libc has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later)")
+        }
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        _ = unsafeBitCast(closeFrom, to: CloseFrom.self)(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -135,7 +141,7 @@ final class VolumedProcess: Sendable {
         while true {
             if let termination { return termination }
             guard ContinuousClock.now < deadline else { return nil }
-            try? await Task.sleep(for: .milliseconds(50))
+            await pause(.milliseconds(50))
         }
     }
 
@@ -158,5 +164,14 @@ final class VolumedProcess: Sendable {
     /// The last lines of the log, for failure messages.
     var logTail: String {
         log.split(separator: "\n").suffix(40).joined(separator: "\n")
+    }
+}
+
+/// Sleeps for `duration`, also when the task is cancelled (a test that ran out of time still
+/// has to wait for its daemon to stop).
+func pause(_ duration: Duration) async {
+    if (try? await Task.sleep(for: duration)) == nil {
+        let (seconds, attoseconds) = duration.components
+        usleep(useconds_t(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
     }
 }
