@@ -20,17 +20,19 @@ extension ServeEndToEnd {
 
             try await workspace.withServe(as: .nobody) { daemon in
                 try workspace.addRun("digits")
-                // Cut off in the middle of its tensor data (rewritten, as by a copy that ran out
-                // of disk space).
-                let truncated = try workspace.addCheckpoint(100, to: "digits") + "/model.safetensors"
-                try Data(try Data(contentsOf: URL(fileURLWithPath: truncated)).prefix(9000)).write(to: URL(fileURLWithPath: truncated))
+                // Cut off in the middle of its tensor data (as by a copy that ran out of space).
+                try workspace.addEditedCheckpoint(100, to: "digits", as: 100) { folder in
+                    let weights = URL(fileURLWithPath: folder + "/model.safetensors")
+                    try Data(try Data(contentsOf: weights).prefix(9000)).write(to: weights)
+                }
                 // Weights nobody may read.
-                let locked = try workspace.addCheckpoint(100, to: "digits", as: 200)
-                #expect(chmod(locked + "/model.safetensors", 0o000) == 0)
-                // A checkpoint folder nobody may enter, renamed into place like HF Trainer's.
-                try FileManager.default.copyItem(atPath: ServeWorkspace.fixtures + "/checkpoint-100", toPath: root + "/digits/tmp-checkpoint-300")
-                #expect(chmod(root + "/digits/tmp-checkpoint-300", 0o000) == 0)
-                #expect(rename(root + "/digits/tmp-checkpoint-300", root + "/digits/checkpoint-300") == 0)
+                try workspace.addEditedCheckpoint(100, to: "digits", as: 200) { folder in
+                    #expect(chmod(folder + "/model.safetensors", 0o000) == 0)
+                }
+                // A checkpoint folder nobody may enter.
+                try workspace.addEditedCheckpoint(100, to: "digits", as: 300) { folder in
+                    #expect(chmod(folder, 0o000) == 0)
+                }
                 // Named like a checkpoint folder, but a FIFO.
                 #expect(mkfifo(root + "/digits/checkpoint-400", 0o644) == 0)
                 // A run that does not say what model it is: no volume.toml, no config.json.

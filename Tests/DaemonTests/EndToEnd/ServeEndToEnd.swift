@@ -4,4 +4,4 @@ import Testing
 /// embedded PostgreSQL in a temporary state directory, real inotify on a temporary watch
 /// folder and the real digits checkpoints. Each test has its own daemon and cluster, so they
 /// run side by side; every wait has a deadline, and the time limit catches anything else.
-@Suite(.timeLimit(.minutes(3))) enum ServeEndToEnd {}
+@Suite(.timeLimit(.minutes(10))) enum ServeEndToEnd {}

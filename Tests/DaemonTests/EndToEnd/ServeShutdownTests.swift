@@ -27,22 +27,17 @@ extension ServeEndToEnd {
                 try workspace.addRun("digits", extraManifest: "\n[estimate]\ndirections = \(directions)\n")
                 try workspace.addCheckpoint(3000, to: "digits")
                 try workspace.addCheckpoint(100, to: "digits", as: 4000)
-                try await daemon.eventually("checkpoint 3000 running, 4000 queued") { () -> Bool? in
-                    let states = try await daemon.tables.jobs().filter { $0.run == "digits" }.map(\.state)
-                    if states.first.map({ $0 != "queued" && $0 != "running" }) == true {
-                        throw HarnessError("the estimate of \(directions) directions ended too soon: \(states)")
+                let (termination, shutdown) = try await onOwnThread { () throws -> (Termination?, Duration) in
+                    try daemon.waitForLog(containing: ["estimating digits/checkpoint-3000", "queued digits step 4000"])
+                    // Deleted before it is processed.
+                    try FileManager.default.removeItem(atPath: deleted)
+                    guard !daemon.log.contains("recorded digits/checkpoint-3000") else {
+                        throw HarnessError("the estimate of \(directions) directions ended before the test could stop it")
                     }
-                    return states == ["running", "queued"] ? true : nil
+                    let signalled = ContinuousClock.now
+                    daemon.process.send(SIGTERM)
+                    return (daemon.process.waitForExitBlocking(timeout: .seconds(30)), ContinuousClock.now - signalled)
                 }
-                // Deleted before it is processed.
-                try FileManager.default.removeItem(atPath: deleted)
-                let states = try await daemon.tables.jobs().filter { $0.run == "digits" }.map(\.state)
-                #expect(states == ["running", "queued"], "the estimate (\(directions) directions) ended too soon")
-
-                let signalled = ContinuousClock.now
-                daemon.process.send(SIGTERM)
-                let termination = await daemon.process.waitForExit(timeout: .seconds(30))
-                let shutdown = ContinuousClock.now - signalled
                 #expect(termination == .exited(0), "log:\n\(daemon.process.logTail)")
                 // The estimate is stopped between two directions, not run to its end (the job,
                 // below, has no results): a few seconds at most, a guard against hanging.

@@ -4,7 +4,7 @@ import Glibc
 
 /// A running `volumed serve` (see `ServeWorkspace.withServe`): the process, what it sent to
 /// its notification socket, and a connection to its database.
-final class ServeDaemon {
+final class ServeDaemon: Sendable {
     /// What every `volumed` under test gets: no inherited `NOTIFY_SOCKET`, `JOURNAL_STREAM`,
     /// database URL or `PG*` settings from the test runner's environment.
     static let baseEnvironment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/"]
@@ -76,6 +76,23 @@ final class ServeDaemon {
 
     /// Everything the daemon has logged so far.
     var log: String { process.log }
+
+    /// Blocks the calling thread (see `onOwnThread`) until the log contains every fragment;
+    /// fails after `timeout`, or at once when the daemon has exited.
+    func waitForLog(containing fragments: [String], timeout: Duration = .seconds(60)) throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let log = process.log
+            if fragments.allSatisfy(log.contains) { return }
+            if let termination = process.termination {
+                throw HarnessError("volumed ended (\(termination)) while waiting for \(fragments) in its log:\n\(process.logTail)")
+            }
+            guard ContinuousClock.now < deadline else {
+                throw HarnessError("gave up after \(timeout) waiting for \(fragments) in the log:\n\(process.logTail)")
+            }
+            usleep(20_000)
+        }
+    }
 
     /// Stops the daemon if it still runs (SIGTERM, SIGKILL after 30 s), then any PostgreSQL it
     /// left behind.

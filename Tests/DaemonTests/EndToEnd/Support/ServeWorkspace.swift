@@ -111,6 +111,19 @@ final class ServeWorkspace {
         return final
     }
 
+    /// Copies the digits fixture `checkpoint-<fixtureStep>` into `run` as
+    /// `tmp-checkpoint-<step>`, lets `edit` change it, then renames it to `checkpoint-<step>`:
+    /// the daemon never sees the unedited files.
+    @discardableResult
+    func addEditedCheckpoint(_ fixtureStep: Int, to run: String, as step: Int, edit: (String) throws -> Void) throws -> String {
+        let temporary = watchRoot + "/\(run)/tmp-checkpoint-\(step)"
+        let final = watchRoot + "/\(run)/checkpoint-\(step)"
+        try FileManager.default.copyItem(atPath: Self.fixtures + "/checkpoint-\(fixtureStep)", toPath: temporary)
+        try edit(temporary)
+        guard rename(temporary, final) == 0 else { throw HarnessError("rename to \(final): \(String(cString: strerror(errno)))") }
+        return final
+    }
+
     // MARK: Daemons
 
     /// Runs `volumed serve` on this workspace while `body` runs: waits for READY=1 on a fake

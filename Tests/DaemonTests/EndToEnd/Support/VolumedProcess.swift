@@ -145,6 +145,17 @@ final class VolumedProcess: Sendable {
         }
     }
 
+    /// Waits up to `timeout` for the process to end, blocking the calling thread (one of its
+    /// own: see `onOwnThread`).
+    func waitForExitBlocking(timeout: Duration) -> Termination? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let termination { return termination }
+            guard ContinuousClock.now < deadline else { return nil }
+            usleep(20_000)
+        }
+    }
+
     /// SIGTERM, then SIGKILL if it has not ended after `timeout`. Returns how it ended and
     /// whether it had to be killed.
     @discardableResult
@@ -173,5 +184,16 @@ func pause(_ duration: Duration) async {
     if (try? await Task.sleep(for: duration)) == nil {
         let (seconds, attoseconds) = duration.components
         usleep(useconds_t(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+    }
+}
+
+/// Runs `body` on a thread of its own and returns its result: for steps whose timing matters.
+/// Every test shares the cooperative pool (two threads here), and some hold it for seconds of
+/// computation, which could delay an awaiting test past the moment it has to act.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result(catching: body)) }
+        thread.name = "e2e-timing"
+        thread.start()
     }
 }
