@@ -49,11 +49,14 @@ extension ServeEndToEnd {
                     #expect(job.errorCode?.isEmpty == false, "\(job)")
                 }
                 let truncation = try #require(failed.first { $0.run == "digits" && $0.step == 100 })
+                #expect(truncation.errorCode?.hasPrefix("safetensors.") == true, "\(truncation)")
                 #expect(truncation.lastError?.contains("model.safetensors") == true, "\(truncation)")
                 let permission = try #require(failed.first { $0.run == "digits" && $0.step == 200 })
+                #expect(permission.errorCode == "file.permission_denied", "\(permission)")
                 #expect(permission.lastError?.contains("model.safetensors") == true, "\(permission)")
                 #expect(permission.lastError?.contains("Permission denied") == true, "\(permission)")
                 let anonymous = try #require(failed.first { $0.run == "anonymous" })
+                #expect(anonymous.errorCode == "model.unknown_architecture", "\(anonymous)")
                 #expect(anonymous.lastError?.contains("volume.toml") == true, "\(anonymous)")
                 #expect(anonymous.lastError?.contains("config.json") == true, "\(anonymous)")
 

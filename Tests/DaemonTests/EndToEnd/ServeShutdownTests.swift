@@ -68,7 +68,7 @@ extension ServeEndToEnd {
                 ])
                 let vanished = try #require(jobs.first { $0.step == 4000 })
                 #expect(vanished.state == "failed", "\(vanished)")
-                #expect(vanished.errorCode?.isEmpty == false, "\(vanished)")
+                #expect(vanished.errorCode == "file.not_found", "\(vanished)")
                 #expect(vanished.lastError?.contains(deleted) == true, "\(vanished)")
             }
         }
