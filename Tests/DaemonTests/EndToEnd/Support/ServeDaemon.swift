@@ -77,18 +77,17 @@ final class ServeDaemon: Sendable {
     /// Everything the daemon has logged so far.
     var log: String { process.log }
 
-    /// Blocks the calling thread (see `onOwnThread`) until the log contains every fragment;
+    /// Blocks the calling thread (see `onOwnThread`) until `condition` holds for the log;
     /// fails after `timeout`, or at once when the daemon has exited.
-    func waitForLog(containing fragments: [String], timeout: Duration = .seconds(60)) throws {
+    func waitForLog(_ what: String, timeout: Duration = .seconds(60), until condition: (String) -> Bool) throws {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let log = process.log
-            if fragments.allSatisfy(log.contains) { return }
+            if condition(process.log) { return }
             if let termination = process.termination {
-                throw HarnessError("volumed ended (\(termination)) while waiting for \(fragments) in its log:\n\(process.logTail)")
+                throw HarnessError("volumed ended (\(termination)) while waiting for \(what) in its log:\n\(process.logTail)")
             }
             guard ContinuousClock.now < deadline else {
-                throw HarnessError("gave up after \(timeout) waiting for \(fragments) in the log:\n\(process.logTail)")
+                throw HarnessError("gave up after \(timeout) waiting for \(what) in the log:\n\(process.logTail)")
             }
             usleep(20_000)
         }
