@@ -18,11 +18,14 @@ struct ServeCommand: AsyncParsableCommand {
     var workersOnly = false
 
     func run() async throws {
+        let overrides: @Sendable (inout Config) -> Void = { [watch] config in
+            if let watch { config.watch.root = watch }
+        }
         var config = try database.loadConfig()
-        if let watch { config.watch.root = watch }
+        overrides(&config)
         LogSetup.bootstrapOnce(level: config.daemon.logLevel)
         let runtime = DaemonRuntime(config: config, configPath: database.config, location: database.location(config),
-                                    workersOnly: workersOnly)
+                                    workersOnly: workersOnly, overrides: overrides)
         do {
             try await runtime.run()
         } catch {

@@ -8,6 +8,8 @@ import UnixSignals
 /// restart, which is logged.
 struct ReloadService: Service {
     let configPath: String?
+    /// The command line's settings, laid over the file as at start-up.
+    let overrides: @Sendable (inout Config) -> Void
     let state: DaemonState
     let notifier: SDNotify
     let logger: Logger
@@ -16,7 +18,8 @@ struct ReloadService: Service {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             try? notifier.reloading()
             do {
-                let fresh = try Config.load(path: configPath)
+                var fresh = try Config.load(path: configPath)
+                overrides(&fresh)
                 let current = await state.config
                 var applied = current
                 applied.estimate = fresh.estimate

@@ -3,6 +3,7 @@ import DB
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// The running daemon: the database (migrated), and the service graph — watchdog, watcher,
 /// scheduler, workers, status and reload — under swift-service-lifecycle. SIGTERM/SIGINT shut
@@ -14,6 +15,9 @@ struct DaemonRuntime {
     var location: DatabaseLocation
     /// Only claim and compute jobs (extra instances sharing a database: `volumed@.service`).
     var workersOnly = false
+    /// What the command line sets over the configuration file (`--watch`): applied again to
+    /// the file reread on SIGHUP, so a reload does not see those settings as changed.
+    var overrides: @Sendable (inout Config) -> Void = { _ in }
     var notifier = SDNotify(environment: ProcessInfo.processInfo.environment)
     var logger = Logger(label: "volumed")
     /// Extra services started after the daemon's own (the demo's feeder and printer).
@@ -22,13 +26,31 @@ struct DaemonRuntime {
     /// Runs until SIGTERM/SIGINT.
     func run() async throws {
         logger.info("starting", metadata: ["database": "\(location)", "watch": "\(workersOnly ? "-" : config.watch.root)"])
-        let database = try await Database.open(location)
+        // Until the service group takes the signals over, a SIGTERM/SIGINT during start-up
+        // (initdb, starting PostgreSQL, migrations) ends the start-up cleanly instead of killing
+        // the process and leaving the cluster running.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let stop = StopFlag()
+        let listener = Task {
+            for await _ in signals { stop.set(.shutdown) }
+        }
+        defer { listener.cancel() }
+
+        let database: Database
         do {
-            let connection = try await database.connect()
-            let applied = try await Migrator().migrate(connection)
-            if !applied.isEmpty { logger.info("applied \(applied.count) migration(s)") }
-            await connection.close()
-            try await runServices(database)
+            database = try await Database.open(location)
+        } catch {
+            if stop.isSet { return logger.info("stopped during start-up") }
+            throw error
+        }
+        do {
+            if !stop.isSet {
+                let connection = try await database.connect()
+                let applied = try await Migrator().migrate(connection)
+                if !applied.isEmpty { logger.info("applied \(applied.count) migration(s)") }
+                await connection.close()
+            }
+            if !stop.isSet { try await runServices(database) }
         } catch {
             try? await database.close()
             throw error
@@ -51,7 +73,7 @@ struct DaemonRuntime {
             services.append(EstimateWorker(index: index, database: database, state: state, logger: logger))
         }
         services.append(StatusReporter(database: database, state: state, notifier: notifier, logger: logger))
-        services.append(ReloadService(configPath: configPath, state: state, notifier: notifier, logger: logger))
+        services.append(ReloadService(configPath: configPath, overrides: overrides, state: state, notifier: notifier, logger: logger))
         services += extraServices(database)
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },
