@@ -63,11 +63,21 @@ public struct AnchorDistribution: Sendable {
     private func rowKL(_ row: Int, _ logits: UnsafePointer<Float>, _ lp: UnsafeBufferPointer<Double>,
                        _ p: UnsafeBufferPointer<Double>, _ lse: Double) -> Double {
         let base = row * classes
-        var kl = 0.0
-        for c in 0..<classes {
-            kl += p[base + c] * (lp[base + c] - (Double(logits[base + c]) - lse))
+        // Four independent sums: one running sum is bound by the latency of each addition.
+        var kl = SIMD4<Double>(repeating: 0)
+        var c = 0
+        while c + 4 <= classes {
+            for k in 0..<4 {
+                kl[k] += p[base + c + k] * (lp[base + c + k] - (Double(logits[base + c + k]) - lse))
+            }
+            c += 4
         }
-        return kl
+        var total = kl.sum()
+        while c < classes {
+            total += p[base + c] * (lp[base + c] - (Double(logits[base + c]) - lse))
+            c += 1
+        }
+        return total
     }
 
     /// workspace.logSumExp[r] = log Σ_c exp(logits[r, c]) in float64 for every row: NaN when a
@@ -79,9 +89,23 @@ public struct AnchorDistribution: Sendable {
             let row = logits + r * classes
             var m = -Float.infinity
             var nan = false
-            for c in 0..<classes {
+            var c = 0
+            if classes >= 8 {
+                var lanes = SIMD8<Float>(repeating: -.infinity)
+                var nanLanes = SIMDMask<SIMD8<Int32>>()
+                while c + 8 <= classes {
+                    let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
+                    nanLanes .|= v .!= v
+                    lanes.replace(with: v, where: v .> lanes)
+                    c += 8
+                }
+                nan = any(nanLanes)
+                for k in 0..<8 where lanes[k] > m { m = lanes[k] }
+            }
+            while c < classes {
                 let v = row[c]
                 if v > m { m = v } else if v.isNaN { nan = true }
+                c += 1
             }
             workspace.rowMax[r] = nan ? .nan : m
             let finiteMax = m.isFinite ? m : 0
@@ -94,9 +118,18 @@ public struct AnchorDistribution: Sendable {
                 workspace.logSumExp[r] = Double(m)
                 continue
             }
-            var s = 0.0
             let row = shifted + r * classes
-            for c in 0..<classes { s += Double(row[c]) }
+            var lanes = SIMD4<Double>(repeating: 0)
+            var c = 0
+            while c + 4 <= classes {
+                for k in 0..<4 { lanes[k] += Double(row[c + k]) }
+                c += 4
+            }
+            var s = lanes.sum()
+            while c < classes {
+                s += Double(row[c])
+                c += 1
+            }
             workspace.logSumExp[r] = Double(m) + log(s)
         }
     }

@@ -11,7 +11,7 @@ final class TransformerWorkspace {
     let projection: UnsafeMutableBufferPointer<Float>
     /// Attention heads' outputs [tokens, heads·head size].
     let attended: UnsafeMutableBufferPointer<Float>
-    /// One head's attention weights [length, length].
+    /// One head's attention weights [length, length rounded up to 8].
     let scores: UnsafeMutableBufferPointer<Float>
     /// Feed-forward hidden units [tokens, intermediate] (and the gate's, for SwiGLU).
     let inner: UnsafeMutableBufferPointer<Float>
@@ -27,7 +27,7 @@ final class TransformerWorkspace {
         normedSecond = .allocate(capacity: s.blocks.contains(where: \.parallelResidual) ? n * s.hidden : 0)
         projection = .allocate(capacity: n * s.widestProjection)
         attended = .allocate(capacity: n * s.widestAttentionOutput)
-        scores = .allocate(capacity: tokens.length * tokens.length)
+        scores = .allocate(capacity: tokens.length * TransformerStructure.Attention.scoresStride(length: tokens.length))
         inner = .allocate(capacity: n * s.widestFeedForward)
         gate = .allocate(capacity: s.hasGatedFeedForward ? n * s.widestFeedForward : 0)
         logits = .allocate(capacity: n * s.vocabulary)

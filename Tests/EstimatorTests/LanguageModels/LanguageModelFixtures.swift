@@ -24,10 +24,11 @@ enum LanguageModelFixtures {
         return (Tensor(shape: ids.shape, scalars: values.map { Int32($0) }), try file.tensor("logits").floats())
     }
 
-    /// A unit direction from the estimator's own sampler.
-    static func direction(dimension: Int, seed: UInt64, index: Int) -> [Float] {
-        var direction = [Float](repeating: 0, count: dimension)
-        direction.withUnsafeMutableBufferPointer { DirectionSampler(seed: seed, dimension: $0.count).unitDirection(index, into: $0) }
+    /// A unit direction from the estimator's own sampler, in a buffer that outlives the
+    /// evaluator's use of it (`setDirection` keeps the pointer); the caller deallocates it.
+    static func direction(dimension: Int, seed: UInt64, index: Int) -> UnsafeMutableBufferPointer<Float> {
+        let direction = UnsafeMutableBufferPointer<Float>.allocate(capacity: dimension)
+        DirectionSampler(seed: seed, dimension: dimension).unitDirection(index, into: direction)
         return direction
     }
 }

@@ -23,7 +23,8 @@ import Testing
         #expect(objective.dimension == model.layout.count)
         let evaluator = objective.makeEvaluator()
         let direction = LanguageModelFixtures.direction(dimension: objective.dimension, seed: 4, index: 2)
-        direction.withUnsafeBufferPointer { evaluator.setDirection($0) }
+        defer { direction.deallocate() }
+        evaluator.setDirection(UnsafeBufferPointer(direction))
         #expect(evaluator.cost(at: 0) == 0)
 
         let t: Float = 3

@@ -4,7 +4,7 @@ extension TransformerStructure.Attention {
     /// `projection` holds [tokens, projectionWidth] queries, keys and values (rotated in place
     /// here when `rotary` is set); `out` receives the heads' outputs side by side,
     /// [tokens, heads·headDimension]. Keys masked out by `tokens.keyMask` get no weight; a query
-    /// that sees no key at all (left padding) gets zeros. `scores` is [length, length] scratch.
+    /// that sees no key at all (left padding) gets zeros. `scores` is [length, scoresStride] scratch.
     func apply(projection: UnsafeMutablePointer<Float>, tokens: TokenContext,
                scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let width = projectionWidth
@@ -25,6 +25,7 @@ extension TransformerStructure.Attention {
             }
         }
         let group = heads / keyValueHeads
+        let stride = Self.scoresStride(length: length)
         for sequence in 0..<tokens.rows {
             let base = projection + sequence * length * width
             let mask = tokens.keyMask.map { $0 + sequence * length }
@@ -34,45 +35,100 @@ extension TransformerStructure.Attention {
                 BLAS.gemm(transB: true, m: length, n: length, k: headDimension, alpha: scale,
                           a: base + queryColumns[head], lda: width,
                           b: base + keyColumns[kv], ldb: width,
-                          c: scores, ldc: length)
+                          c: scores, ldc: stride)
                 Self.causalSoftmax(scores, length: length, keyMask: mask)
                 BLAS.gemm(m: length, n: headDimension, k: length,
-                          a: scores, lda: length,
+                          a: scores, lda: stride,
                           b: base + valueColumns[kv], ldb: width,
                           c: out + sequence * length * outWidth + head * headDimension, ldc: outWidth)
             }
         }
     }
 
+    /// Row stride of the scores buffer: `length` rounded up to whole eight-lane chunks, so that
+    /// every row is processed in full chunks (the padding columns are never read by the product
+    /// with the values).
+    static func scoresStride(length: Int) -> Int { (length + 7) & ~7 }
+
     /// Row i ← softmax over the keys j ≤ i that the mask keeps; every other entry ← 0.
+    /// NaN or infinite scores (an overflowed network) make the row NaN through the sum.
     static func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, length: Int, keyMask: UnsafePointer<Bool>?) {
+        let stride = scoresStride(length: length)
         for i in 0..<length {
-            let row = scores + i * length
-            let seen = i + 1
-            var maximum = -Float.infinity
-            var visible = 0
-            for j in 0..<seen where keyMask?[j] ?? true {
-                visible += 1
-                // NaN must reach the output (an overflowed network), so it wins the maximum.
-                if row[j] > maximum || row[j].isNaN { maximum = row[j] }
-            }
-            if visible == 0 {
-                for j in 0..<length { row[j] = 0 }
-                continue
-            }
-            for j in 0..<seen { row[j] -= maximum }
-            FastExp.exp(row, into: row, count: seen)
-            var total: Float = 0
+            let row = scores + i * stride
             if let keyMask {
-                for j in 0..<seen {
-                    if keyMask[j] { total += row[j] } else { row[j] = 0 }
-                }
+                maskedSoftmax(row, seen: i + 1, stride: stride, keyMask: keyMask)
             } else {
-                for j in 0..<seen { total += row[j] }
+                softmax(row, seen: i + 1, stride: stride)
             }
-            let inverse = 1 / total
-            for j in 0..<seen { row[j] *= inverse }
-            for j in seen..<length { row[j] = 0 }
         }
+    }
+
+    private typealias Lanes = SIMD8<Float>
+    private static let laneIndex = Lanes(0, 1, 2, 3, 4, 5, 6, 7)
+
+    /// x[0..<seen] ← softmax(x[0..<seen]), x[seen..<stride] ← 0, in whole chunks of eight.
+    @inline(__always)
+    private static func softmax(_ x: UnsafeMutablePointer<Float>, seen: Int, stride: Int) {
+        let chunks = (seen + 7) / 8
+        let last = 8 * (chunks - 1)
+        // Lanes of the last chunk past `seen` are excluded.
+        let outside = laneIndex .>= Lanes(repeating: Float(seen - last))
+        @inline(__always) func chunk(_ c: Int) -> Lanes {
+            let v = UnsafeRawPointer(x + 8 * c).loadUnaligned(as: Lanes.self)
+            return 8 * c == last ? v.replacing(with: -.infinity, where: outside) : v
+        }
+        var maxLanes = Lanes(repeating: -.infinity)
+        for c in 0..<chunks {
+            let v = chunk(c)
+            maxLanes = maxLanes.replacing(with: v, where: v .> maxLanes)
+        }
+        let shift = Lanes(repeating: horizontalMax(maxLanes))
+        var sumLanes = Lanes(repeating: 0)
+        for c in 0..<chunks {
+            var e = FastExp.exp8(chunk(c) - shift)
+            if 8 * c == last { e = e.replacing(with: 0, where: outside) }
+            UnsafeMutableRawPointer(x + 8 * c).storeBytes(of: e, as: Lanes.self)
+            sumLanes += e
+        }
+        let inverse = Lanes(repeating: 1 / sumLanes.sum())
+        for c in 0..<chunks {
+            let v = UnsafeRawPointer(x + 8 * c).loadUnaligned(as: Lanes.self) * inverse
+            UnsafeMutableRawPointer(x + 8 * c).storeBytes(of: v, as: Lanes.self)
+        }
+        for c in chunks..<(stride / 8) {
+            UnsafeMutableRawPointer(x + 8 * c).storeBytes(of: Lanes(repeating: 0), as: Lanes.self)
+        }
+    }
+
+    @inline(__always)
+    private static func horizontalMax(_ v: Lanes) -> Float {
+        let a = v.lowHalf.replacing(with: v.highHalf, where: v.highHalf .> v.lowHalf)
+        let b = a.lowHalf.replacing(with: a.highHalf, where: a.highHalf .> a.lowHalf)
+        return b[1] > b[0] ? b[1] : b[0]
+    }
+
+    /// Softmax over the unmasked entries of x[0..<seen]; masked entries, entries past `seen` and
+    /// a row that sees no key at all (left padding) get 0.
+    private static func maskedSoftmax(_ x: UnsafeMutablePointer<Float>, seen: Int, stride: Int, keyMask: UnsafePointer<Bool>) {
+        for j in seen..<stride { x[j] = 0 }
+        var maximum = -Float.infinity
+        var visible = 0
+        for j in 0..<seen where keyMask[j] {
+            visible += 1
+            if x[j] > maximum || x[j].isNaN { maximum = x[j] }
+        }
+        guard visible > 0 else {
+            for j in 0..<seen { x[j] = 0 }
+            return
+        }
+        for j in 0..<seen { x[j] -= maximum }
+        FastExp.exp(x, into: x, count: seen)
+        var total: Float = 0
+        for j in 0..<seen {
+            if keyMask[j] { total += x[j] } else { x[j] = 0 }
+        }
+        let inverse = 1 / total
+        for j in 0..<seen { x[j] *= inverse }
     }
 }
