@@ -22,16 +22,18 @@ public enum LanguageModelBenchmark {
         public let totalKLEvaluations: Int
         /// One KL evaluation: 2·m·n·k per matrix product plus causal attention.
         public let flopsPerEvaluation: Int
-        /// `threads` evaluators running forward passes concurrently, aggregate.
+        /// `threads` evaluators running forward passes concurrently, aggregate (best of 5 rounds).
         public let forwardGFLOPS: Double
         /// Evaluations × FLOPs over the estimates' wall time (includes searches, directions, integrals).
         public let estimateGFLOPS: Double
-        /// `threads` threads each running single-threaded 1024³ sgemm concurrently, aggregate.
+        /// `threads` threads each running single-threaded 1024³ sgemm concurrently, aggregate (best of
+        /// 5 rounds, interleaved with the forward-pass rounds).
         public let sgemmGFLOPS: Double
         /// Peak resident memory (VmHWM) minus the resident memory before loading.
         public let peakMemoryBytes: Int
-        /// weight bytes × (2 + 2 × threads) + threads × one evaluator's activations + the anchor's
-        /// cached distribution.
+        /// weight bytes × (2 + 2 × threads) — θ0 and the preconditioner, and per worker its
+        /// direction and perturbed θ — plus threads × one evaluator's activation buffers plus the
+        /// anchor's cached distribution (float64 log-probabilities and probabilities).
         public let memoryBudgetBytes: Int
         public let weightBytes: Int
         public let activationBytesPerWorker: Int
@@ -101,8 +103,7 @@ public enum LanguageModelBenchmark {
         let peak = ProcessMemory.peakResidentBytes() - before
 
         let flops = objective.flopsPerEvaluation
-        let forward = forwardRate(objective, threads: threads)
-        let sgemm = sgemmRate(threads: threads)
+        let (forward, sgemm) = rates(objective, threads: threads)
         let probe = LanguageModelRayEvaluator(objective)
         let weightBytes = model.layout.count * MemoryLayout<Float>.stride
         let anchorBytes = objective.anchorDistribution.logProbs.count * 2 * MemoryLayout<Double>.stride
@@ -116,53 +117,30 @@ public enum LanguageModelBenchmark {
             estimateGFLOPS: Double(evaluations.reduce(0, +)) * Double(flops) / seconds.reduce(0, +) / 1e9,
             sgemmGFLOPS: sgemm,
             peakMemoryBytes: peak,
-            memoryBudgetBytes: weightBytes * (2 + 2 * threads) + threads * probe.byteCount + anchorBytes,
-            weightBytes: weightBytes, activationBytesPerWorker: probe.byteCount, anchorDistributionBytes: anchorBytes,
+            memoryBudgetBytes: weightBytes * (2 + 2 * threads) + threads * probe.activationByteCount + anchorBytes,
+            weightBytes: weightBytes, activationBytesPerWorker: probe.activationByteCount, anchorDistributionBytes: anchorBytes,
             loadAverage: loadAverage, openBLASCore: BLAS.coreName)
     }
 
-    /// Aggregate GFLOP/s of `threads` evaluators each running forward passes along its own ray.
-    static func forwardRate(_ objective: LanguageModelObjective, threads: Int) -> Double {
-        let evaluators = (0..<threads).map { _ in objective.makeEvaluator() }
-        let directions = (0..<threads).map { i in
-            var d = [Float](repeating: 0, count: objective.dimension)
-            d.withUnsafeMutableBufferPointer { DirectionSampler(seed: 99, dimension: $0.count).unitDirection(i, into: $0) }
-            return d
-        }
-        let perThread = max(4, Int(2e9 / Double(objective.flopsPerEvaluation)) / threads)
-        let holder = Shared(evaluators, directions)
+    /// Aggregate GFLOP/s of `threads` evaluators each running forward passes along its own ray,
+    /// and of `threads` threads each running single-threaded 1024³ sgemm: best of interleaved
+    /// rounds, so that both see the same machine load.
+    static func rates(_ objective: LanguageModelObjective, threads: Int, rounds: Int = 5) -> (forward: Double, sgemm: Double) {
+        let n = 1024
+        let work = BenchmarkWork(objective, threads: threads, matrixSize: n)
+        let evaluations = max(4, Int(1e9 / Double(objective.flopsPerEvaluation)))
+        let products = 2
         let clock = ContinuousClock()
-        let started = clock.now
-        WorkerPool.run(threads: threads, count: threads) { _, item in
-            let evaluator = holder.evaluators[item]
-            holder.directions[item].withUnsafeBufferPointer { direction in
-                evaluator.setDirection(direction)
-                for i in 0..<perThread { _ = evaluator.cost(at: 1 + Double(i % 4)) }
-            }
+        var forward = 0.0, sgemm = 0.0
+        for _ in 0..<rounds {
+            var started = clock.now
+            WorkerPool.run(threads: threads, count: threads) { _, item in work.forward(item, evaluations: evaluations) }
+            forward = max(forward, Double(threads * evaluations) * Double(objective.flopsPerEvaluation) / (clock.now - started).seconds / 1e9)
+            started = clock.now
+            WorkerPool.run(threads: threads, count: threads) { _, item in work.sgemm(item, products: products) }
+            sgemm = max(sgemm, Double(threads * products) * 2 * Double(n * n * n) / (clock.now - started).seconds / 1e9)
         }
-        let elapsed = (clock.now - started).seconds
-        return Double(threads * perThread) * Double(objective.flopsPerEvaluation) / elapsed / 1e9
-    }
-
-    /// Aggregate GFLOP/s of `threads` threads each running single-threaded 1024³ sgemm.
-    static func sgemmRate(threads: Int, size n: Int = 1024, repetitions: Int = 8) -> Double {
-        let clock = ContinuousClock()
-        let started = clock.now
-        WorkerPool.run(threads: threads, count: threads) { _, _ in
-            let a = UnsafeMutableBufferPointer<Float>.allocate(capacity: n * n)
-            let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: n * n)
-            let c = UnsafeMutableBufferPointer<Float>.allocate(capacity: n * n)
-            defer { a.deallocate(); b.deallocate(); c.deallocate() }
-            for i in 0..<(n * n) {
-                a[i] = Float(i % 17) * 0.01
-                b[i] = Float(i % 13) * 0.01
-            }
-            for _ in 0..<repetitions {
-                BLAS.gemm(m: n, n: n, k: n, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n)
-            }
-        }
-        let elapsed = (clock.now - started).seconds
-        return Double(threads * repetitions) * 2 * Double(n * n * n) / elapsed / 1e9
+        return (forward, sgemm)
     }
 
     static func median(_ values: [Double]) -> Double {
@@ -172,13 +150,45 @@ public enum LanguageModelBenchmark {
         return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
     }
 
-    /// Per-thread evaluators handed to the worker threads (each touched by one thread only).
-    private final class Shared: @unchecked Sendable {
-        let evaluators: [any RayEvaluator]
-        let directions: [[Float]]
-        init(_ evaluators: [any RayEvaluator], _ directions: [[Float]]) {
-            self.evaluators = evaluators
-            self.directions = directions
+}
+
+/// Per-thread state of the rate measurements: an evaluator with its direction, and sgemm
+/// operands. Item i is only ever touched by the thread running item i.
+private final class BenchmarkWork: @unchecked Sendable {
+    let evaluators: [any RayEvaluator]
+    let directions: [UnsafeMutableBufferPointer<Float>]
+    let matrices: [UnsafeMutableBufferPointer<Float>]
+    let size: Int
+
+    init(_ objective: LanguageModelObjective, threads: Int, matrixSize n: Int) {
+        size = n
+        evaluators = (0..<threads).map { _ in objective.makeEvaluator() }
+        directions = (0..<threads).map { i in
+            let d = UnsafeMutableBufferPointer<Float>.allocate(capacity: objective.dimension)
+            DirectionSampler(seed: 99, dimension: objective.dimension).unitDirection(i, into: d)
+            return d
+        }
+        matrices = (0..<threads).map { _ in
+            let m = UnsafeMutableBufferPointer<Float>.allocate(capacity: 3 * n * n)
+            for i in m.indices { m[i] = Float(i % 17) * 0.01 }
+            return m
+        }
+        for (evaluator, direction) in zip(evaluators, directions) { evaluator.setDirection(UnsafeBufferPointer(direction)) }
+    }
+
+    deinit {
+        for d in directions { d.deallocate() }
+        for m in matrices { m.deallocate() }
+    }
+
+    func forward(_ item: Int, evaluations: Int) {
+        for i in 0..<evaluations { _ = evaluators[item].cost(at: 1 + Double(i % 4)) }
+    }
+
+    func sgemm(_ item: Int, products: Int) {
+        let n = size, m = matrices[item].baseAddress!
+        for _ in 0..<products {
+            BLAS.gemm(m: n, n: n, k: n, a: m, lda: n, b: m + n * n, ldb: n, c: m + 2 * n * n, ldc: n)
         }
     }
 }

@@ -83,10 +83,11 @@ final class LanguageModelRayEvaluator: RayEvaluator {
         embeddingSlope.deallocate()
     }
 
-    /// Bytes this evaluator holds besides the shared objective.
-    var byteCount: Int {
-        (theta.count + embeddingSlope.count) * MemoryLayout<Float>.stride + workspace.byteCount
-            + objective.tokens.tokens * (structure.vocabulary * MemoryLayout<Float>.stride + 12)
+    /// Bytes of this evaluator's activation buffers: the forward pass's, the embedding slope and
+    /// the KL scratch (not θ, which is weight-sized).
+    var activationByteCount: Int {
+        embeddingSlope.count * MemoryLayout<Float>.stride + workspace.byteCount
+            + objective.tokens.tokens * (structure.vocabulary * MemoryLayout<Float>.stride + MemoryLayout<Float>.stride + MemoryLayout<Double>.stride)
     }
 
     func setDirection(_ direction: UnsafeBufferPointer<Float>) {

@@ -13,7 +13,8 @@ struct ParameterLoader {
     let architectureName: String
     private let stored: Set<String>
     private(set) var entries: [(name: String, shape: [Int], inLayerNormModule: Bool)] = []
-    private var values: [[Float]] = []
+    /// θ0 so far, in `entries` order.
+    private var anchor: [Float] = []
 
     init(store: any TensorStore, basePrefix: String, architectureName: String) {
         self.store = store
@@ -41,7 +42,7 @@ struct ParameterLoader {
             throw ModelError(code: "model.dtype", "\(store.source): tensor '\(key)' is \(tensor.dtype.rawValue); weights must be floating point")
         }
         entries.append((name, shape, inLayerNormModule))
-        values.append(tensor.floats())
+        anchor.append(contentsOf: tensor.floats())
     }
 
     /// A linear layer `<module>.weight` (+ `.bias`): [out, in], or [in, out] for `Conv1D`.
@@ -54,7 +55,6 @@ struct ParameterLoader {
     /// The layout and θ0, with every value checked finite.
     func finish() throws(ModelError) -> (ParameterLayout, [Float]) {
         let layout = ParameterLayout(entries)
-        let anchor = Array(values.joined())
         try checkFinite(anchor, layout: layout, source: store.source)
         return (layout, anchor)
     }

@@ -1,5 +1,8 @@
 /// The activation buffers of one forward pass over a whole token batch, allocated once; one per
 /// worker thread, so an evaluation allocates nothing.
+///
+/// Buffers that are never live at the same time share one scratch allocation: queries/keys/values
+/// and the heads' outputs (attention), the feed-forward units, and the output logits.
 final class TransformerWorkspace {
     let tokens: Int
     /// The residual stream [tokens, hidden]; the caller writes the embedded tokens here.
@@ -7,16 +10,17 @@ final class TransformerWorkspace {
     /// Normalized inputs of attention / feed-forward [tokens, hidden] (two for the parallel residual).
     let normed: UnsafeMutableBufferPointer<Float>
     let normedSecond: UnsafeMutableBufferPointer<Float>
-    /// Queries, keys and values [tokens, projection width].
-    let projection: UnsafeMutableBufferPointer<Float>
-    /// Attention heads' outputs [tokens, heads·head size].
-    let attended: UnsafeMutableBufferPointer<Float>
     /// One head's attention weights [length, length rounded up to 8].
     let scores: UnsafeMutableBufferPointer<Float>
-    /// Feed-forward hidden units [tokens, intermediate] (and the gate's, for SwiGLU).
-    let inner: UnsafeMutableBufferPointer<Float>
-    let gate: UnsafeMutableBufferPointer<Float>
-    /// Output logits [tokens, vocabulary].
+    private let scratch: UnsafeMutableBufferPointer<Float>
+    /// Queries, keys and values [tokens, projection width] (in `scratch`).
+    let projection: UnsafeMutablePointer<Float>
+    /// Attention heads' outputs [tokens, heads·head size] (in `scratch`, after `projection`).
+    let attended: UnsafeMutablePointer<Float>
+    /// Feed-forward units [tokens, intermediate], and the gate's for SwiGLU (in `scratch`).
+    let inner: UnsafeMutablePointer<Float>
+    let gate: UnsafeMutablePointer<Float>
+    /// Output logits [tokens, vocabulary] (in `scratch`).
     let logits: UnsafeMutableBufferPointer<Float>
 
     init(structure s: TransformerStructure, tokens: TokenContext) {
@@ -25,24 +29,26 @@ final class TransformerWorkspace {
         hidden = .allocate(capacity: n * s.hidden)
         normed = .allocate(capacity: n * s.hidden)
         normedSecond = .allocate(capacity: s.blocks.contains(where: \.parallelResidual) ? n * s.hidden : 0)
-        projection = .allocate(capacity: n * s.widestProjection)
-        attended = .allocate(capacity: n * s.widestAttentionOutput)
         scores = .allocate(capacity: tokens.length * TransformerStructure.Attention.scoresStride(length: tokens.length))
-        inner = .allocate(capacity: n * s.widestFeedForward)
-        gate = .allocate(capacity: s.hasGatedFeedForward ? n * s.widestFeedForward : 0)
-        logits = .allocate(capacity: n * s.vocabulary)
+        let attentionWidth = s.widestProjection + s.widestAttentionOutput
+        let feedForwardWidth = s.widestFeedForward * (s.hasGatedFeedForward ? 2 : 1)
+        scratch = .allocate(capacity: n * max(attentionWidth, feedForwardWidth, s.vocabulary))
+        let base = scratch.baseAddress!
+        projection = base
+        attended = base + n * s.widestProjection
+        inner = base
+        gate = base + n * s.widestFeedForward
+        logits = UnsafeMutableBufferPointer(start: base, count: n * s.vocabulary)
     }
 
     deinit {
-        for buffer in buffers { buffer.deallocate() }
-    }
-
-    private var buffers: [UnsafeMutableBufferPointer<Float>] {
-        [hidden, normed, normedSecond, projection, attended, scores, inner, gate, logits]
+        for buffer in [hidden, normed, normedSecond, scores, scratch] { buffer.deallocate() }
     }
 
     /// Bytes held by the buffers.
-    var byteCount: Int { buffers.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride }
+    var byteCount: Int {
+        [hidden, normed, normedSecond, scores, scratch].reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride
+    }
 }
 
 extension TransformerStructure {
@@ -92,7 +98,7 @@ extension TransformerStructure {
     private func attention(_ a: Attention, input: UnsafePointer<Float>, _ tokens: TokenContext,
                            _ theta: UnsafePointer<Float>, _ w: TransformerWorkspace) {
         let n = tokens.tokens
-        let projection = w.projection.baseAddress!
+        let projection = w.projection
         let width = a.projectionWidth
         switch a.projection {
         case .fused(let qkv):
@@ -102,18 +108,18 @@ extension TransformerStructure {
             k.apply(input, rows: n, theta: theta, into: projection + a.keyColumns[0], ldy: width)
             v.apply(input, rows: n, theta: theta, into: projection + a.valueColumns[0], ldy: width)
         }
-        a.apply(projection: projection, tokens: tokens, scores: w.scores.baseAddress!, into: w.attended.baseAddress!)
-        a.output.apply(w.attended.baseAddress!, rows: n, theta: theta, into: w.hidden.baseAddress!, ldy: hidden, accumulate: true)
+        a.apply(projection: projection, tokens: tokens, scores: w.scores.baseAddress!, into: w.attended)
+        a.output.apply(w.attended, rows: n, theta: theta, into: w.hidden.baseAddress!, ldy: hidden, accumulate: true)
     }
 
     /// hidden += feedForward(input).
     private func feedForward(_ f: FeedForward, input: UnsafePointer<Float>, rows n: Int,
                              _ theta: UnsafePointer<Float>, _ w: TransformerWorkspace) {
-        let inner = w.inner.baseAddress!
+        let inner = w.inner
         let width = f.up.outputs
         f.up.apply(input, rows: n, theta: theta, into: inner, ldy: width)
         if let gate = f.gate {
-            let g = w.gate.baseAddress!
+            let g = w.gate
             gate.apply(input, rows: n, theta: theta, into: g, ldy: width)
             f.activation.applyVectorized(g, count: n * width)
             for i in 0..<(n * width) { inner[i] *= g[i] }
