@@ -4,9 +4,11 @@ extension TransformerStructure.Attention {
     /// `projection` holds [tokens, projectionWidth] queries, keys and values (rotated in place
     /// here when `rotary` is set); `out` receives the heads' outputs side by side,
     /// [tokens, heads·headDimension]. Keys masked out by `tokens.keyMask` get no weight; a query
-    /// that sees no key at all (left padding) gets zeros. `scores` is [length, scoresStride] scratch.
+    /// that sees no key at all (left padding) gets zeros. `scores` [length, scoresStride] and
+    /// `keysTransposed` [headDimension, length] are scratch.
     func apply(projection: UnsafeMutablePointer<Float>, tokens: TokenContext,
-               scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+               scores: UnsafeMutablePointer<Float>, keysTransposed: UnsafeMutablePointer<Float>,
+               into out: UnsafeMutablePointer<Float>) {
         let width = projectionWidth
         let length = tokens.length
         let outWidth = heads * headDimension
@@ -29,18 +31,25 @@ extension TransformerStructure.Attention {
         for sequence in 0..<tokens.rows {
             let base = projection + sequence * length * width
             let mask = tokens.keyMask.map { $0 + sequence * length }
-            for head in 0..<heads {
-                let kv = head / group
-                // scores = scale · Q·Kᵀ, [length, length]; only the causal lower triangle is used.
-                BLAS.gemm(transB: true, m: length, n: length, k: headDimension, alpha: scale,
-                          a: base + queryColumns[head], lda: width,
-                          b: base + keyColumns[kv], ldb: width,
-                          c: scores, ldc: stride)
-                Self.causalSoftmax(scores, length: length, keyMask: mask)
-                BLAS.gemm(m: length, n: headDimension, k: length,
-                          a: scores, lda: stride,
-                          b: base + valueColumns[kv], ldb: width,
-                          c: out + sequence * length * outWidth + head * headDimension, ldc: outWidth)
+            for kv in 0..<keyValueHeads {
+                // Kᵀ [headDimension, length], so that Q·Kᵀ is a plain product (OpenBLAS's
+                // small-matrix kernel: no packing, no separate clearing of the scores).
+                let key = base + keyColumns[kv]
+                for j in 0..<length {
+                    for d in 0..<headDimension { keysTransposed[d * length + j] = key[j * width + d] }
+                }
+                for head in (kv * group)..<((kv + 1) * group) {
+                    // scores = scale · Q·Kᵀ, [length, length]; only the causal lower triangle is used.
+                    BLAS.gemm(m: length, n: length, k: headDimension, alpha: scale,
+                              a: base + queryColumns[head], lda: width,
+                              b: keysTransposed, ldb: length,
+                              c: scores, ldc: stride)
+                    Self.causalSoftmax(scores, length: length, keyMask: mask)
+                    BLAS.gemm(m: length, n: headDimension, k: length,
+                              a: scores, lda: stride,
+                              b: base + valueColumns[kv], ldb: width,
+                              c: out + sequence * length * outWidth + head * headDimension, ldc: outWidth)
+                }
             }
         }
     }
