@@ -87,7 +87,7 @@ final class LanguageModelRayEvaluator: RayEvaluator {
     /// the KL scratch (not θ, which is weight-sized).
     var activationByteCount: Int {
         embeddingSlope.count * MemoryLayout<Float>.stride + workspace.byteCount
-            + objective.tokens.tokens * (structure.vocabulary * MemoryLayout<Float>.stride + MemoryLayout<Float>.stride + MemoryLayout<Double>.stride)
+            + objective.tokens.tokens * MemoryLayout<Double>.stride
     }
 
     func setDirection(_ direction: UnsafeBufferPointer<Float>) {

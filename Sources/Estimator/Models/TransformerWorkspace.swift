@@ -12,6 +12,8 @@ final class TransformerWorkspace {
     let normedSecond: UnsafeMutableBufferPointer<Float>
     /// One head's attention weights [length, length rounded up to 8].
     let scores: UnsafeMutableBufferPointer<Float>
+    /// Each query's softmax normalization [length].
+    let normalization: UnsafeMutableBufferPointer<Float>
     /// One key head transposed [head size, length].
     let keysTransposed: UnsafeMutableBufferPointer<Float>
     private let scratch: UnsafeMutableBufferPointer<Float>
@@ -32,6 +34,7 @@ final class TransformerWorkspace {
         normed = .allocate(capacity: n * s.hidden)
         normedSecond = .allocate(capacity: s.blocks.contains(where: \.parallelResidual) ? n * s.hidden : 0)
         scores = .allocate(capacity: tokens.length * TransformerStructure.Attention.scoresStride(length: tokens.length))
+        normalization = .allocate(capacity: tokens.length)
         keysTransposed = .allocate(capacity: tokens.length * (s.blocks.map(\.attention.headDimension).max() ?? 0))
         let attentionWidth = s.widestProjection + s.widestAttentionOutput
         let feedForwardWidth = s.widestFeedForward * (s.hasGatedFeedForward ? 2 : 1)
@@ -45,12 +48,12 @@ final class TransformerWorkspace {
     }
 
     deinit {
-        for buffer in [hidden, normed, normedSecond, scores, keysTransposed, scratch] { buffer.deallocate() }
+        for buffer in [hidden, normed, normedSecond, scores, normalization, keysTransposed, scratch] { buffer.deallocate() }
     }
 
     /// Bytes held by the buffers.
     var byteCount: Int {
-        [hidden, normed, normedSecond, scores, keysTransposed, scratch].reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride
+        [hidden, normed, normedSecond, scores, normalization, keysTransposed, scratch].reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride
     }
 }
 
@@ -112,7 +115,8 @@ extension TransformerStructure {
             v.apply(input, rows: n, theta: theta, into: projection + a.valueColumns[0], ldy: width)
         }
         a.apply(projection: projection, tokens: tokens, scores: w.scores.baseAddress!,
-                keysTransposed: w.keysTransposed.baseAddress!, into: w.attended)
+                keysTransposed: w.keysTransposed.baseAddress!, normalization: w.normalization.baseAddress!,
+                into: w.attended)
         a.output.apply(w.attended, rows: n, theta: theta, into: w.hidden.baseAddress!, ldy: hidden, accumulate: true)
     }
 

@@ -5,10 +5,10 @@ extension TransformerStructure.Attention {
     /// here when `rotary` is set); `out` receives the heads' outputs side by side,
     /// [tokens, heads·headDimension]. Keys masked out by `tokens.keyMask` get no weight; a query
     /// that sees no key at all (left padding) gets zeros. `scores` [length, scoresStride] and
-    /// `keysTransposed` [headDimension, length] are scratch.
+    /// `keysTransposed` [headDimension, length] and `normalization` [length] are scratch.
     func apply(projection: UnsafeMutablePointer<Float>, tokens: TokenContext,
                scores: UnsafeMutablePointer<Float>, keysTransposed: UnsafeMutablePointer<Float>,
-               into out: UnsafeMutablePointer<Float>) {
+               normalization: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let width = projectionWidth
         let length = tokens.length
         let outWidth = heads * headDimension
@@ -44,11 +44,16 @@ extension TransformerStructure.Attention {
                               a: base + queryColumns[head], lda: width,
                               b: keysTransposed, ldb: length,
                               c: scores, ldc: stride)
-                    Self.causalSoftmax(scores, length: length, keyMask: mask)
+                    Self.causalSoftmax(scores, length: length, keyMask: mask, normalization: normalization)
+                    let output = out + sequence * length * outWidth + head * headDimension
                     BLAS.gemm(m: length, n: headDimension, k: length,
                               a: scores, lda: stride,
                               b: base + valueColumns[kv], ldb: width,
-                              c: out + sequence * length * outWidth + head * headDimension, ldc: outWidth)
+                              c: output, ldc: outWidth)
+                    for i in 0..<length {
+                        let row = output + i * outWidth
+                        for d in 0..<headDimension { row[d] *= normalization[i] }
+                    }
                 }
             }
         }
@@ -59,16 +64,19 @@ extension TransformerStructure.Attention {
     /// with the values).
     static func scoresStride(length: Int) -> Int { (length + 7) & ~7 }
 
-    /// Row i ← softmax over the keys j ≤ i that the mask keeps; every other entry ← 0.
-    /// NaN or infinite scores (an overflowed network) make the row NaN through the sum.
-    static func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, length: Int, keyMask: UnsafePointer<Bool>?) {
+    /// Row i ← exp(score − row max) over the keys j ≤ i that the mask keeps, every other entry
+    /// ← 0, and normalization[i] ← 1/Σ: the softmax, normalized later on the (narrower) product
+    /// with the values. NaN or infinite scores (an overflowed network) make the row NaN through
+    /// the sum.
+    static func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, length: Int, keyMask: UnsafePointer<Bool>?,
+                              normalization: UnsafeMutablePointer<Float>) {
         let stride = scoresStride(length: length)
         for i in 0..<length {
             let row = scores + i * stride
             if let keyMask {
-                maskedSoftmax(row, seen: i + 1, stride: stride, keyMask: keyMask)
+                normalization[i] = maskedSoftmax(row, seen: i + 1, stride: stride, keyMask: keyMask)
             } else {
-                softmax(row, seen: i + 1, stride: stride)
+                normalization[i] = softmax(row, seen: i + 1, stride: stride)
             }
         }
     }
@@ -76,9 +84,10 @@ extension TransformerStructure.Attention {
     private typealias Lanes = SIMD8<Float>
     private static let laneIndex = Lanes(0, 1, 2, 3, 4, 5, 6, 7)
 
-    /// x[0..<seen] ← softmax(x[0..<seen]), x[seen..<stride] ← 0, in whole chunks of eight.
+    /// x[0..<seen] ← exp(x[0..<seen] − max), x[seen..<stride] ← 0, in whole chunks of eight;
+    /// returns 1/Σ exp, the normalization.
     @inline(__always)
-    private static func softmax(_ x: UnsafeMutablePointer<Float>, seen: Int, stride: Int) {
+    private static func softmax(_ x: UnsafeMutablePointer<Float>, seen: Int, stride: Int) -> Float {
         let chunks = (seen + 7) / 8
         let last = 8 * (chunks - 1)
         // Lanes of the last chunk past `seen` are excluded.
@@ -100,14 +109,10 @@ extension TransformerStructure.Attention {
             UnsafeMutableRawPointer(x + 8 * c).storeBytes(of: e, as: Lanes.self)
             sumLanes += e
         }
-        let inverse = Lanes(repeating: 1 / sumLanes.sum())
-        for c in 0..<chunks {
-            let v = UnsafeRawPointer(x + 8 * c).loadUnaligned(as: Lanes.self) * inverse
-            UnsafeMutableRawPointer(x + 8 * c).storeBytes(of: v, as: Lanes.self)
-        }
         for c in chunks..<(stride / 8) {
             UnsafeMutableRawPointer(x + 8 * c).storeBytes(of: Lanes(repeating: 0), as: Lanes.self)
         }
+        return 1 / sumLanes.sum()
     }
 
     @inline(__always)
@@ -117,9 +122,9 @@ extension TransformerStructure.Attention {
         return b[1] > b[0] ? b[1] : b[0]
     }
 
-    /// Softmax over the unmasked entries of x[0..<seen]; masked entries, entries past `seen` and
+    /// `softmax` over the unmasked entries of x[0..<seen]; masked entries, entries past `seen` and
     /// a row that sees no key at all (left padding) get 0.
-    private static func maskedSoftmax(_ x: UnsafeMutablePointer<Float>, seen: Int, stride: Int, keyMask: UnsafePointer<Bool>) {
+    private static func maskedSoftmax(_ x: UnsafeMutablePointer<Float>, seen: Int, stride: Int, keyMask: UnsafePointer<Bool>) -> Float {
         for j in seen..<stride { x[j] = 0 }
         var maximum = -Float.infinity
         var visible = 0
@@ -129,7 +134,7 @@ extension TransformerStructure.Attention {
         }
         guard visible > 0 else {
             for j in 0..<seen { x[j] = 0 }
-            return
+            return 0
         }
         for j in 0..<seen { x[j] -= maximum }
         FastExp.exp(x, into: x, count: seen)
@@ -137,7 +142,6 @@ extension TransformerStructure.Attention {
         for j in 0..<seen {
             if keyMask[j] { total += x[j] } else { x[j] = 0 }
         }
-        let inverse = 1 / total
-        for j in 0..<seen { x[j] *= inverse }
+        return 1 / total
     }
 }
