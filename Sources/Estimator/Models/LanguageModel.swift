@@ -16,8 +16,6 @@ public struct LanguageModel: Model {
     }
 
     public var vocabularySize: Int { structure.vocabulary }
-    public var hiddenSize: Int { structure.hidden }
-    public var layerCount: Int { structure.blocks.count }
     /// The longest eval row the model takes (GPT-2's `n_positions`); nil when positions are
     /// rotary and unbounded.
     public var maxPositions: Int? { structure.maxPositions }

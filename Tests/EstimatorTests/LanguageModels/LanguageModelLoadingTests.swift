@@ -61,9 +61,11 @@ import Testing
         #expect(gpt2.layout == FixtureLayouts.gpt2())
         #expect(gpt2.layout.count == 75_072)
         #expect(gpt2.layout["lm_head.weight"] == nil)
+        #expect(gpt2.vocabularySize == 256 && gpt2.maxPositions == 128)
         let llama = try LanguageModelFixtures.model("llama-tiny/checkpoint-150")
         #expect(llama.layout == FixtureLayouts.llama)
         #expect(llama.layout.parameters.allSatisfy { !$0.inLayerNormModule })
+        #expect(llama.maxPositions == nil)
     }
 
     @Test(arguments: LanguageModelFixtures.checkpoints)

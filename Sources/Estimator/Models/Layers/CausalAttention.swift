@@ -4,7 +4,7 @@ extension TransformerStructure.Attention {
     /// `projection` holds [tokens, projectionWidth] queries, keys and values (rotated in place
     /// here when `rotary` is set); `out` receives the heads' outputs side by side,
     /// [tokens, heads·headDimension]. Keys masked out by `tokens.keyMask` get no weight; a query
-    /// that sees no key at all (left padding) gets zeros. `scores` [length, scoresStride] and
+    /// that sees no key at all (left padding) gets zeros. `scores` [length, scoresStride],
     /// `keysTransposed` [headDimension, length] and `normalization` [length] are scratch.
     func apply(projection: UnsafeMutablePointer<Float>, tokens: TokenContext,
                scores: UnsafeMutablePointer<Float>, keysTransposed: UnsafeMutablePointer<Float>,
