@@ -98,60 +98,99 @@ public struct AnchorDistribution: Sendable {
     private func rowKL(_ row: Int, _ logits: UnsafePointer<Float>, _ lp: UnsafeBufferPointer<Double>,
                        _ p: UnsafeBufferPointer<Double>, _ lse: Double) -> Double {
         let base = row * classes
-        var kl = 0.0
-        for c in 0..<classes {
-            kl += p[base + c] * (lp[base + c] - (Double(logits[base + c]) - lse))
+        // Four independent sums: one running sum is bound by the latency of each addition.
+        var kl = SIMD4<Double>(repeating: 0)
+        var c = 0
+        while c + 4 <= classes {
+            for k in 0..<4 {
+                kl[k] += p[base + c + k] * (lp[base + c + k] - (Double(logits[base + c + k]) - lse))
+            }
+            c += 4
         }
-        return kl
+        var total = kl.sum()
+        while c < classes {
+            total += p[base + c] * (lp[base + c] - (Double(logits[base + c]) - lse))
+            c += 1
+        }
+        return total
     }
 
     /// workspace.logSumExp[r] = log Σ_c exp(logits[r, c]) in float64 for every row: NaN when a
-    /// row holds NaN, ±∞ when its maximum is infinite. The exponentials run vectorized over the
-    /// whole matrix.
+    /// row holds NaN, ±∞ when its maximum is infinite. Each row is read twice: for its maximum,
+    /// then for the vectorized exponentials, which are summed in float64.
     static func rowLogSumExp(_ logits: UnsafePointer<Float>, rows: Int, classes: Int, _ workspace: KLWorkspace) {
-        let shifted = workspace.shifted.baseAddress!
+        typealias Lanes = SIMD8<Float>
         for r in 0..<rows {
             let row = logits + r * classes
             var m = -Float.infinity
             var nan = false
-            for c in 0..<classes {
+            var c = 0
+            if classes >= 8 {
+                var lanes = Lanes(repeating: -.infinity)
+                var nanLanes = SIMDMask<SIMD8<Int32>>()
+                while c + 8 <= classes {
+                    let v = UnsafeRawPointer(row + c).loadUnaligned(as: Lanes.self)
+                    nanLanes .|= v .!= v
+                    lanes.replace(with: v, where: v .> lanes)
+                    c += 8
+                }
+                nan = any(nanLanes)
+                for k in 0..<8 where lanes[k] > m { m = lanes[k] }
+            }
+            while c < classes {
                 let v = row[c]
                 if v > m { m = v } else if v.isNaN { nan = true }
+                c += 1
             }
-            workspace.rowMax[r] = nan ? .nan : m
-            let finiteMax = m.isFinite ? m : 0
-            for c in 0..<classes { shifted[r * classes + c] = row[c] - finiteMax }
-        }
-        FastExp.exp(shifted, into: shifted, count: rows * classes)
-        for r in 0..<rows {
-            let m = workspace.rowMax[r]
-            guard m.isFinite else {
-                workspace.logSumExp[r] = Double(m)
+            guard !nan, m.isFinite else {
+                workspace.logSumExp[r] = nan ? .nan : Double(m)
                 continue
             }
-            var s = 0.0
-            let row = shifted + r * classes
-            for c in 0..<classes { s += Double(row[c]) }
-            workspace.logSumExp[r] = Double(m) + log(s)
+            // The exponentials go through a one-row buffer that stays in cache, then are summed
+            // in float64 with four partial sums (one running sum is bound by the latency of
+            // each addition).
+            let shift = Lanes(repeating: m)
+            let e = workspace.exponentials.baseAddress!
+            c = 0
+            while c + 8 <= classes {
+                let v = UnsafeRawPointer(row + c).loadUnaligned(as: Lanes.self) - shift
+                UnsafeMutableRawPointer(e + c).storeBytes(of: FastExp.exp8(v), as: Lanes.self)
+                c += 8
+            }
+            if c < classes {
+                var tail = Lanes(repeating: 0)
+                for k in 0..<(classes - c) { tail[k] = row[c + k] }
+                let exps = FastExp.exp8(tail - shift)
+                for k in 0..<(classes - c) { e[c + k] = exps[k] }
+            }
+            var sums = SIMD4<Double>(repeating: 0)
+            c = 0
+            while c + 4 <= classes {
+                for k in 0..<4 { sums[k] += Double(e[c + k]) }
+                c += 4
+            }
+            while c < classes {
+                sums[0] += Double(e[c])
+                c += 1
+            }
+            workspace.logSumExp[r] = Double(m) + log(sums.sum())
         }
     }
 }
 
 /// Scratch space for `AnchorDistribution.meanKL`, one per worker thread.
 public final class KLWorkspace {
-    let shifted: UnsafeMutableBufferPointer<Float>
-    let rowMax: UnsafeMutableBufferPointer<Float>
     let logSumExp: UnsafeMutableBufferPointer<Double>
+    /// One row's exponentials.
+    let exponentials: UnsafeMutableBufferPointer<Float>
 
     public init(rows: Int, classes: Int) {
-        shifted = .allocate(capacity: rows * classes)
-        rowMax = .allocate(capacity: rows)
         logSumExp = .allocate(capacity: rows)
+        exponentials = .allocate(capacity: classes)
     }
 
     deinit {
-        shifted.deallocate()
-        rowMax.deallocate()
         logSumExp.deallocate()
+        exponentials.deallocate()
     }
 }

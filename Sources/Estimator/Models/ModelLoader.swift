@@ -1,7 +1,7 @@
 /// Picks and builds the model for a checkpoint: the architecture comes from the caller (a
 /// command-line flag), else the run's `volume.toml` `[model]`, else `config.json` `model_type`.
 public enum ModelLoader {
-    public static let architectures = ["mlp"]
+    public static let architectures = ["mlp", "gpt_neox", "gpt2", "llama"]
 
     public static func load(_ folder: CheckpointFolder, manifest: RunManifest?,
                             architecture: String? = nil, activation: String? = nil) throws -> any Model {
@@ -18,6 +18,16 @@ public enum ModelLoader {
                                  "unknown activation '\(name)' (known: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             return try MLP(weights: try folder.weights(), activation: act)
+        case "gpt_neox", "gpt2", "llama":
+            guard let config = folder.config, let configPath = folder.configPath else {
+                throw ModelError.noConfig(folder.path, chosen)
+            }
+            let weights = try folder.weights()
+            switch chosen {
+            case "gpt_neox": return try GPTNeoX.load(config: config, configSource: configPath, weights: weights)
+            case "gpt2": return try GPT2.load(config: config, configSource: configPath, weights: weights)
+            default: return try Llama.load(config: config, configSource: configPath, weights: weights)
+            }
         default:
             let origin = architecture != nil ? "--architecture" : manifest?.architecture != nil ? "volume.toml [model] architecture" : "config.json model_type"
             throw ModelError(code: "model.unknown_architecture",

@@ -1,0 +1,77 @@
+/// Builds a model's flat parameter vector from a checkpoint's tensors, one parameter at a time in
+/// `named_parameters()` order, checking that each tensor exists and has the shape the config implies.
+///
+/// Checkpoints saved from the bare base model (`GPT2Model`, `LlamaModel`, …) store names without
+/// the base-model prefix (`h.0.ln_1.weight` for `transformer.h.0.ln_1.weight`); both spellings
+/// are accepted. Tensors the model does not use (old attention-mask buffers, a tied head saved
+/// twice) are ignored, as transformers ignores them.
+struct ParameterLoader {
+    let store: any TensorStore
+    /// e.g. `gpt_neox.`, `transformer.`, `model.`.
+    let basePrefix: String
+    /// For messages: `GPT-NeoX`, `GPT-2`, `Llama`.
+    let architectureName: String
+    private let stored: Set<String>
+    private(set) var entries: [(name: String, shape: [Int], inLayerNormModule: Bool)] = []
+    /// θ0 so far, in `entries` order.
+    private var anchor: [Float] = []
+
+    init(store: any TensorStore, basePrefix: String, architectureName: String) {
+        self.store = store
+        self.basePrefix = basePrefix
+        self.architectureName = architectureName
+        self.stored = Set(store.tensorNames)
+    }
+
+    /// True when the checkpoint holds `name` under any accepted spelling.
+    func contains(_ name: String) -> Bool { storedName(name) != nil }
+
+    /// Appends the parameter `name` (its full `named_parameters()` name) of `shape`.
+    mutating func add(_ name: String, _ shape: [Int], inLayerNormModule: Bool = false) throws(ModelError) {
+        guard let key = storedName(name) else {
+            throw ModelError(code: "model.missing_tensor",
+                             "\(store.source): no tensor '\(name)' (the \(architectureName) model needs it, shape \(shape))")
+        }
+        let tensor: RawTensor
+        do { tensor = try store.tensor(key) } catch { throw ModelError(code: error.code, error.description) }
+        guard tensor.shape == shape else {
+            throw ModelError(code: "model.shape",
+                             "\(store.source): tensor '\(key)' has shape \(tensor.shape), but config.json implies \(shape)")
+        }
+        guard tensor.dtype.isFloatingPoint else {
+            throw ModelError(code: "model.dtype", "\(store.source): tensor '\(key)' is \(tensor.dtype.rawValue); weights must be floating point")
+        }
+        entries.append((name, shape, inLayerNormModule))
+        anchor.append(contentsOf: tensor.floats())
+    }
+
+    /// A linear layer `<module>.weight` (+ `.bias`): [out, in], or [in, out] for `Conv1D`.
+    mutating func linear(_ module: String, inputs: Int, outputs: Int, bias: Bool, inputMajor: Bool = false) throws(ModelError) -> (weight: String, bias: String?) {
+        try add(module + ".weight", inputMajor ? [inputs, outputs] : [outputs, inputs])
+        if bias { try add(module + ".bias", [outputs]) }
+        return (module + ".weight", bias ? module + ".bias" : nil)
+    }
+
+    /// The layout and θ0, with every value checked finite.
+    func finish() throws(ModelError) -> (ParameterLayout, [Float]) {
+        let layout = ParameterLayout(entries)
+        try checkFinite(anchor, layout: layout, source: store.source)
+        return (layout, anchor)
+    }
+
+    private func storedName(_ name: String) -> String? {
+        if stored.contains(name) { return name }
+        if name.hasPrefix(basePrefix), stored.contains(String(name.dropFirst(basePrefix.count))) {
+            return String(name.dropFirst(basePrefix.count))
+        }
+        return nil
+    }
+}
+
+extension ParameterLayout {
+    /// The parameter called `name`, which a model's loader has just added.
+    func required(_ name: String) -> Parameter {
+        guard let p = self[name] else { preconditionFailure("parameter '\(name)' was not added to the layout") }
+        return p
+    }
+}
