@@ -86,7 +86,7 @@ public enum LanguageModelBenchmark {
         case .success(let p): preconditioner = p
         case .failure(let skip): throw ModelError(code: "bench.no_adam", "\(checkpointPath): \(skip.reason)")
         }
-        guard let objective = try model.klObjective(data: estimation.eval.data) as? LanguageModelObjective else {
+        guard let objective = estimation.objective as? LanguageModelObjective else {
             preconditionFailure("a language model's objective is a LanguageModelObjective")
         }
 
@@ -96,7 +96,7 @@ public enum LanguageModelBenchmark {
             var settings = estimation.plan.settings
             settings.seed = UInt64(seed)
             let estimator = try VolumeEstimator(objective: objective, anchor: model.anchor, settings: settings, threads: threads)
-            let estimate = estimator.estimate(preconditioner: preconditioner)[0]
+            let estimate = try estimator.estimate(preconditioner: preconditioner)[0]
             seconds.append(estimate.seconds)
             evaluations += estimate.samples.map(\.klEvaluations)
         }
