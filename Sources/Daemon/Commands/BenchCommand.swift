@@ -21,7 +21,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Example runs (for the latency measurement).")
     var examples = "examples"
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: digits, preconditioners, queue, latency (default: all).")
+    @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, preconditioners, queue, latency (default: all).")
     var only: [String] = []
 
     func run() async throws {
@@ -31,9 +31,12 @@ struct BenchCommand: AsyncParsableCommand {
         print("warning: this is a debug build; numbers are not representative (use `make bench`)")
         #endif
         print("")
-        let sections = only.isEmpty ? ["digits", "preconditioners", "queue", "latency"] : only
+        let sections = only.isEmpty ? ["digits", "lm", "preconditioners", "queue", "latency"] : only
         if sections.contains("digits") {
             try DigitsBenchmark(fixtures: fixtures, threads: threads, repetitions: repetitions).run()
+        }
+        if sections.contains("lm") {
+            try languageModels(threads: threads)
         }
         if sections.contains("preconditioners") {
             try PreconditionerBenchmark(fixtures: fixtures, threads: threads).run()
@@ -87,6 +90,22 @@ struct DigitsBenchmark {
         }
         printTable(rows)
         print("targets: median s/estimate ≤ reference/20 (≈ 25 ms); median KL evals/dir ≤ 5\n")
+    }
+}
+
+extension BenchCommand {
+    /// Issue "Language models": neox-tiny/checkpoint-60, k = 20, `adam`, against the reference's
+    /// median seconds per seed; the forward pass's GFLOP/s next to sgemm; memory.
+    func languageModels(threads: Int) throws {
+        let checkpoint = "neox-tiny/checkpoint-60"
+        print("== language model: \(checkpoint)")
+        let report = try LanguageModelBenchmark.run(checkpointPath: fixtures + "/" + checkpoint, threads: threads)
+        print(report)
+        if let reference = try ReferenceTable(path: fixtures + "/reference.json").find(checkpoint, "adam") {
+            let target = median(reference.secondsPerSeed) / 5
+            print("reference median s/seed \(format(median(reference.secondsPerSeed), 2)); target ≤ \(format(target, 3)) s per estimate")
+        }
+        print("")
     }
 }
 

@@ -117,7 +117,8 @@ public struct AnchorDistribution: Sendable {
 
     /// workspace.logSumExp[r] = log Σ_c exp(logits[r, c]) in float64 for every row: NaN when a
     /// row holds NaN, ±∞ when its maximum is infinite. Each row is read twice: for its maximum,
-    /// then for the vectorized exponentials, which are summed in float64.
+    /// then for the vectorized exponentials, which are summed in float64; the logarithms of the
+    /// sums are taken for all rows at once, vectorized.
     static func rowLogSumExp(_ logits: UnsafePointer<Float>, rows: Int, classes: Int, _ workspace: KLWorkspace) {
         typealias Lanes = SIMD8<Float>
         for r in 0..<rows {
@@ -142,8 +143,9 @@ public struct AnchorDistribution: Sendable {
                 if v > m { m = v } else if v.isNaN { nan = true }
                 c += 1
             }
+            workspace.rowMax[r] = nan ? .nan : m
             guard !nan, m.isFinite else {
-                workspace.logSumExp[r] = nan ? .nan : Double(m)
+                workspace.logSumExp[r] = 1  // log 1 = 0: the maximum alone decides below
                 continue
             }
             // The exponentials go through a one-row buffer that stays in cache, then are summed
@@ -173,24 +175,30 @@ public struct AnchorDistribution: Sendable {
                 sums[0] += Double(e[c])
                 c += 1
             }
-            workspace.logSumExp[r] = Double(m) + log(sums.sum())
+            workspace.logSumExp[r] = sums.sum()
         }
+        // All rows' logarithms at once, then the shift back by each row's maximum.
+        FastLog.logInPlace(workspace.logSumExp.baseAddress!, count: rows)
+        for r in 0..<rows { workspace.logSumExp[r] += Double(workspace.rowMax[r]) }
     }
 }
 
 /// Scratch space for `AnchorDistribution.meanKL`, one per worker thread.
 public final class KLWorkspace {
     let logSumExp: UnsafeMutableBufferPointer<Double>
+    let rowMax: UnsafeMutableBufferPointer<Float>
     /// One row's exponentials.
     let exponentials: UnsafeMutableBufferPointer<Float>
 
     public init(rows: Int, classes: Int) {
         logSumExp = .allocate(capacity: rows)
+        rowMax = .allocate(capacity: rows)
         exponentials = .allocate(capacity: classes)
     }
 
     deinit {
         logSumExp.deallocate()
+        rowMax.deallocate()
         exponentials.deallocate()
     }
 }
