@@ -120,24 +120,61 @@ public struct AnchorDistribution: Sendable {
     /// then for the vectorized exponentials, which are summed in float64; the logarithms of the
     /// sums are taken for all rows at once, vectorized.
     static func rowLogSumExp(_ logits: UnsafePointer<Float>, rows: Int, classes: Int, _ workspace: KLWorkspace) {
+        if let matrix = workspace.matrix {
+            smallRowLogSumExp(logits, rows: rows, classes: classes, workspace, matrix.baseAddress!)
+        } else {
+            wideRowLogSumExp(logits, rows: rows, classes: classes, workspace)
+        }
+        // All rows' logarithms at once, then the shift back by each row's maximum.
+        FastLog.logInPlace(workspace.logSumExp.baseAddress!, count: rows)
+        for r in 0..<rows { workspace.logSumExp[r] += Double(workspace.rowMax[r]) }
+    }
+
+    /// Few classes (an MLP's): every row shifted by its maximum into one matrix, whose
+    /// exponentials then run vectorized end to end.
+    private static func smallRowLogSumExp(_ logits: UnsafePointer<Float>, rows: Int, classes: Int,
+                                          _ workspace: KLWorkspace, _ shifted: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let row = logits + r * classes
+            var m = -Float.infinity
+            var nan = false
+            for c in 0..<classes {
+                let v = row[c]
+                if v > m { m = v } else if v.isNaN { nan = true }
+            }
+            workspace.rowMax[r] = nan ? .nan : m
+            let shift = m.isFinite ? m : 0
+            for c in 0..<classes { shifted[r * classes + c] = row[c] - shift }
+        }
+        FastExp.exp(shifted, into: shifted, count: rows * classes)
+        for r in 0..<rows {
+            var s = 0.0
+            for c in 0..<classes { s += Double(shifted[r * classes + c]) }
+            // A row with NaN or an infinite maximum: log 1 = 0, the maximum alone decides.
+            workspace.logSumExp[r] = workspace.rowMax[r].isFinite ? s : 1
+        }
+    }
+
+    /// Many classes (a vocabulary): each row's maximum, then its exponentials through a one-row
+    /// buffer that stays in cache, summed in float64 with four partial sums (one running sum is
+    /// bound by the latency of each addition).
+    private static func wideRowLogSumExp(_ logits: UnsafePointer<Float>, rows: Int, classes: Int, _ workspace: KLWorkspace) {
         typealias Lanes = SIMD8<Float>
         for r in 0..<rows {
             let row = logits + r * classes
             var m = -Float.infinity
             var nan = false
             var c = 0
-            if classes >= 8 {
-                var lanes = Lanes(repeating: -.infinity)
-                var nanLanes = SIMDMask<SIMD8<Int32>>()
-                while c + 8 <= classes {
-                    let v = UnsafeRawPointer(row + c).loadUnaligned(as: Lanes.self)
-                    nanLanes .|= v .!= v
-                    lanes.replace(with: v, where: v .> lanes)
-                    c += 8
-                }
-                nan = any(nanLanes)
-                for k in 0..<8 where lanes[k] > m { m = lanes[k] }
+            var lanes = Lanes(repeating: -.infinity)
+            var nanLanes = SIMDMask<SIMD8<Int32>>()
+            while c + 8 <= classes {
+                let v = UnsafeRawPointer(row + c).loadUnaligned(as: Lanes.self)
+                nanLanes .|= v .!= v
+                lanes.replace(with: v, where: v .> lanes)
+                c += 8
             }
+            nan = any(nanLanes)
+            for k in 0..<8 where lanes[k] > m { m = lanes[k] }
             while c < classes {
                 let v = row[c]
                 if v > m { m = v } else if v.isNaN { nan = true }
@@ -145,12 +182,9 @@ public struct AnchorDistribution: Sendable {
             }
             workspace.rowMax[r] = nan ? .nan : m
             guard !nan, m.isFinite else {
-                workspace.logSumExp[r] = 1  // log 1 = 0: the maximum alone decides below
+                workspace.logSumExp[r] = 1  // log 1 = 0: the maximum alone decides
                 continue
             }
-            // The exponentials go through a one-row buffer that stays in cache, then are summed
-            // in float64 with four partial sums (one running sum is bound by the latency of
-            // each addition).
             let shift = Lanes(repeating: m)
             let e = workspace.exponentials.baseAddress!
             c = 0
@@ -177,9 +211,6 @@ public struct AnchorDistribution: Sendable {
             }
             workspace.logSumExp[r] = sums.sum()
         }
-        // All rows' logarithms at once, then the shift back by each row's maximum.
-        FastLog.logInPlace(workspace.logSumExp.baseAddress!, count: rows)
-        for r in 0..<rows { workspace.logSumExp[r] += Double(workspace.rowMax[r]) }
     }
 }
 
@@ -187,18 +218,25 @@ public struct AnchorDistribution: Sendable {
 public final class KLWorkspace {
     let logSumExp: UnsafeMutableBufferPointer<Double>
     let rowMax: UnsafeMutableBufferPointer<Float>
-    /// One row's exponentials.
+    /// One row's exponentials (many classes).
     let exponentials: UnsafeMutableBufferPointer<Float>
+    /// All rows' shifted logits (few classes: a row is too short to vectorize on its own).
+    let matrix: UnsafeMutableBufferPointer<Float>?
+
+    /// Rows of fewer classes than this go through `matrix`.
+    static let smallClassLimit = 32
 
     public init(rows: Int, classes: Int) {
         logSumExp = .allocate(capacity: rows)
         rowMax = .allocate(capacity: rows)
         exponentials = .allocate(capacity: classes)
+        matrix = classes < Self.smallClassLimit ? .allocate(capacity: rows * classes) : nil
     }
 
     deinit {
         logSumExp.deallocate()
         rowMax.deallocate()
         exponentials.deallocate()
+        matrix?.deallocate()
     }
 }
