@@ -22,7 +22,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
     var examples: Int { tokens.tokens }
 
     /// The forward pass of `model` at `theta` (its anchor when nil) on `tokens`.
-    init(model: LanguageModel, tokens: TokenContext, theta: [Scalar]? = nil) throws(ModelError) {
+    init(model: LanguageModel, tokens: TokenContext, theta: [Scalar]? = nil) throws(EstimatorError) {
         let theta = theta ?? model.anchor.map { Scalar($0) }
         precondition(theta.count == model.layout.count)
         structure = model.structure
@@ -32,7 +32,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
             TransformerActivations(structure: model.structure, tokens: tokens, theta: $0.baseAddress!)
         }
         let logits = activations.logits.map { Double($0) }
-        anchor = try logits.withUnsafeBufferPointer { (l) throws(ModelError) in
+        anchor = try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
             try AnchorDistribution(logits: l, rows: tokens.tokens, classes: model.structure.vocabulary, included: tokens.included)
         }
     }
@@ -287,7 +287,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
 }
 
 extension LanguageModel: CurvatureModel {
-    public func backwardPass(data: EvalData) throws(ModelError) -> any BackwardPass<Float> {
+    public func backwardPass(data: EvalData) throws(EstimatorError) -> any BackwardPass<Float> {
         try TransformerBackwardPass<Float>(model: self, tokens: try tokenContext(data))
     }
 }
