@@ -115,27 +115,24 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
             // Rows before `support` of δhidden are zero.
             var support = first
             for (block, recorded) in zip(s.blocks, activations.blocks).reversed() {
+                // Sequential: h'' = h' + feedForward(norm₂(h')), h' = h + attention(norm₁(h)), so
+                // attention reads δh' after the feed-forward branch added to it. Parallel:
+                // h' = h + attention(norm₁(h)) + feedForward(norm₂(h)), both branches read δh'.
+                let dAttentionOutput: UnsafeMutablePointer<Scalar>
                 if block.parallelResidual {
-                    // h' = h + attention(norm₁(h)) + feedForward(norm₂(h)): both branches read δh'.
-                    let dOutput = scratch.output
-                    dOutput.update(from: dHidden, count: length * h)
-                    feedForward(block.feedForward, recorded, dOutput: dOutput, rows: support..<length, base: base,
-                                theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
-                    Self.normBackward(block.feedForwardNorm, recorded.feedForwardNorm, dNormed + support * h,
-                                      rows: support..<length, base: base, width: h, theta: theta,
-                                      into: dHidden + support * h, gradient: gradient)
-                    attention(block.attention, recorded, dOutput: dOutput, length: length, first: support, base: base,
-                              sequence: sequence, theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                    scratch.output.update(from: dHidden, count: length * h)
+                    dAttentionOutput = scratch.output
                 } else {
-                    // h'' = h' + feedForward(norm₂(h')), h' = h + attention(norm₁(h)).
-                    feedForward(block.feedForward, recorded, dOutput: dHidden, rows: support..<length, base: base,
-                                theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
-                    Self.normBackward(block.feedForwardNorm, recorded.feedForwardNorm, dNormed + support * h,
-                                      rows: support..<length, base: base, width: h, theta: theta,
-                                      into: dHidden + support * h, gradient: gradient)
-                    attention(block.attention, recorded, dOutput: dHidden, length: length, first: support, base: base,
-                              sequence: sequence, theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                    dAttentionOutput = dHidden
                 }
+                feedForward(block.feedForward, recorded, dOutput: dHidden, rows: support..<length, base: base,
+                            theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                Self.normBackward(block.feedForwardNorm, recorded.feedForwardNorm, dNormed + support * h,
+                                  rows: support..<length, base: base, width: h, theta: theta,
+                                  into: dHidden + support * h, gradient: gradient)
+                attention(block.attention, recorded, dOutput: dAttentionOutput, length: length, first: support,
+                          base: base, sequence: sequence, theta: theta, scratch: scratch, into: dNormed,
+                          gradient: gradient)
                 Self.normBackward(block.attentionNorm, recorded.attentionNorm, dNormed, rows: 0..<length, base: base,
                                   width: h, theta: theta, into: dHidden, gradient: gradient)
                 support = 0
