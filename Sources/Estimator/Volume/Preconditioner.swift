@@ -60,30 +60,45 @@ public struct Preconditioner: Sendable {
         return Preconditioner(spec: spec, form: .diagonal(normalized))
     }
 
-    /// v = P·u. `scratch` (D floats) is used by the dense form only.
-    func apply(_ u: UnsafeBufferPointer<Float>, into v: UnsafeMutableBufferPointer<Float>,
-               scratch: UnsafeMutableBufferPointer<Float>) {
+    /// True for P = V·diag(s)·Vᵀ, which is applied to all of an estimate's directions at once
+    /// (`applyRows`); the others are applied one direction at a time, in place.
+    var isDense: Bool {
+        if case .eigen = form { return true }
+        return false
+    }
+
+    /// u ← P·u for the identity and diagonal forms.
+    func apply(inPlace u: UnsafeMutableBufferPointer<Float>) {
         switch form {
         case .identity:
-            if UnsafePointer(v.baseAddress) != u.baseAddress { _ = v.initialize(from: u) }
+            break
         case .diagonal(let p):
             p.withUnsafeBufferPointer { p in
-                for i in 0..<u.count { v[i] = p[i] * u[i] }
+                for i in 0..<u.count { u[i] *= p[i] }
             }
-        case .eigen(let vectors, let scales):
-            let d = u.count
-            vectors.withUnsafeBufferPointer { m in
-                // w = Vᵀu, w ∘= s, v = V·w
-                BLAS.gemv(trans: true, m: d, n: d, a: m.baseAddress!, lda: d, x: u.baseAddress!, y: scratch.baseAddress!)
-                for i in 0..<d { scratch[i] *= scales[i] }
-                BLAS.gemv(trans: false, m: d, n: d, a: m.baseAddress!, lda: d, x: scratch.baseAddress!, y: v.baseAddress!)
-            }
+        case .eigen:
+            preconditionFailure("the dense form is applied to blocks of directions (applyRows)")
         }
     }
 
-    /// True when `apply` may write into the buffer it reads (no separate output needed).
-    var worksInPlace: Bool {
-        if case .eigen = form { return false }
-        return true
+    /// Each of `count` rows of `rows` ([count, D] row-major) ← P·row, for the dense form:
+    /// W = U·V, W ∘= s per column, U = W·Vᵀ. Two GEMMs read V once per block of directions
+    /// where two GEMVs per direction would read it twice per direction, and V (D² floats) does
+    /// not fit in cache. `scratch` holds count·D floats.
+    func applyRows(_ rows: UnsafeMutablePointer<Float>, count: Int, dimension d: Int,
+                   scratch: UnsafeMutablePointer<Float>) {
+        guard case .eigen(let vectors, let scales) = form else {
+            preconditionFailure("applyRows is for the dense form")
+        }
+        vectors.withUnsafeBufferPointer { m in
+            BLAS.gemm(m: count, n: d, k: d, a: rows, lda: d, b: m.baseAddress!, ldb: d, c: scratch, ldc: d)
+            scales.withUnsafeBufferPointer { s in
+                for r in 0..<count {
+                    let w = scratch + r * d
+                    for j in 0..<d { w[j] *= s[j] }
+                }
+            }
+            BLAS.gemm(transB: true, m: count, n: d, k: d, a: scratch, lda: d, b: m.baseAddress!, ldb: d, c: rows, ldc: d)
+        }
     }
 }

@@ -55,8 +55,13 @@ public struct VolumeEstimator: Sendable {
         let k = settings.directions
         let order = settings.cutoffs.indices.sorted { settings.cutoffs[$0] < settings.cutoffs[$1] }
         let ascending = order.map { settings.cutoffs[$0] }
-        let workers = (0..<max(1, min(threads, k))).map { _ in
-            DirectionWorker(estimator: self, preconditioner: preconditioner, cutoffs: ascending)
+        let threads = max(1, min(threads, k))
+        let prepared = preconditioner.isDense
+            ? PreparedDirections(sampler: DirectionSampler(seed: settings.seed, dimension: dimension),
+                                 preconditioner: preconditioner, directions: k, threads: threads)
+            : nil
+        let workers = (0..<threads).map { _ in
+            DirectionWorker(estimator: self, preconditioner: preconditioner, prepared: prepared, cutoffs: ascending)
         }
         let results = DirectionResults(directions: k, cutoffs: ascending.count)
         let done = Atomic<Int>(0)
@@ -135,47 +140,43 @@ final class DirectionWorker: @unchecked Sendable {
     private let estimator: VolumeEstimator
     private let preconditioner: Preconditioner
     private let sampler: DirectionSampler
+    /// The dense preconditioner's directions, computed for all workers up front.
+    private let prepared: PreparedDirections?
     private let evaluator: any RayEvaluator
     private let search: RadiusSearch
-    private let u: UnsafeMutableBufferPointer<Float>
+    /// u, then P·u, then the unit search direction v̂, in place.
     private let v: UnsafeMutableBufferPointer<Float>
-    private let scratch: UnsafeMutableBufferPointer<Float>
 
-    init(estimator: VolumeEstimator, preconditioner: Preconditioner, cutoffs: [Double]) {
+    init(estimator: VolumeEstimator, preconditioner: Preconditioner, prepared: PreparedDirections?, cutoffs: [Double]) {
         self.estimator = estimator
         self.preconditioner = preconditioner
+        self.prepared = prepared
         let d = estimator.dimension
         sampler = DirectionSampler(seed: estimator.settings.seed, dimension: d)
         evaluator = estimator.objective.makeEvaluator()
         search = RadiusSearch(cutoffs: cutoffs, tolerance: estimator.settings.tolerance,
                               maxDistance: estimator.maxDistance)
-        u = .allocate(capacity: d)
-        if preconditioner.worksInPlace {
-            v = u
-            scratch = UnsafeMutableBufferPointer(start: nil, count: 0)
-        } else {
-            v = .allocate(capacity: d)
-            scratch = .allocate(capacity: d)
-        }
+        v = .allocate(capacity: d)
     }
 
     deinit {
-        if v.baseAddress != u.baseAddress {
-            v.deallocate()
-            scratch.deallocate()
-        }
-        u.deallocate()
+        v.deallocate()
     }
 
     func run(direction: Int, start: Double, exponentHint: Double) -> Outcome {
-        let d = u.count
-        sampler.unitDirection(direction, into: u)
+        let d = v.count
         // Float32 vectors are unit only to rounding. Everything below is computed for the exact
         // unit vectors they stand for (u/‖u‖ and v̂/‖v̂‖, norms in float64), so rounding never
         // reaches the D·log terms: the importance weight is ‖P·u‖/‖u‖ and the search runs over
         // true distances from the anchor.
-        let uNorm = DirectionWorker.norm(UnsafeBufferPointer(u))
-        preconditioner.apply(UnsafeBufferPointer(u), into: v, scratch: scratch)
+        let uNorm: Double
+        if let prepared {
+            uNorm = prepared.copy(direction, into: v)
+        } else {
+            sampler.unitDirection(direction, into: v)
+            uNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
+            preconditioner.apply(inPlace: v)
+        }
         let vNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
         let norm = vNorm / uNorm
         let inverse = Float(1 / vNorm)
@@ -203,7 +204,7 @@ final class DirectionWorker: @unchecked Sendable {
             exponent: search.exponent)
     }
 
-    private static func norm(_ x: UnsafeBufferPointer<Float>) -> Double {
+    static func norm(_ x: UnsafeBufferPointer<Float>) -> Double {
         var sum = 0.0
         for value in x { sum += Double(value) * Double(value) }
         return sum.squareRoot()
