@@ -63,7 +63,9 @@ final class EstimateWorker: Service {
         let stop = StopFlag()
         let threads = config.workers.threads > 0 ? config.workers.threads : WorkerPool.coreCount
 
-        let heartbeat = Task {
+        // `log` is a `var`: capture a copy, not the variable (which the job's outcome logging
+        // below reads concurrently; TSan builds keep the variable boxed and reject the sharing).
+        let heartbeat = Task { [log] in
             let interval = Duration.seconds(max(1, config.workers.leaseSeconds / 3))
             while !Task.isCancelled {
                 guard (try? await Task.sleep(for: interval)) != nil else { return }

@@ -63,8 +63,15 @@ final class VolumedProcess: Sendable {
         return path
     }
 
+    /// Settings of the test run that the child gets too, unless the test sets them itself:
+    /// under `make sanitize`, `volumed` is built with the same sanitizer as the tests, and
+    /// needs the same runtime options (no leak check, suppressions, one OpenBLAS thread).
+    static let inheritedVariables = ["ASAN_OPTIONS", "TSAN_OPTIONS", "OPENBLAS_NUM_THREADS", "SWIFT_BACKTRACE"]
+
     init(_ arguments: [String], environment: [String: String], user: ProcessUser = .root, logPath: String) throws {
         self.arguments = arguments
+        let inherited = ProcessInfo.processInfo.environment.filter { Self.inheritedVariables.contains($0.key) }
+        let environment = inherited.merging(environment) { $1 }
         self.logPath = logPath
         var argv = [try Self.executable()] + arguments
         if case .nobody = user {
