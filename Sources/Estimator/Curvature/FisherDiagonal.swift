@@ -6,19 +6,30 @@ import Glibc
 /// Newton matrix: (1/N)·Σ_n Σ_c (J_nᵀ g_{n,c})² with g_{n,c} = √p_c·(e_c − p) at each counted
 /// position n (Σ_c g_c g_cᵀ = diag(p) − ppᵀ, the softmax's Hessian), squared per example — for a
 /// linear layer Σ_n δ_n²·x_n², not (Σ_n δ_n·x_n)².
+///
+/// An example is one output position (`BackwardPass`), for language models too: J_n is the
+/// Jacobian of token position n's logits with respect to every parameter, through attention to
+/// all earlier positions of its sequence, and its pullback is squared on its own — not the
+/// sequence's summed pullback (Σ_t J_tᵀ g_t)², which has the same expectation under Monte-Carlo
+/// labels but cross terms between positions that add variance: about √T times the relative error
+/// per label draw. The price is one backward pass per position, over its prefix (T·N passes per
+/// draw; about T/2 times the work of one pass over the whole batch).
 public struct FisherDiagonal: Sendable {
     public enum Method: Sendable, Equatable, CustomStringConvertible {
-        /// One backward pass per class. Exact when every example is a single output position.
+        /// One backward pass per class and example: Σ_c over every class.
         case exact
-        /// Labels y ~ p_θ0 drawn at every position, `samples` times; the pullback of e_y − p
-        /// squared per example has the Fisher diagonal as its expectation (labels at different
-        /// positions of one sequence are independent, so cross terms vanish on average).
+        /// One label y ~ p_θ0 drawn at every position, `samples` times; the pullback of e_y − p,
+        /// squared per example, has the Fisher diagonal as its expectation. The spread between
+        /// samples gives `relativeStandardError`.
         case monteCarlo(samples: Int)
 
-        /// Exact when every example is one output position (MLPs), Monte-Carlo otherwise
-        /// (language models: a sequence's positions share one backward pass).
+        /// Exact costs one backward pass per class; beyond this many classes (a language model's
+        /// vocabulary) the diagonal is Monte-Carlo.
+        public static let exactClassLimit = 64
+
+        /// Exact for few classes (MLP classifiers), Monte-Carlo for more (language models).
         public static func natural<P: BackwardPass>(for pass: P, samples: Int) -> Method {
-            pass.rows(ofExamples: 0..<pass.examples).count == pass.examples ? .exact : .monteCarlo(samples: samples)
+            pass.anchor.classes <= exactClassLimit ? .exact : .monteCarlo(samples: samples)
         }
 
         public var description: String {
@@ -56,9 +67,8 @@ public struct FisherDiagonal: Sendable {
         case .exact:
             for c in 0..<classes {
                 for block in FisherDiagonal.blocks(pass.examples) {
-                    let rows = pass.rows(ofExamples: block)
                     cotangents.removeAll(keepingCapacity: true)
-                    for r in rows {
+                    for r in block {
                         let p = probabilities[(r * classes)..<((r + 1) * classes)]
                         let root = counted[r] ? p[p.startIndex + c].squareRoot() : 0
                         for k in 0..<classes {
@@ -80,9 +90,8 @@ public struct FisherDiagonal: Sendable {
             for sample in 0..<samples {
                 for i in squares.indices { squares[i] = 0 }
                 for block in FisherDiagonal.blocks(pass.examples) {
-                    let rows = pass.rows(ofExamples: block)
                     cotangents.removeAll(keepingCapacity: true)
-                    for r in rows {
+                    for r in block {
                         let p = probabilities[(r * classes)..<((r + 1) * classes)]
                         guard counted[r] else {
                             cotangents.append(contentsOf: repeatElement(0, count: classes))

@@ -17,10 +17,6 @@ public enum GaussNewton {
             throw CurvatureError(code: "curvature.too_large",
                                  "the full Gauss-Newton matrix is built only for D ≤ \(dimensionLimit); this model has D = \(d)")
         }
-        guard pass.rows(ofExamples: 0..<pass.examples).count == pass.examples else {
-            throw CurvatureError(code: "curvature.positions",
-                                 "the full Gauss-Newton matrix needs one output position per example (an MLP), not sequences")
-        }
         let anchor = pass.anchor
         let classes = anchor.classes
         let counted = FisherDiagonal.countedMask(anchor)

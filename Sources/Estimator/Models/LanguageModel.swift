@@ -39,10 +39,15 @@ public struct LanguageModel: Model {
     }
 
     public func klObjective(data: EvalData) throws(ModelError) -> any KLObjective {
+        try LanguageModelObjective(model: self, tokens: try tokenContext(data))
+    }
+
+    /// The eval data's tokens, checked against the model.
+    func tokenContext(_ data: EvalData) throws(ModelError) -> TokenContext {
         guard case .tokens(let ids, let mask) = data else {
             throw ModelError(code: "eval.kind", "a language model (\(architecture)) needs eval data with 'input_ids' [N, T], not 'inputs' features")
         }
-        return try LanguageModelObjective(model: self, tokens: try tokenContext(ids: ids, mask: mask))
+        return try tokenContext(ids: ids, mask: mask)
     }
 
     /// Checks the eval tokens against the model: ids inside the vocabulary, rows no longer than

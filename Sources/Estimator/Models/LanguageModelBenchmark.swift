@@ -71,12 +71,20 @@ public enum LanguageModelBenchmark {
     /// preconditioner at cutoff 1e-2, then measures the forward pass and sgemm alone.
     public static func run(checkpointPath: String, threads: Int, seeds: Int = 5, directions: Int = 20) throws -> Report {
         let threads = max(1, threads)
+        let cutoff = 0.01
+        let plan = EstimationPlan(settings: EstimateSettings(cutoffs: [cutoff], directions: directions), preconditioners: [.adam])
+        // A warm-up load and estimate, all freed again: code pages, OpenBLAS's buffers and the
+        // allocator's arenas belong to the process, and a first load would count them against
+        // the model.
+        do {
+            var warmUp = plan
+            warmUp.settings.directions = 2
+            _ = try CheckpointEstimation(path: checkpointPath, base: warmUp).run(threads: threads)
+        }
         ProcessMemory.resetPeak()
         let before = ProcessMemory.residentBytes()
         let loadAverage = ProcessMemory.loadAverage()
 
-        let cutoff = 0.01
-        let plan = EstimationPlan(settings: EstimateSettings(cutoffs: [cutoff], directions: directions), preconditioners: [.adam])
         let estimation = try CheckpointEstimation(path: checkpointPath, base: plan)
         guard let model = estimation.model as? LanguageModel else {
             throw ModelError(code: "bench.not_language_model", "\(checkpointPath): a \(estimation.model.architecture) checkpoint, not a language model")

@@ -77,8 +77,6 @@ struct MLPBackwardPass<Scalar: BLASScalar>: BackwardPass {
 
     var classes: Int { layers[layers.count - 1].outputs }
 
-    func rows(ofExamples examples: Range<Int>) -> Range<Int> { examples }
-
     func pullback(examples: Range<Int>, cotangents: UnsafePointer<Scalar>,
                   sum: UnsafeMutablePointer<Scalar>?, squares: UnsafeMutablePointer<Scalar>?) {
         let count = examples.count

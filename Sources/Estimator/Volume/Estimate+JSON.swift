@@ -23,6 +23,7 @@ extension Estimate {
         o["nonfinite"] = .int(nonfinite)
         o["seconds"] = .double(seconds)
         o["seconds_preconditioner"] = .double(secondsPreconditioner)
+        o["preconditioner_rse"] = preconditionerRelativeStandardError.map(JSONValue.double) ?? .null
         if includeSamples {
             o["samples"] = .array(samples.map { s in
                 .object(JSONObject([

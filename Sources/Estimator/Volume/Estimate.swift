@@ -32,6 +32,10 @@ public struct Estimate: Sendable {
     public let seconds: Double
     /// Wall time to build the preconditioner (curvature, moments); 0 for `none`.
     public let secondsPreconditioner: Double
+    /// Monte-Carlo curvature (`fisher` on a language model) with 2 or more samples: the median
+    /// relative standard error of the diagonal P is built from. Nil otherwise: exact curvature,
+    /// a single sample (no spread to measure), or no curvature at all.
+    public let preconditionerRelativeStandardError: Double?
     public let samples: [DirectionSample]
 }
 

@@ -98,6 +98,7 @@ public struct VolumeEstimator: Sendable {
                 nonfinite: results.nonfinite,
                 seconds: seconds,
                 secondsPreconditioner: preconditioner.secondsToBuild,
+                preconditionerRelativeStandardError: preconditioner.relativeStandardError,
                 samples: samples))
         }
         // Back to the order the cutoffs were given in.

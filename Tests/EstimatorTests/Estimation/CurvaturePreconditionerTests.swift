@@ -51,6 +51,34 @@ private func safetensorsFile(_ tensors: [(name: String, shape: [Int], values: [F
         #expect(margin > 3 * standardError, "fisher − none = \(margin) log10, SE \(standardError)")
     }
 
+    /// `fisher` on a language model: a Monte-Carlo diagonal whose relative standard error reaches
+    /// the estimate and its JSON; `hessian` is skipped by the size limit, with D named.
+    @Test func fisherRunsOnALanguageModelAndReportsItsStandardError() throws {
+        var plan = EstimationPlan(preconditioners: [try PreconditionerSpec(parsing: "fisher:samples=2"), .none,
+                                                    try PreconditionerSpec(parsing: "hessian")])
+        plan.settings.directions = 2
+        let estimation = try CheckpointEstimation(path: Fixtures.path("neox-tiny/checkpoint-60"), base: plan)
+        let outcomes = try estimation.run(threads: 2)
+        guard case .estimated(let fisher) = outcomes[0], case .estimated(let none) = outcomes[1] else {
+            Issue.record("fisher or none did not run: \(outcomes)")
+            return
+        }
+        let estimate = fisher[0]
+        #expect(estimate.aggregate.logVolume.map { $0.isFinite && $0 < 0 } == true)
+        #expect(estimate.secondsPreconditioner > 0)
+        let rse = try #require(estimate.preconditionerRelativeStandardError)
+        #expect(rse > 0 && rse < 1)
+        #expect(estimate.json(includeSamples: false)["preconditioner_rse"]?.doubleValue == rse)
+        #expect(none[0].preconditionerRelativeStandardError == nil)
+        #expect(none[0].json(includeSamples: false)["preconditioner_rse"]?.isNull == true)
+        guard case .skipped(let spec, let reason) = outcomes[2] else {
+            Issue.record("hessian was not skipped")
+            return
+        }
+        #expect(spec.kind == .hessian)
+        #expect(reason.contains("D ≤ 20000") && reason.contains("D = 132864"))
+    }
+
     /// Above the full matrix's size limit `hessian` is skipped with D and the limit named; the
     /// other preconditioners still run.
     @Test func hessianIsSkippedAboveTheSizeLimit() throws {

@@ -1,0 +1,293 @@
+/// Reverse mode for a transformer language model at its anchor, written against its own forward
+/// pass (`TransformerActivations`; no autodiff framework).
+///
+/// An example is one token position t of one sequence. Its logits depend on every earlier
+/// position through attention, so its Jacobian row J_tᵀg — the gradient of g·logits_t — is the
+/// sum over the whole prefix 0…t of every weight's uses, and squaring it needs a backward pass of
+/// its own: from a cotangent at t alone, over positions 0…t. Until the first attention layer
+/// (counting from the output) the gradient lives at position t only; from there on it spreads
+/// to the whole prefix. Each example's gradient is assembled in one D-long vector, so the tied
+/// GPT-2 embedding gets both of its uses (output head and token lookup) before it is squared,
+/// and an embedding row gathered at several positions gets their sum.
+///
+/// `Scalar` is `Float` in production (sgemm) and `Double` in the finite-difference tests.
+struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
+    let structure: TransformerStructure
+    let tokens: TokenContext
+    let theta: [Scalar]
+    let activations: TransformerActivations<Scalar>
+    let anchor: AnchorDistribution
+
+    var dimension: Int { theta.count }
+    var examples: Int { tokens.tokens }
+
+    /// The forward pass of `model` at `theta` (its anchor when nil) on `tokens`.
+    init(model: LanguageModel, tokens: TokenContext, theta: [Scalar]? = nil) throws(ModelError) {
+        let theta = theta ?? model.anchor.map { Scalar($0) }
+        precondition(theta.count == model.layout.count)
+        structure = model.structure
+        self.tokens = tokens
+        self.theta = theta
+        activations = theta.withUnsafeBufferPointer {
+            TransformerActivations(structure: model.structure, tokens: tokens, theta: $0.baseAddress!)
+        }
+        let logits = activations.logits.map { Double($0) }
+        anchor = try logits.withUnsafeBufferPointer { (l) throws(ModelError) in
+            try AnchorDistribution(logits: l, rows: tokens.tokens, classes: model.structure.vocabulary, included: tokens.included)
+        }
+    }
+
+    func pullback(examples: Range<Int>, cotangents: UnsafePointer<Scalar>,
+                  sum: UnsafeMutablePointer<Scalar>?, squares: UnsafeMutablePointer<Scalar>?) {
+        let scratch = Scratch(structure, length: tokens.length)
+        if let sum {
+            // Σ_e J_eᵀg_e is linear: one pass per sequence from all of its cotangents at once.
+            let length = tokens.length
+            var start = examples.lowerBound
+            while start < examples.upperBound {
+                let sequence = start / length
+                let end = min(examples.upperBound, (sequence + 1) * length)
+                backward(sequence: sequence, length: end - sequence * length, first: start - sequence * length,
+                         cotangents: cotangents + (start - examples.lowerBound) * structure.vocabulary,
+                         scratch: scratch, into: sum)
+                start = end
+            }
+        }
+        if let squares {
+            var gradient = [Scalar](repeating: 0, count: dimension)
+            gradient.withUnsafeMutableBufferPointer { g in
+                for example in examples {
+                    let cotangent = cotangents + (example - examples.lowerBound) * structure.vocabulary
+                    guard exampleGradient(example, cotangent: cotangent, scratch: scratch, into: g.baseAddress!) else { continue }
+                    for i in 0..<g.count { squares[i] += g[i] * g[i] }
+                }
+            }
+        }
+    }
+
+    func jacobianRows(examples: Range<Int>, cotangents: UnsafePointer<Scalar>, into rows: UnsafeMutablePointer<Scalar>) {
+        let scratch = Scratch(structure, length: tokens.length)
+        for example in examples {
+            let offset = example - examples.lowerBound
+            let row = rows + offset * dimension
+            if !exampleGradient(example, cotangent: cotangents + offset * structure.vocabulary, scratch: scratch, into: row) {
+                row.update(repeating: 0, count: dimension)
+            }
+        }
+    }
+
+    /// Writes J_eᵀg of one position to `gradient` (D long); false, writing nothing, when g = 0
+    /// (a position the KL does not count).
+    private func exampleGradient(_ example: Int, cotangent: UnsafePointer<Scalar>, scratch: Scratch,
+                                 into gradient: UnsafeMutablePointer<Scalar>) -> Bool {
+        guard (0..<structure.vocabulary).contains(where: { cotangent[$0] != 0 }) else { return false }
+        gradient.update(repeating: 0, count: dimension)
+        let position = example % tokens.length
+        backward(sequence: example / tokens.length, length: position + 1, first: position,
+                 cotangents: cotangent, scratch: scratch, into: gradient)
+        return true
+    }
+
+    /// Adds the gradient of Σ_t g_t·logits_t over positions t in `first..<length` of `sequence`
+    /// to `gradient`; `cotangents` is [length − first, vocabulary]. Only positions 0..<length
+    /// are visited: later ones cannot influence these logits.
+    private func backward(sequence: Int, length: Int, first: Int, cotangents: UnsafePointer<Scalar>,
+                          scratch: Scratch, into gradient: UnsafeMutablePointer<Scalar>) {
+        let s = structure
+        let h = s.hidden
+        let base = sequence * tokens.length
+        let rows = length - first
+        let dHidden = scratch.hidden, dNormed = scratch.normed
+        theta.withUnsafeBufferPointer { theta in
+            let theta = theta.baseAddress!
+            // Output head: logits = x·Wᵀ with W [vocabulary, hidden].
+            activations.finalNorm.output.withUnsafeBufferPointer { x in
+                Scalar.gemm(transA: true, transB: false, m: s.vocabulary, n: h, k: rows, alpha: 1,
+                            a: cotangents, lda: s.vocabulary, b: x.baseAddress! + (base + first) * h, ldb: h,
+                            beta: 1, c: gradient + s.head.offset, ldc: h)
+            }
+            Scalar.gemm(transA: false, transB: false, m: rows, n: h, k: s.vocabulary, alpha: 1,
+                        a: cotangents, lda: s.vocabulary, b: theta + s.head.offset, ldb: h,
+                        beta: 0, c: dNormed + first * h, ldc: h)
+            dHidden.update(repeating: 0, count: length * h)
+            Self.normBackward(s.finalNorm, activations.finalNorm, dNormed + first * h, rows: first..<length, base: base,
+                              width: h, theta: theta, into: dHidden + first * h, gradient: gradient)
+            // Rows before `support` of δhidden are zero.
+            var support = first
+            for (block, recorded) in zip(s.blocks, activations.blocks).reversed() {
+                if block.parallelResidual {
+                    // h' = h + attention(norm₁(h)) + feedForward(norm₂(h)): both branches read δh'.
+                    let dOutput = scratch.output
+                    dOutput.update(from: dHidden, count: length * h)
+                    feedForward(block.feedForward, recorded, dOutput: dOutput, rows: support..<length, base: base,
+                                theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                    Self.normBackward(block.feedForwardNorm, recorded.feedForwardNorm, dNormed + support * h,
+                                      rows: support..<length, base: base, width: h, theta: theta,
+                                      into: dHidden + support * h, gradient: gradient)
+                    attention(block.attention, recorded, dOutput: dOutput, length: length, first: support, base: base,
+                              sequence: sequence, theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                } else {
+                    // h'' = h' + feedForward(norm₂(h')), h' = h + attention(norm₁(h)).
+                    feedForward(block.feedForward, recorded, dOutput: dHidden, rows: support..<length, base: base,
+                                theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                    Self.normBackward(block.feedForwardNorm, recorded.feedForwardNorm, dNormed + support * h,
+                                      rows: support..<length, base: base, width: h, theta: theta,
+                                      into: dHidden + support * h, gradient: gradient)
+                    attention(block.attention, recorded, dOutput: dHidden, length: length, first: support, base: base,
+                              sequence: sequence, theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                }
+                Self.normBackward(block.attentionNorm, recorded.attentionNorm, dNormed, rows: 0..<length, base: base,
+                                  width: h, theta: theta, into: dHidden, gradient: gradient)
+                support = 0
+            }
+            // Embedding lookups: a row gathered at several positions gets their sum.
+            for position in support..<length {
+                let d = dHidden + position * h
+                let row = gradient + s.tokenEmbedding.offset + tokens.ids[base + position] * h
+                for j in 0..<h { row[j] += d[j] }
+                if let positions = s.positionEmbedding {
+                    let row = gradient + positions.offset + position * h
+                    for j in 0..<h { row[j] += d[j] }
+                }
+            }
+        }
+    }
+
+    /// A norm's backward pass over `rows` (positions of the sequence starting at token `base`):
+    /// δ of its input added to `dx`, its parameters' gradient to `gradient`.
+    private static func normBackward(_ norm: TransformerStructure.Norm, _ recorded: TransformerActivations<Scalar>.Normalized,
+                                     _ dy: UnsafePointer<Scalar>, rows: Range<Int>, base: Int, width: Int,
+                                     theta: UnsafePointer<Scalar>, into dx: UnsafeMutablePointer<Scalar>,
+                                     gradient: UnsafeMutablePointer<Scalar>) {
+        recorded.standardized.withUnsafeBufferPointer { x in
+            recorded.inverseScale.withUnsafeBufferPointer { r in
+                norm.backward(dy, rows: rows.count, width: width,
+                              standardized: x.baseAddress! + (base + rows.lowerBound) * width,
+                              inverseScale: r.baseAddress! + base + rows.lowerBound,
+                              theta: theta, inputGradient: dx, gradient: gradient)
+            }
+        }
+    }
+
+    /// The feed-forward branch from δ of its output (`dOutput`, [length, hidden], rows `rows`)
+    /// to δ of its input, written to the same rows of `dInput`.
+    private func feedForward(_ f: TransformerStructure.FeedForward, _ recorded: TransformerActivations<Scalar>.Block,
+                             dOutput: UnsafePointer<Scalar>, rows: Range<Int>, base: Int, theta: UnsafePointer<Scalar>,
+                             scratch: Scratch, into dInput: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>) {
+        let h = structure.hidden
+        let inner = f.up.outputs
+        let count = rows.count
+        let first = base + rows.lowerBound
+        let dOutput = dOutput + rows.lowerBound * h
+        let dInner = scratch.inner, dGate = scratch.gate
+        recorded.activated.withUnsafeBufferPointer { m in
+            f.down.accumulateGradient(dOutput, ldy: h, input: m.baseAddress! + first * inner, rows: count, into: gradient)
+        }
+        f.down.inputGradient(dOutput, ldy: h, rows: count, theta: theta, into: dInner, accumulate: false)
+        recorded.slope.withUnsafeBufferPointer { slope in
+            let slope = slope.baseAddress! + first * inner
+            if f.gate != nil {
+                // m = f(g)∘u: δu = δm∘f(g), δg = δm∘u∘f′(g).
+                recorded.up.withUnsafeBufferPointer { u in
+                    recorded.gateActivated.withUnsafeBufferPointer { fg in
+                        let u = u.baseAddress! + first * inner, fg = fg.baseAddress! + first * inner
+                        for i in 0..<(count * inner) {
+                            let dm = dInner[i]
+                            dGate[i] = dm * u[i] * slope[i]
+                            dInner[i] = dm * fg[i]
+                        }
+                    }
+                }
+            } else {
+                for i in 0..<(count * inner) { dInner[i] *= slope[i] }
+            }
+        }
+        let dx = dInput + rows.lowerBound * h
+        recorded.feedForwardNorm.output.withUnsafeBufferPointer { x in
+            let x = x.baseAddress! + first * h
+            f.up.accumulateGradient(dInner, ldy: inner, input: x, rows: count, into: gradient)
+            f.up.inputGradient(dInner, ldy: inner, rows: count, theta: theta, into: dx, accumulate: false)
+            if let gate = f.gate {
+                gate.accumulateGradient(dGate, ldy: inner, input: x, rows: count, into: gradient)
+                gate.inputGradient(dGate, ldy: inner, rows: count, theta: theta, into: dx, accumulate: true)
+            }
+        }
+    }
+
+    /// The attention branch from δ of its output (`dOutput`, [length, hidden], nonzero in rows
+    /// `first..<length`) to δ of its input over all rows 0..<length, written to `dInput`.
+    private func attention(_ a: TransformerStructure.Attention, _ recorded: TransformerActivations<Scalar>.Block,
+                           dOutput: UnsafePointer<Scalar>, length: Int, first: Int, base: Int, sequence: Int,
+                           theta: UnsafePointer<Scalar>, scratch: Scratch,
+                           into dInput: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>) {
+        let h = structure.hidden
+        let outWidth = a.heads * a.headDimension
+        let width = a.projectionWidth
+        let rows = length - first
+        let dAttended = scratch.attended, dProjection = scratch.projection
+        let dOutput = dOutput + first * h
+        recorded.attended.withUnsafeBufferPointer { o in
+            a.output.accumulateGradient(dOutput, ldy: h, input: o.baseAddress! + (base + first) * outWidth, rows: rows, into: gradient)
+        }
+        a.output.inputGradient(dOutput, ldy: h, rows: rows, theta: theta, into: dAttended + first * outWidth, accumulate: false)
+        recorded.projection.withUnsafeBufferPointer { p in
+            recorded.probabilities.withUnsafeBufferPointer { w in
+                let stride = tokens.length
+                a.backward(length: length, first: first, stride: stride, rotary: tokens.rotary,
+                           dAttended: dAttended, projection: p.baseAddress! + base * width,
+                           probabilities: w.baseAddress! + sequence * a.heads * stride * stride,
+                           dScores: scratch.scores, into: dProjection)
+            }
+        }
+        recorded.attentionNorm.output.withUnsafeBufferPointer { x in
+            let x = x.baseAddress! + base * h
+            switch a.projection {
+            case .fused(let qkv):
+                qkv.accumulateGradient(dProjection, ldy: width, input: x, rows: length, into: gradient)
+                qkv.inputGradient(dProjection, ldy: width, rows: length, theta: theta, into: dInput, accumulate: false)
+            case .separate(let q, let k, let v):
+                q.accumulateGradient(dProjection + a.queryColumns[0], ldy: width, input: x, rows: length, into: gradient)
+                k.accumulateGradient(dProjection + a.keyColumns[0], ldy: width, input: x, rows: length, into: gradient)
+                v.accumulateGradient(dProjection + a.valueColumns[0], ldy: width, input: x, rows: length, into: gradient)
+                q.inputGradient(dProjection + a.queryColumns[0], ldy: width, rows: length, theta: theta, into: dInput, accumulate: false)
+                k.inputGradient(dProjection + a.keyColumns[0], ldy: width, rows: length, theta: theta, into: dInput, accumulate: true)
+                v.inputGradient(dProjection + a.valueColumns[0], ldy: width, rows: length, theta: theta, into: dInput, accumulate: true)
+            }
+        }
+    }
+
+    /// δ buffers for one sequence's backward pass, allocated once per `pullback` call.
+    private final class Scratch {
+        /// δ of the residual stream, [length, hidden].
+        let hidden: UnsafeMutablePointer<Scalar>
+        /// δ of a norm's output, [length, hidden].
+        let normed: UnsafeMutablePointer<Scalar>
+        /// δ of a parallel block's output, [length, hidden].
+        let output: UnsafeMutablePointer<Scalar>
+        let projection: UnsafeMutablePointer<Scalar>
+        let attended: UnsafeMutablePointer<Scalar>
+        let inner: UnsafeMutablePointer<Scalar>
+        let gate: UnsafeMutablePointer<Scalar>
+        /// [length, length].
+        let scores: UnsafeMutablePointer<Scalar>
+        private let buffers: [UnsafeMutablePointer<Scalar>]
+
+        init(_ s: TransformerStructure, length: Int) {
+            let sizes = [s.hidden, s.hidden, s.hidden, s.widestProjection, s.widestAttentionOutput,
+                         s.widestFeedForward, s.widestFeedForward, length].map { $0 * length }
+            buffers = sizes.map { UnsafeMutablePointer<Scalar>.allocate(capacity: max(1, $0)) }
+            (hidden, normed, output, projection) = (buffers[0], buffers[1], buffers[2], buffers[3])
+            (attended, inner, gate, scores) = (buffers[4], buffers[5], buffers[6], buffers[7])
+        }
+
+        deinit {
+            for buffer in buffers { buffer.deallocate() }
+        }
+    }
+}
+
+extension LanguageModel: CurvatureModel {
+    public func backwardPass(data: EvalData) throws(ModelError) -> any BackwardPass<Float> {
+        try TransformerBackwardPass<Float>(model: self, tokens: try tokenContext(data))
+    }
+}
