@@ -7,7 +7,7 @@ RELEASE_DIR  := .build-release
 VOLUMED      := $(RELEASE_DIR)/release/volumed
 PREFIX       ?= /usr/local
 
-.PHONY: deps release test unit bench demo install clean
+.PHONY: deps release test unit soak soak-short soak-build bench demo install clean
 
 include Fuzz/fuzz.mk
 
@@ -27,6 +27,22 @@ unit:
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter EstimatorTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DBTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DaemonTests
+
+# Fault-injection soak: `volumed serve` (optimized, built with the test flags into .build, so it
+# reuses what `make unit` compiled) gets checkpoints good and bad, SIGKILLs and a PostgreSQL
+# restart; then every row is checked. Prints a summary; fails on anything lost, duplicated or stuck.
+SOAK := .build/release/volumed-soak
+
+soak-build:
+	$(SWIFT) build $(TEST_FLAGS) --product volumed
+	$(SWIFT) build $(TEST_FLAGS) --product volumed-soak
+
+soak: deps soak-build
+	$(SOAK) --checkpoints 520 --kills 24 --minutes 8
+
+# Under five minutes: part of `make test`.
+soak-short: deps soak-build
+	$(SOAK) --checkpoints 120 --kills 6 --minutes 2.5
 
 bench: release
 	$(VOLUMED) bench

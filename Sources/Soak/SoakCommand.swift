@@ -19,7 +19,7 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "Checkpoints to write.")
     var checkpoints = 520
 
-    @Option(help: "Moments at which the daemon is SIGKILLed (a quarter of them kill it twice: once more during start-up).")
+    @Option(help: "Moments at which the daemon is SIGKILLed (about a quarter of them kill it twice: once more during start-up).")
     var kills = 24
 
     @Option(help: "Length of the writing phase in minutes; draining and checking follow.")
@@ -34,10 +34,10 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "The test fixtures folder (Tests/EstimatorTests/Fixtures).")
     var fixtures: String?
 
-    @Option(help: "Working folder (default: a new folder under /tmp, removed after a clean soak).")
+    @Option(help: "Working folder (default: a new folder under /tmp); emptied at the end except for the logs of a failed soak.")
     var workDir: String?
 
-    @Flag(help: "Keep the working folder (logs, checkpoints, database) after a clean soak.")
+    @Flag(help: "Keep the working folder (logs, checkpoints, database) at the end.")
     var keep = false
 
     /// Small, so that jobs take milliseconds: the soak is about the daemon, not the numbers.
@@ -50,8 +50,6 @@ struct SoakCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Progress lines show up as they happen, also in a log file.
-        setvbuf(stdout, nil, _IOLBF, 0)
         // Ctrl-C or SIGTERM: stop what runs, leave no daemon or cluster behind.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
@@ -68,6 +66,7 @@ struct SoakCommand: AsyncParsableCommand {
 
     /// Returns whether the soak was clean.
     private func soak() async throws -> Bool {
+        let began = ContinuousClock.now
         let plan = SoakPlan(seed: seed, checkpoints: checkpoints, kills: kills, duration: minutes * 60)
         let workspace = try workDir.map { try Self.makeFolder($0) } ?? Self.makeTemporaryFolder()
         let watch = try Self.makeFolder(workspace + "/watch")
@@ -82,9 +81,10 @@ struct SoakCommand: AsyncParsableCommand {
             executable: try volumed ?? Self.siblingVolumed(),
             arguments: ["serve", "--config", configPath, "--state-dir", state, "--watch", watch],
             logFolder: logs, cluster: cluster)
-        print("soak: seed \(seed): \(plan.checkpoints.count) checkpoints (\(plan.good.count) good, \(plan.bad.count) bad, "
-              + "\(plan.deleted.count) to be deleted, \(plan.rewrites) identical rewrites) into \(plan.runs.count) runs over "
-              + "\(String(format: "%.1f", minutes)) min, \(plan.kills) SIGKILLs, 1 PostgreSQL restart; working folder \(workspace)")
+        Console.line(
+            "soak: seed \(seed): \(plan.checkpoints.count) checkpoints (\(plan.good.count) good, \(plan.bad.count) bad, "
+                + "\(plan.deleted.count) to be deleted, \(plan.rewrites) identical rewrites) into \(plan.runs.count) runs over "
+                + "\(String(format: "%.1f", minutes)) min, \(plan.kills) SIGKILLs, 1 PostgreSQL restart; working folder \(workspace)")
 
         do {
             try await supervisor.start()
@@ -97,55 +97,82 @@ struct SoakCommand: AsyncParsableCommand {
                     try await supervisor.run(plan.faults, from: start)
                     return nil
                 }
-                var report: Generator.Report?
-                for try await result in group where result != nil { report = result }
-                return report!
+                var report = Generator.Report()
+                for try await case let result? in group { report = result }
+                return report
             }
-            print("soak: writing phase over after \(String(format: "%.0f", (ContinuousClock.now - start).seconds)) s; draining the queue")
+            Console.line("soak: writing phase over after \(String(format: "%.0f", (ContinuousClock.now - start).seconds)) s; draining the queue")
             try await drain(plan: plan, writer: writer, database: database, supervisor: supervisor)
 
             let snapshot = try await database.snapshot()
             await database.close()
-            let verdict = Verdict(plan: plan, generator: written, writer: writer, snapshot: snapshot, expectation: Self.expectation)
             await supervisor.stop()
-            let summary = SoakSummary(plan: plan, generator: written, supervisor: await supervisor.report, verdict: verdict)
-            for line in summary.lines { print(line) }
-            if summary.isClean && !keep {
-                try? FileManager.default.removeItem(atPath: workspace)
-            } else {
-                print("soak: logs, checkpoints and database kept in \(workspace)")
-            }
+            let verdict = Verdict(plan: plan, generator: written, writer: writer, snapshot: snapshot, expectation: Self.expectation)
+            let summary = SoakSummary(
+                plan: plan, generator: written, supervisor: await supervisor.report, verdict: verdict,
+                seconds: (ContinuousClock.now - began).seconds)
+            for line in summary.lines { Console.line(line) }
+            cleanUp(workspace, logs: logs, clean: summary.isClean)
             return summary.isClean
         } catch {
             await supervisor.abort()
-            print("soak: stopped: \(error is CancellationError ? "interrupted" : "\(error)"); everything is kept in \(workspace)")
+            Console.line("soak: stopped: \(error is CancellationError ? "interrupted" : "\(error)")")
+            cleanUp(workspace, logs: logs, clean: false)
             throw ExitCode(2)
         }
     }
 
+    /// Removes the working folder (database, checkpoints) once nothing runs in it any more; after
+    /// a failure the logs stay for diagnosis, and `--keep` keeps everything.
+    private func cleanUp(_ workspace: String, logs: String, clean: Bool) {
+        if keep {
+            Console.line("soak: logs, checkpoints and database kept in \(workspace)")
+            return
+        }
+        let manager = FileManager.default
+        let entries = (try? manager.contentsOfDirectory(atPath: workspace)) ?? []
+        for entry in entries where clean || workspace + "/" + entry != logs {
+            try? manager.removeItem(atPath: workspace + "/" + entry)
+        }
+        if clean {
+            // A folder named with --work-dir is left, emptied.
+            if workDir == nil { try? manager.removeItem(atPath: workspace) }
+        } else {
+            Console.line("soak: the daemon's and pg_ctl's logs are kept in \(logs)")
+        }
+    }
+
     /// Waits until no job is queued or running, every good checkpoint's job is done and every
-    /// bad one's failed, and that has held for a while (a restarted daemon rescans everything);
-    /// gives up after `drainSeconds` and lets the verdict say what is missing.
+    /// bad one's failed, and that has held through a periodic rescan (which must add nothing).
+    /// Gives up, leaving the verdict to say what is missing, when the queue has been idle and
+    /// unchanged for `stalled` without that, or after `drainSeconds`.
     private func drain(plan: SoakPlan, writer: CheckpointWriter, database: SoakDatabase, supervisor: Supervisor) async throws {
         let good = Set(plan.good.map { writer.path(of: $0) })
         let bad = Set(plan.bad.map { writer.path(of: $0) })
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(Int64(drainSeconds * 1000))
         let quiet = Duration.seconds(15)
-        var settledSince: ContinuousClock.Instant?
+        let stalled = Duration.seconds(45)
+        var last: [Int]?
+        var unchangedSince = clock.now
         while clock.now < deadline {
             try await supervisor.keepAlive()
             let progress = try await database.progress()
-            if progress.active == 0, good.isSubset(of: progress.done), bad.isSubset(of: progress.failed) {
-                let since = settledSince ?? clock.now
-                settledSince = since
-                if clock.now - since >= quiet { return }
-            } else {
-                settledSince = nil
+            let signature = [progress.done.count, progress.failed.count, progress.active]
+            if signature != last {
+                last = signature
+                unchangedSince = clock.now
+            }
+            let idle = progress.active == 0
+            if idle, good.isSubset(of: progress.done), bad.isSubset(of: progress.failed) {
+                if clock.now - unchangedSince >= quiet { return }
+            } else if idle, clock.now - unchangedSince >= stalled {
+                Console.line("soak: the queue has been idle for \(Int(stalled.seconds)) s with checkpoints still unaccounted for")
+                return
             }
             try await Task.sleep(for: .seconds(1))
         }
-        print("soak: the queue did not drain within \(Int(drainSeconds)) s")
+        Console.line("soak: the queue did not drain within \(Int(drainSeconds)) s")
     }
 
     static func configFile(_ expectation: Verdict.Expectation) -> String {

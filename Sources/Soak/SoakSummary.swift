@@ -7,6 +7,8 @@ struct SoakSummary {
     let generator: Generator.Report
     let supervisor: Supervisor.Report
     let verdict: Verdict
+    /// Wall time of the whole soak, start-up to the check.
+    let seconds: Double
 
     /// How many findings of each kind are shown in full.
     static let shownPerKind = 20
@@ -29,9 +31,10 @@ struct SoakSummary {
         let median = ready.isEmpty ? 0 : ready[ready.count / 2]
         let restarts = supervisor.postgresRestarts.map { "postmaster \($0.before) → \($0.after)" }
         lines.append(
-            "soak: daemon: \(supervisor.launches) launches, \(supervisor.signals) SIGKILLs, READY=1 again after each "
-                + "(median \(String(format: "%.1f", median)) s, max \(String(format: "%.1f", ready.last ?? 0)) s); "
-                + "running PostgreSQL adopted after \(supervisor.adopted) of \(supervisor.survived) kills; "
+            "soak: daemon: \(supervisor.launches) launches, \(supervisor.signals) SIGKILLs (\(supervisor.signalsBeforeReady) before "
+                + "READY=1), READY=1 again after each (median \(String(format: "%.1f", median)) s, max "
+                + "\(String(format: "%.1f", ready.last ?? 0)) s); the running PostgreSQL adopted after \(supervisor.adopted) of "
+                + "\(supervisor.survived) kills\(supervisor.adopted < supervisor.survived ? " (restarted cleanly after the others)" : ""); "
                 + "PostgreSQL restarted \(supervisor.postgresRestarts.count) time(s) under the daemon"
                 + (restarts.isEmpty ? "" : " (\(restarts.joined(separator: ", ")))"))
         let counts = verdict.counts
@@ -65,6 +68,6 @@ struct SoakSummary {
             + "\(plan.deleted.count) deleted), \(supervisor.signals) SIGKILLs survived, "
             + "\(supervisor.postgresRestarts.count) PostgreSQL restart\(supervisor.postgresRestarts.count == 1 ? "" : "s"), "
             + "\(verdict.lost.count) lost, \(verdict.duplicated.count) duplicated, \(verdict.stuck.count) stuck, "
-            + "\(unexpectedCount) unexpected"
+            + "\(unexpectedCount) unexpected; \(String(format: "%.1f", seconds / 60)) min"
     }
 }

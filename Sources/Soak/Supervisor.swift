@@ -8,9 +8,12 @@ actor Supervisor {
     struct Report: Sendable {
         var launches = 0
         var signals = 0
+        /// SIGKILLs that hit a daemon before it had said READY=1.
+        var signalsBeforeReady = 0
         /// Kills after which the daemon came back and said READY=1.
         var survived = 0
-        /// Kills after which the restarted daemon was served by the same postmaster.
+        /// Kills after which the restarted daemon was served by the postmaster that ran before
+        /// (the others restarted it cleanly, which the design also allows).
         var adopted = 0
         var postgresRestarts: [(before: pid_t, after: pid_t)] = []
         /// Seconds from launch to READY=1, per launch that got there.
@@ -62,8 +65,8 @@ actor Supervisor {
             }
             try await keepAlive()
             switch fault {
-            case .killDaemon(let duringStartUp): try await kill(duringStartUp: duringStartUp)
-            case .restartPostgres: try await restartPostgres()
+            case .killDaemon(let duringStartUp): try await kill(duringStartUp: duringStartUp, at: at)
+            case .restartPostgres: try await restartPostgres(at: at)
             }
         }
     }
@@ -87,8 +90,8 @@ actor Supervisor {
             report.problems.append("volumed serve did not exit within 90 s of SIGTERM; log \(daemon.logPath)")
             daemon.send(SIGKILL)
             _ = await daemon.waitForExit(timeout: .seconds(10))
-        } else if termination != .exited(0) {
-            report.problems.append("volumed serve ended with \(termination!) after SIGTERM; log \(daemon.logPath):\n\(daemon.logTail())")
+        } else if let termination, termination != .exited(0) {
+            report.problems.append("volumed serve ended with \(termination) after SIGTERM; log \(daemon.logPath):\n\(daemon.logTail())")
         }
         var clusterStopped = false
         for _ in 0..<100 {
@@ -120,52 +123,57 @@ actor Supervisor {
 
     // MARK: Faults
 
-    private func kill(duringStartUp: Bool) async throws {
+    private func kill(duringStartUp: Bool, at: Double) async throws {
         let postmaster = cluster.postmasterPID
         try await signalKill()
         if duringStartUp {
-            let daemon = try launch()
-            try await Task.sleep(for: .milliseconds(Int64.random(in: 50...500)))
-            if daemon.termination == nil, !(notify?.isReady ?? false) {
-                try await signalKill()
-            }
+            // Start-up (adopting the cluster, migrating, the first scan) takes a few hundred
+            // milliseconds; a kill inside that window most of the time, just after it otherwise.
+            _ = try launch()
+            try await Task.sleep(for: .milliseconds(Int64.random(in: 20...300)))
+            try await signalKill()
         }
         try await launchUntilReady()
         report.survived += 1
-        let now = cluster.postmasterPID
-        if let postmaster, now == postmaster {
-            report.adopted += 1
-        } else {
-            report.problems.append(
-                "after SIGKILL the restarted daemon is served by postmaster \(now.map(String.init) ?? "none"), not the running \(postmaster.map(String.init) ?? "none")")
-        }
+        if let postmaster, cluster.postmasterPID == postmaster { report.adopted += 1 }
+        Console.line(
+            "soak: \(String(format: "%5.1f", at)) s: SIGKILL\(duringStartUp ? " twice (once during start-up)" : ""); "
+                + "READY=1 again after \(String(format: "%.1f", report.readySeconds.last ?? 0)) s "
+                + "(\(report.signals) SIGKILLs so far)")
     }
 
     private func signalKill() async throws {
         guard let daemon else { return }
+        let wasReady = notify?.isReady ?? false
         daemon.send(SIGKILL)
         guard let termination = await daemon.waitForExit(timeout: .seconds(10)) else {
             throw SoakError("volumed serve (pid \(daemon.pid)) outlived SIGKILL by 10 s")
         }
         if termination == .signaled(SIGKILL) {
             report.signals += 1
+            if !wasReady { report.signalsBeforeReady += 1 }
         } else {
-            report.problems.append("volumed serve had already ended (\(termination)) when it was to be killed; log \(daemon.logPath)")
+            report.problems.append(
+                "volumed serve had already ended (\(termination)) when it was to be killed; log \(daemon.logPath):\n\(daemon.logTail())")
         }
         self.daemon = nil
     }
 
-    private func restartPostgres() async throws {
+    private func restartPostgres(at: Double) async throws {
         guard let before = cluster.postmasterPID else {
             report.problems.append("no PostgreSQL running when it was to be restarted")
             return
         }
+        let started = clock.now
         try await blocking.run { [cluster] in try cluster.restart() }
         guard let after = cluster.postmasterPID, after != before else {
             report.problems.append("pg_ctl restart left postmaster \(cluster.postmasterPID.map(String.init) ?? "none") (was \(before))")
             return
         }
         report.postgresRestarts.append((before, after))
+        Console.line(
+            "soak: \(String(format: "%5.1f", at)) s: PostgreSQL restarted under the daemon in "
+                + "\(String(format: "%.1f", (clock.now - started).seconds)) s (postmaster \(before) → \(after))")
     }
 
     // MARK: Launching
