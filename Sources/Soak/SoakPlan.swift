@@ -168,15 +168,18 @@ struct SoakPlan: Sendable {
             } else {
                 checkpoint.content = random.chance(0.1) ? .untrained : (random.chance(0.5) ? .early : .trained)
                 if random.chance(Self.singleFileShare) { checkpoint.layout = .singleFile }
+                // Later actions stay inside the writing phase (a checkpoint written at its very
+                // end may be deleted or rewritten a little after it).
+                let later = { (delay: Double) in max(min(writeAt + delay, duration), writeAt + 0.2) }
                 if roll < Self.badShare + Self.deletedShare {
                     checkpoint.deletion = random.chance(0.5)
                         ? .early(at: writeAt + Double.random(in: 0.2..<2.5, using: &random))
-                        : .afterProcessing(at: writeAt + Double.random(in: 5..<30, using: &random))
+                        : .afterProcessing(at: later(Double.random(in: 5..<30, using: &random)))
                 } else {
                     let rewrites = random.chance(0.2) ? (random.chance(0.25) ? 2 : 1) : 0
                     checkpoint.rewrites = (0..<rewrites).map { _ in
                         Rewrite(
-                            at: writeAt + Double.random(in: 1.5..<40, using: &random),
+                            at: later(Double.random(in: 1.5..<40, using: &random)),
                             mode: random.chance(0.5) ? .inPlace : .replaced)
                     }.sorted { $0.at < $1.at }
                 }
@@ -194,7 +197,8 @@ struct SoakPlan: Sendable {
         kills.sort()
         var restart = duration * Double.random(in: 0.35..<0.65, using: &random)
         while kills.contains(where: { abs($0 - restart) < 4 }) { restart += 1 }
-        faults = (kills.map { (at: $0, fault: Fault.killDaemon(duringStartUp: random.chance(0.25))) }
+        // Every fourth kill (the second, sixth, …) kills the restarted daemon once more.
+        faults = (kills.enumerated().map { (at: $0.element, fault: Fault.killDaemon(duringStartUp: $0.offset % 4 == 1)) }
             + [(at: restart, fault: .restartPostgres)]).sorted { $0.at < $1.at }
     }
 

@@ -126,37 +126,41 @@ actor Supervisor {
     private func kill(duringStartUp: Bool, at: Double) async throws {
         let postmaster = cluster.postmasterPID
         try await signalKill()
+        var second = ""
         if duringStartUp {
             // Start-up (adopting the cluster, migrating, the first scan) takes a few hundred
             // milliseconds; a kill inside that window most of the time, just after it otherwise.
             _ = try launch()
-            try await Task.sleep(for: .milliseconds(Int64.random(in: 20...300)))
-            try await signalKill()
+            try await Task.sleep(for: .milliseconds(Int64.random(in: 20...250)))
+            let beforeReady = try await signalKill()
+            second = beforeReady ? " twice (the second during start-up)" : " twice (the second just after READY=1)"
         }
         try await launchUntilReady()
         report.survived += 1
         if let postmaster, cluster.postmasterPID == postmaster { report.adopted += 1 }
         Console.line(
-            "soak: \(String(format: "%5.1f", at)) s: SIGKILL\(duringStartUp ? " twice (once during start-up)" : ""); "
-                + "READY=1 again after \(String(format: "%.1f", report.readySeconds.last ?? 0)) s "
-                + "(\(report.signals) SIGKILLs so far)")
+            "soak: \(String(format: "%5.1f", at)) s: SIGKILL\(second); READY=1 again after "
+                + "\(String(format: "%.1f", report.readySeconds.last ?? 0)) s (\(report.signals) SIGKILLs so far)")
     }
 
-    private func signalKill() async throws {
-        guard let daemon else { return }
+    /// Returns whether the daemon was killed before it had said READY=1.
+    @discardableResult
+    private func signalKill() async throws -> Bool {
+        guard let daemon else { return false }
         let wasReady = notify?.isReady ?? false
         daemon.send(SIGKILL)
         guard let termination = await daemon.waitForExit(timeout: .seconds(10)) else {
             throw SoakError("volumed serve (pid \(daemon.pid)) outlived SIGKILL by 10 s")
         }
-        if termination == .signaled(SIGKILL) {
-            report.signals += 1
-            if !wasReady { report.signalsBeforeReady += 1 }
-        } else {
+        self.daemon = nil
+        guard termination == .signaled(SIGKILL) else {
             report.problems.append(
                 "volumed serve had already ended (\(termination)) when it was to be killed; log \(daemon.logPath):\n\(daemon.logTail())")
+            return false
         }
-        self.daemon = nil
+        report.signals += 1
+        if !wasReady { report.signalsBeforeReady += 1 }
+        return !wasReady
     }
 
     private func restartPostgres(at: Double) async throws {
