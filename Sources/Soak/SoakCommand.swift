@@ -19,7 +19,7 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "Checkpoints to write.")
     var checkpoints = 520
 
-    @Option(help: "Moments at which the daemon is SIGKILLed (every fourth kills it twice: once more during start-up).")
+    @Option(help: "Moments at which the daemon is SIGKILLed (half of them wait for a running job; every fourth kills it once more during start-up).")
     var kills = 24
 
     @Option(help: "Length of the writing phase in minutes; draining and checking follow.")
@@ -96,7 +96,7 @@ struct SoakCommand: AsyncParsableCommand {
             let written = try await withThrowingTaskGroup(of: Generator.Report?.self) { group in
                 group.addTask { try await generator.run(from: start) }
                 group.addTask {
-                    try await supervisor.run(plan.faults, from: start)
+                    try await supervisor.run(plan.faults, from: start) { try await database.isEstimating(daemon: $0) }
                     return nil
                 }
                 var report = Generator.Report()

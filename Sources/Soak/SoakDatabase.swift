@@ -1,4 +1,5 @@
 import DB
+import Glibc
 import Logging
 
 /// The daemon's tables as the soak reads them: straight to the embedded cluster's socket (no
@@ -63,6 +64,15 @@ struct SoakDatabase: Sendable {
         let rows = try await connection.query(
             "SELECT 1 FROM jobs j JOIN checkpoints c ON c.id = j.checkpoint_id WHERE c.path = $1 AND j.state = 'done' LIMIT 1",
             [path], idempotent: true)
+        return !rows.isEmpty
+    }
+
+    /// Whether a worker of the daemon with process id `pid` holds a job (workers name
+    /// themselves `<host>:<pid>:worker-<n>` in `lease_owner`).
+    func isEstimating(daemon pid: pid_t) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT 1 FROM jobs WHERE state = 'running' AND lease_owner LIKE $1 LIMIT 1",
+            ["%:\(pid):worker-%"], idempotent: true)
         return !rows.isEmpty
     }
 

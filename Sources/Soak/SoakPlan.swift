@@ -107,19 +107,29 @@ struct SoakPlan: Sendable {
     }
 
     enum Fault: Sendable, Equatable {
-        /// SIGKILL the running daemon and start it again. With `duringStartUp`, the new daemon
-        /// is killed once more before it is ready (while it adopts the cluster, migrates or
-        /// scans), then started again.
-        case killDaemon(duringStartUp: Bool)
+        /// SIGKILL the running daemon and start it again.
+        case killDaemon(Kill)
         /// `pg_ctl restart -m fast` under the running daemon.
         case restartPostgres
 
         var signals: Int {
             switch self {
-            case .killDaemon(let duringStartUp): duringStartUp ? 2 : 1
+            case .killDaemon(.twice): 2
+            case .killDaemon: 1
             case .restartPostgres: 0
             }
         }
+    }
+
+    enum Kill: Sendable, Equatable {
+        /// At the planned moment, whatever the daemon is doing.
+        case anytime
+        /// At the planned moment or, if the daemon is not estimating then, as soon as one of
+        /// its workers holds a job (within a few seconds).
+        case midJob
+        /// At the planned moment, and the new daemon once more before it is ready (while it
+        /// adopts the cluster, migrates or scans).
+        case twice
     }
 
     let seed: UInt64
@@ -197,8 +207,10 @@ struct SoakPlan: Sendable {
         kills.sort()
         var restart = duration * Double.random(in: 0.35..<0.65, using: &random)
         while kills.contains(where: { abs($0 - restart) < 4 }) { restart += 1 }
-        // Every fourth kill (the second, sixth, …) kills the restarted daemon once more.
-        faults = (kills.enumerated().map { (at: $0.element, fault: Fault.killDaemon(duringStartUp: $0.offset % 4 == 1)) }
+        // Of every four kills, two aim at a running job, one also kills the restarted daemon, one
+        // comes at any moment.
+        let pattern: [Kill] = [.midJob, .twice, .midJob, .anytime]
+        faults = (kills.enumerated().map { (at: $0.element, fault: Fault.killDaemon(pattern[$0.offset % pattern.count])) }
             + [(at: restart, fault: .restartPostgres)]).sorted { $0.at < $1.at }
     }
 

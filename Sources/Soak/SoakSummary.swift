@@ -31,8 +31,8 @@ struct SoakSummary {
         let median = ready.isEmpty ? 0 : ready[ready.count / 2]
         let restarts = supervisor.postgresRestarts.map { "postmaster \($0.before) → \($0.after)" }
         lines.append(
-            "soak: daemon: \(supervisor.launches) launches, \(supervisor.signals) SIGKILLs (\(supervisor.signalsBeforeReady) before "
-                + "READY=1), READY=1 again after each (median \(String(format: "%.1f", median)) s, max "
+            "soak: daemon: \(supervisor.launches) launches, \(supervisor.signals) SIGKILLs (\(supervisor.signalsMidJob) while estimating, "
+                + "\(supervisor.signalsBeforeReady) before READY=1), READY=1 again after each (median \(String(format: "%.1f", median)) s, max "
                 + "\(String(format: "%.1f", ready.last ?? 0)) s); the running PostgreSQL adopted after \(supervisor.adopted) of "
                 + "\(supervisor.survived) kills\(supervisor.adopted < supervisor.survived ? " (restarted cleanly after the others)" : ""); "
                 + "PostgreSQL restarted \(supervisor.postgresRestarts.count) time(s) under the daemon"

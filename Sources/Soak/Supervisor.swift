@@ -10,6 +10,8 @@ actor Supervisor {
         var signals = 0
         /// SIGKILLs that hit a daemon before it had said READY=1.
         var signalsBeforeReady = 0
+        /// SIGKILLs that hit a daemon while one of its workers held a job.
+        var signalsMidJob = 0
         /// Kills after which the daemon came back and said READY=1.
         var survived = 0
         /// Kills after which the restarted daemon was served by the postmaster that ran before
@@ -41,6 +43,8 @@ actor Supervisor {
 
     /// Generous: the first start creates the cluster (initdb), later ones scan every checkpoint.
     static let readyTimeout = Duration.seconds(180)
+    /// How long a kill aimed at a running job waits for one.
+    static let jobWait = Duration.seconds(5)
 
     init(executable: String, arguments: [String], logFolder: String, cluster: EmbeddedCluster) {
         self.executable = executable
@@ -55,8 +59,12 @@ actor Supervisor {
     }
 
     /// Performs `faults` at their times (seconds after `start`), keeping the daemon running
-    /// in between.
-    func run(_ faults: [(at: Double, fault: SoakPlan.Fault)], from start: ContinuousClock.Instant) async throws {
+    /// in between. `isEstimating` says whether a worker of the daemon with the given pid holds
+    /// a job.
+    func run(
+        _ faults: [(at: Double, fault: SoakPlan.Fault)], from start: ContinuousClock.Instant,
+        isEstimating: @escaping @Sendable (pid_t) async throws -> Bool
+    ) async throws {
         for (at, fault) in faults {
             let due = start + .milliseconds(Int64(at * 1000))
             while clock.now < due {
@@ -65,7 +73,7 @@ actor Supervisor {
             }
             try await keepAlive()
             switch fault {
-            case .killDaemon(let duringStartUp): try await kill(duringStartUp: duringStartUp, at: at)
+            case .killDaemon(let kill): try await self.kill(kill, at: at, isEstimating: isEstimating)
             case .restartPostgres: try await restartPostgres(at: at)
             }
         }
@@ -123,23 +131,38 @@ actor Supervisor {
 
     // MARK: Faults
 
-    private func kill(duringStartUp: Bool, at: Double) async throws {
+    private func kill(_ kill: SoakPlan.Kill, at: Double, isEstimating: @Sendable (pid_t) async throws -> Bool) async throws {
         let postmaster = cluster.postmasterPID
+        var what = "SIGKILL"
+        if kill == .midJob, let daemon {
+            let deadline = clock.now + Self.jobWait
+            var estimating = try await isEstimating(daemon.pid)
+            while !estimating, clock.now < deadline, daemon.termination == nil {
+                try await Task.sleep(for: .milliseconds(10))
+                estimating = try await isEstimating(daemon.pid)
+            }
+            if estimating {
+                report.signalsMidJob += 1
+                what += " while estimating"
+            } else {
+                what += " (no job ran within \(Int(Self.jobWait.seconds)) s)"
+            }
+        }
         try await signalKill()
-        var second = ""
-        if duringStartUp {
-            // Start-up (adopting the cluster, migrating, the first scan) takes a few hundred
-            // milliseconds; a kill inside that window most of the time, just after it otherwise.
+        if kill == .twice {
+            // Start-up (adopting the cluster, migrating, the first scan) lasted `last` before: kill
+            // the new daemon somewhere inside that span.
+            let last = report.readySeconds.last ?? 0.2
             _ = try launch()
-            try await Task.sleep(for: .milliseconds(Int64.random(in: 20...250)))
+            try await Task.sleep(for: .milliseconds(Int64(1000 * last * Double.random(in: 0.1..<0.9)) + 5))
             let beforeReady = try await signalKill()
-            second = beforeReady ? " twice (the second during start-up)" : " twice (the second just after READY=1)"
+            what += beforeReady ? " twice (the second during start-up)" : " twice (the second just after READY=1)"
         }
         try await launchUntilReady()
         report.survived += 1
         if let postmaster, cluster.postmasterPID == postmaster { report.adopted += 1 }
         Console.line(
-            "soak: \(String(format: "%5.1f", at)) s: SIGKILL\(second); READY=1 again after "
+            "soak: \(String(format: "%5.1f", at)) s: \(what); READY=1 again after "
                 + "\(String(format: "%.1f", report.readySeconds.last ?? 0)) s (\(report.signals) SIGKILLs so far)")
     }
 
