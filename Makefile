@@ -31,18 +31,20 @@ unit:
 # Fault-injection soak: `volumed serve` (optimized, built with the test flags into .build, so it
 # reuses what `make unit` compiled) gets checkpoints good and bad, SIGKILLs and a PostgreSQL
 # restart; then every row is checked. Prints a summary; fails on anything lost, duplicated or stuck.
-SOAK := .build/release/volumed-soak
+SOAK      := .build/release/volumed-soak
+# The schedule (checkpoints, defects, kill times) follows from the seed: `make soak SOAK_SEED=7`.
+SOAK_SEED ?= 1
 
 soak-build:
 	$(SWIFT) build $(TEST_FLAGS) --product volumed
 	$(SWIFT) build $(TEST_FLAGS) --product volumed-soak
 
 soak: deps soak-build
-	$(SOAK) --checkpoints 520 --kills 24 --minutes 8
+	$(SOAK) --seed $(SOAK_SEED) --checkpoints 520 --kills 24 --minutes 8
 
 # Under five minutes: part of `make test`.
 soak-short: deps soak-build
-	$(SOAK) --checkpoints 120 --kills 6 --minutes 2.5
+	$(SOAK) --seed $(SOAK_SEED) --checkpoints 120 --kills 6 --minutes 2.5
 
 bench: release
 	$(VOLUMED) bench
