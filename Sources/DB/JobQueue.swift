@@ -344,14 +344,14 @@ public struct JobQueue: Sendable {
                 computed.logVolume, computed.log10Volume, computed.bits, computed.maxSample,
                 computed.ess, computed.intervalLow, computed.intervalHigh, computed.klEvaluations,
                 computed.unbounded, computed.nonfinite, computed.seconds,
-                computed.secondsPreconditioner, String?.none,
+                computed.secondsPreconditioner, String?.none, computed.preconditionerRelativeStandardError,
             ]
         case .skipped(let reason):
             result = nil
             let none = Double?.none
             parameters += [
                 none, none, none, none, none, none, none, Int64?.none, Int?.none, Int?.none, none,
-                none, reason,
+                none, reason, none,
             ]
         }
         let rows = try transaction.query(
@@ -359,9 +359,10 @@ public struct JobQueue: Sendable {
             INSERT INTO estimates (
                 checkpoint_id, job_id, \(EstimateKey.columns), sigma, software_version,
                 log_volume, log10_volume, bits, max_sample, ess, interval_low, interval_high,
-                kl_evaluations, unbounded, nonfinite, seconds, seconds_preconditioner, skipped)
+                kl_evaluations, unbounded, nonfinite, seconds, seconds_preconditioner, skipped,
+                preconditioner_rse)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
+                    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
             ON CONFLICT ON CONSTRAINT estimates_identity DO NOTHING
             RETURNING id
             """,

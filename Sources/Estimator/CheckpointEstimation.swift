@@ -73,33 +73,29 @@ public struct CheckpointEstimation: Sendable {
         guard let curved = model as? any CurvatureModel else {
             return .failure(SkipReason("\(spec.name) needs reverse-mode gradients, which the \(model.architecture) model does not have yet"))
         }
-        do {
-            switch spec.kind {
-            case .fisher:
-                let samples = Int(spec.value("samples"))
-                let diagonal = try curvature.fisherDiagonal(samples: samples) {
-                    try curved.fisherDiagonal(data: eval.data, samples: samples)
-                }
-                var p = try Preconditioner.fisher(spec, diagonal.value)
-                p.secondsToBuild = diagonal.seconds
-                p.relativeStandardError = diagonal.value.relativeStandardError
-                return .success(p)
-            case .hessian:
-                let d = model.layout.count
-                guard d <= GaussNewton.dimensionLimit else {
-                    return .failure(SkipReason("hessian builds the full D×D Gauss-Newton matrix only for D ≤ \(GaussNewton.dimensionLimit); this model has D = \(d) (fisher is the diagonal alternative)"))
-                }
-                let eigen = try curvature.gaussNewtonEigen {
-                    try SymmetricEigen(symmetric: try curved.gaussNewton(data: eval.data), dimension: d)
-                }
-                var p = try Preconditioner.hessian(spec, eigen.value)
-                p.secondsToBuild = eigen.seconds
-                return .success(p)
-            default:
-                preconditionFailure("\(spec.name) is not a curvature preconditioner")
+        switch spec.kind {
+        case .fisher:
+            let samples = Int(spec.value("samples"))
+            let diagonal = try curvature.fisherDiagonal(samples: samples) {
+                try curved.fisherDiagonal(data: eval.data, samples: samples)
             }
-        } catch let error as CurvatureError {
-            return .failure(SkipReason(error.description))
+            var p = try Preconditioner.fisher(spec, diagonal.value)
+            p.secondsToBuild = diagonal.seconds
+            p.relativeStandardError = diagonal.value.relativeStandardError
+            return .success(p)
+        case .hessian:
+            let d = model.layout.count
+            guard d <= GaussNewton.dimensionLimit else {
+                return .failure(SkipReason("hessian builds the full D×D Gauss-Newton matrix only for D ≤ \(GaussNewton.dimensionLimit); this model has D = \(d) (fisher is the diagonal alternative)"))
+            }
+            let eigen = try curvature.gaussNewtonEigen {
+                try SymmetricEigen(symmetric: try curved.gaussNewton(data: eval.data), dimension: d)
+            }
+            var p = try Preconditioner.hessian(spec, eigen.value)
+            p.secondsToBuild = eigen.seconds
+            return .success(p)
+        default:
+            preconditionFailure("\(spec.name) is not a curvature preconditioner")
         }
     }
 

@@ -75,6 +75,20 @@ import Testing
         #expect(result.errors.contains("banana"), "stderr: \(result.errors)")
     }
 
+    /// The score the README quotes: `systemd-analyze security --offline=true` rates exposure
+    /// from 0 (locked down) to 10 (unsafe); "OK" ends at 4.9.
+    @Test(arguments: ["volumed.service", "volumed@.service"])
+    func hardeningKeepsTheExposureScoreAtMost1_5(unit: String) throws {
+        let folder = try TemporaryDirectory()
+        let path = try copy(unit, into: folder)
+        let result = try run("/usr/bin/systemd-analyze", ["security", "--offline=true", "--no-pager", path], in: folder)
+        let line = try #require(result.output.split(separator: "\n").first { $0.contains("Overall exposure level") },
+                                "no score in: \(result.output) \(result.errors)")
+        let score = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) }, "\(line)")
+        #expect(score <= 1.5, "\(line)")
+        #expect(result.output.contains("✓ User=/DynamicUser="), "the service must not run as root")
+    }
+
     @Test func unitsDeclareWhatTheDaemonReliesOn() throws {
         func settings(_ unit: String) throws -> [String: [String]] {
             let text = try String(contentsOf: Self.systemdFolder.appendingPathComponent(unit), encoding: .utf8)

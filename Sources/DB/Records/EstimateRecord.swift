@@ -39,12 +39,15 @@ public struct EstimateResult: Sendable, Equatable {
     public var nonfinite: Int
     public var seconds: Double
     public var secondsPreconditioner: Double?
+    /// Relative standard error of a Monte-Carlo preconditioner (Fisher of a language model).
+    public var preconditionerRelativeStandardError: Double?
     public var samples: [SampleRecord]
 
     public init(
         logVolume: Double?, log10Volume: Double?, bits: Double?, maxSample: Double, ess: Double?,
         intervalLow: Double?, intervalHigh: Double?, klEvaluations: Int64, unbounded: Int,
-        nonfinite: Int, seconds: Double, secondsPreconditioner: Double?, samples: [SampleRecord]
+        nonfinite: Int, seconds: Double, secondsPreconditioner: Double?,
+        preconditionerRelativeStandardError: Double? = nil, samples: [SampleRecord]
     ) {
         self.logVolume = logVolume
         self.log10Volume = log10Volume
@@ -58,6 +61,7 @@ public struct EstimateResult: Sendable, Equatable {
         self.nonfinite = nonfinite
         self.seconds = seconds
         self.secondsPreconditioner = secondsPreconditioner
+        self.preconditionerRelativeStandardError = preconditionerRelativeStandardError
         self.samples = samples
     }
 }

@@ -33,6 +33,7 @@ extension StoredEstimate {
                 nonfinite: try row.decode(Int.self, column: "nonfinite"),
                 seconds: try row.decode(Double.self, column: "seconds"),
                 secondsPreconditioner: try row.decode(Double?.self, column: "seconds_preconditioner"),
+                preconditionerRelativeStandardError: try row.decode(Double?.self, column: "preconditioner_rse"),
                 samples: samples
             ))
         }

@@ -30,6 +30,7 @@ enum EstimateRecords {
                     ess: a.ess, intervalLow: a.interval?.low, intervalHigh: a.interval?.high,
                     klEvaluations: Int64(e.klEvaluations), unbounded: e.unbounded, nonfinite: e.nonfinite,
                     seconds: e.seconds, secondsPreconditioner: e.secondsPreconditioner,
+                    preconditionerRelativeStandardError: e.preconditionerRelativeStandardError,
                     samples: e.samples.map {
                         SampleRecord(direction: $0.direction, radius: $0.radius, logEstimate: $0.logEstimate,
                                      klEvaluations: $0.klEvaluations)

@@ -97,7 +97,7 @@ final class EstimateWorker: Service {
                     id: job.checkpoint.id, nParams: Int64(computed.parameters), architecture: computed.architecture)
                 let inserted = try await queue.complete(job, estimates: computed.records)
                 log.info("recorded \(what)", metadata: ["rows": "\(inserted)", "seconds": "\(String(format: "%.2f", computed.seconds))"])
-            case .failure(let error as EstimateError) where error.code == EstimateError.cancelled:
+            case .failure(let error as EstimatorError) where error.code == EstimatorError.cancelled:
                 if stop.reason == .shutdown {
                     try await queue.release(job)
                     log.info("returned the job's lease for shutdown")

@@ -11,10 +11,10 @@ public enum GaussNewton {
     static let blockScalars = 8 << 20
 
     /// H, [D, D] row-major and symmetric. `examplesPerBlock` overrides the block size (tests).
-    public static func matrix<P: BackwardPass>(_ pass: P, examplesPerBlock: Int? = nil) throws(CurvatureError) -> [P.Scalar] {
+    public static func matrix<P: BackwardPass>(_ pass: P, examplesPerBlock: Int? = nil) throws(EstimatorError) -> [P.Scalar] {
         let d = pass.dimension
         guard d <= dimensionLimit else {
-            throw CurvatureError(code: "curvature.too_large",
+            throw EstimatorError(code: "curvature.too_large",
                                  "the full Gauss-Newton matrix is built only for D ≤ \(dimensionLimit); this model has D = \(d)")
         }
         let anchor = pass.anchor
@@ -57,14 +57,4 @@ public enum GaussNewton {
         }
         return h
     }
-}
-
-public struct CurvatureError: CodedError {
-    public let code: String
-    public let detail: String
-    public init(code: String, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-    public var description: String { detail }
 }

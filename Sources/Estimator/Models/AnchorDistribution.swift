@@ -14,7 +14,7 @@ public struct AnchorDistribution: Sendable {
     let included: [Int]?
 
     /// `logits` are the anchor's outputs, [rows, classes]. Fails if any counted row is not finite.
-    public init(logits: UnsafeBufferPointer<Float>, rows: Int, classes: Int, included: [Int]? = nil) throws(ModelError) {
+    public init(logits: UnsafeBufferPointer<Float>, rows: Int, classes: Int, included: [Int]? = nil) throws(EstimatorError) {
         precondition(logits.count == rows * classes)
         self.rows = rows
         self.classes = classes
@@ -26,7 +26,7 @@ public struct AnchorDistribution: Sendable {
         for row in included ?? Array(0..<rows) {
             let lse = workspace.logSumExp[row]
             guard lse.isFinite else {
-                throw ModelError(code: "model.nonfinite_anchor",
+                throw EstimatorError(code: "model.nonfinite_anchor",
                                  "the anchor's outputs are not finite at evaluation position \(row) (NaN or infinite weights?)")
             }
             for c in 0..<classes {
@@ -41,7 +41,7 @@ public struct AnchorDistribution: Sendable {
 
     /// The same from float64 logits, in plain float64 throughout (the finite-difference tests'
     /// precision; the curvature code's anchor probabilities).
-    public init(logits: UnsafeBufferPointer<Double>, rows: Int, classes: Int, included: [Int]? = nil) throws(ModelError) {
+    public init(logits: UnsafeBufferPointer<Double>, rows: Int, classes: Int, included: [Int]? = nil) throws(EstimatorError) {
         precondition(logits.count == rows * classes)
         self.rows = rows
         self.classes = classes
@@ -56,7 +56,7 @@ public struct AnchorDistribution: Sendable {
             for c in 0..<classes { s += exp(logits[base + c] - m) }
             let lse = m + log(s)
             guard lse.isFinite else {
-                throw ModelError(code: "model.nonfinite_anchor",
+                throw EstimatorError(code: "model.nonfinite_anchor",
                                  "the anchor's outputs are not finite at evaluation position \(row) (NaN or infinite weights?)")
             }
             for c in 0..<classes {

@@ -31,13 +31,13 @@ public protocol BackwardPass<Scalar> {
 /// need. Architectures without a backward pass skip those two preconditioners with a reason.
 public protocol CurvatureModel: Model {
     /// The anchor's forward pass on `data` in float32, kept for backward passes.
-    func backwardPass(data: EvalData) throws(ModelError) -> any BackwardPass<Float>
+    func backwardPass(data: EvalData) throws(EstimatorError) -> any BackwardPass<Float>
 }
 
 extension CurvatureModel {
     /// The diagonal of the KL's Hessian at the anchor (the Fisher / GGN diagonal): exact for few
     /// classes, else Monte-Carlo with `samples` label draws (`FisherDiagonal.Method.natural`).
-    public func fisherDiagonal(data: EvalData, samples: Int = 1) throws(ModelError) -> FisherDiagonal {
+    public func fisherDiagonal(data: EvalData, samples: Int = 1) throws(EstimatorError) -> FisherDiagonal {
         let pass = try backwardPass(data: data)
         return FisherDiagonal(pass, method: FisherDiagonal.Method.natural(for: pass, samples: samples))
     }

@@ -4,7 +4,7 @@
 /// weights are stored [in, out], a fused `c_attn` giving [q | k | v] blocks, and by default an
 /// output head tied to `wte`.
 public enum GPT2 {
-    public static func load(config json: JSONValue, configSource: String, weights: any TensorStore) throws(ModelError) -> LanguageModel {
+    public static func load(config json: JSONValue, configSource: String, weights: any TensorStore) throws(EstimatorError) -> LanguageModel {
         let config = ModelConfig(json, source: configSource)
         let vocabulary = try config.positiveInt("vocab_size")
         let hidden = try config.positiveInt("n_embd")

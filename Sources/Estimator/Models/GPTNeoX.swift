@@ -3,7 +3,7 @@
 /// Head-major fused projection: `query_key_value` gives, per head, its query, key and value side
 /// by side; rotary on the first `rotary_pct` of each head; parallel residual by default.
 public enum GPTNeoX {
-    public static func load(config json: JSONValue, configSource: String, weights: any TensorStore) throws(ModelError) -> LanguageModel {
+    public static func load(config json: JSONValue, configSource: String, weights: any TensorStore) throws(EstimatorError) -> LanguageModel {
         let config = ModelConfig(json, source: configSource)
         let vocabulary = try config.positiveInt("vocab_size")
         let hidden = try config.positiveInt("hidden_size")

@@ -27,7 +27,7 @@ public struct LanguageModel: Model {
 
     /// Logits [N·T·vocabulary] (row-major [N, T, vocabulary]) for token ids [N, T] at parameters
     /// `theta` (flat, `layout` order); `mask` [N, T] of 0/1 hides padded keys from attention.
-    public func logits(ids: Tensor<Int32>, mask: Tensor<Int32>? = nil, theta: [Float]) throws(ModelError) -> [Float] {
+    public func logits(ids: Tensor<Int32>, mask: Tensor<Int32>? = nil, theta: [Float]) throws(EstimatorError) -> [Float] {
         precondition(theta.count == layout.count, "theta has \(theta.count) values; the layout has \(layout.count)")
         let tokens = try tokenContext(ids: ids, mask: mask)
         let workspace = TransformerWorkspace(structure: structure, tokens: tokens)
@@ -38,39 +38,39 @@ public struct LanguageModel: Model {
         return Array(workspace.logits)
     }
 
-    public func klObjective(data: EvalData) throws(ModelError) -> any KLObjective {
+    public func klObjective(data: EvalData) throws(EstimatorError) -> any KLObjective {
         try LanguageModelObjective(model: self, tokens: try tokenContext(data))
     }
 
     /// The eval data's tokens, checked against the model.
-    func tokenContext(_ data: EvalData) throws(ModelError) -> TokenContext {
+    func tokenContext(_ data: EvalData) throws(EstimatorError) -> TokenContext {
         guard case .tokens(let ids, let mask) = data else {
-            throw ModelError(code: "eval.kind", "a language model (\(architecture)) needs eval data with 'input_ids' [N, T], not 'inputs' features")
+            throw EstimatorError(code: "eval.kind", "a language model (\(architecture)) needs eval data with 'input_ids' [N, T], not 'inputs' features")
         }
         return try tokenContext(ids: ids, mask: mask)
     }
 
     /// Checks the eval tokens against the model: ids inside the vocabulary, rows no longer than
     /// the position table, a mask of the same shape.
-    func tokenContext(ids: Tensor<Int32>, mask: Tensor<Int32>?) throws(ModelError) -> TokenContext {
+    func tokenContext(ids: Tensor<Int32>, mask: Tensor<Int32>?) throws(EstimatorError) -> TokenContext {
         guard ids.rank == 2, ids.shape[0] >= 1, ids.shape[1] >= 1 else {
-            throw ModelError(code: "eval.shape", "'input_ids' has shape \(ids.shape); expected [N, T] with N, T ≥ 1")
+            throw EstimatorError(code: "eval.shape", "'input_ids' has shape \(ids.shape); expected [N, T] with N, T ≥ 1")
         }
         let (rows, length) = (ids.shape[0], ids.shape[1])
         if let maxPositions, length > maxPositions {
-            throw ModelError(code: "eval.sequence_length",
+            throw EstimatorError(code: "eval.sequence_length",
                              "eval rows have \(length) tokens; this \(architecture) model takes at most \(maxPositions) (n_positions)")
         }
         if let bad = ids.scalars.firstIndex(where: { $0 < 0 || Int($0) >= structure.vocabulary }) {
-            throw ModelError(code: "eval.token_id",
+            throw EstimatorError(code: "eval.token_id",
                              "'input_ids' has token id \(ids.scalars[bad]) at row \(bad / length), position \(bad % length); the vocabulary has \(structure.vocabulary) tokens (0…\(structure.vocabulary - 1))")
         }
         if let mask {
             guard mask.shape == ids.shape else {
-                throw ModelError(code: "eval.shape", "'attention_mask' has shape \(mask.shape) but 'input_ids' has \(ids.shape)")
+                throw EstimatorError(code: "eval.shape", "'attention_mask' has shape \(mask.shape) but 'input_ids' has \(ids.shape)")
             }
             guard mask.scalars.contains(where: { $0 != 0 }) else {
-                throw ModelError(code: "eval.mask", "'attention_mask' masks every position; nothing would be measured")
+                throw EstimatorError(code: "eval.mask", "'attention_mask' masks every position; nothing would be measured")
             }
         }
         return TokenContext(ids: ids.scalars.map { Int($0) }, mask: mask.map { $0.scalars.map { $0 != 0 } },

@@ -87,12 +87,12 @@ public enum LanguageModelBenchmark {
 
         let estimation = try CheckpointEstimation(path: checkpointPath, base: plan)
         guard let model = estimation.model as? LanguageModel else {
-            throw ModelError(code: "bench.not_language_model", "\(checkpointPath): a \(estimation.model.architecture) checkpoint, not a language model")
+            throw EstimatorError(code: "bench.not_language_model", "\(checkpointPath): a \(estimation.model.architecture) checkpoint, not a language model")
         }
         let preconditioner: Preconditioner
         switch try estimation.preconditioner(.adam) {
         case .success(let p): preconditioner = p
-        case .failure(let skip): throw ModelError(code: "bench.no_adam", "\(checkpointPath): \(skip.reason)")
+        case .failure(let skip): throw EstimatorError(code: "bench.no_adam", "\(checkpointPath): \(skip.reason)")
         }
         guard let objective = estimation.objective as? LanguageModelObjective else {
             preconditionFailure("a language model's objective is a LanguageModelObjective")

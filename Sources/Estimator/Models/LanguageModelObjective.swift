@@ -13,7 +13,7 @@ final class LanguageModelObjective: KLObjective {
     /// Ranges of θ read by the layers after the embedding: the ones perturbed per evaluation.
     let perturbedRanges: [Range<Int>]
 
-    init(model: LanguageModel, tokens: TokenContext) throws(ModelError) {
+    init(model: LanguageModel, tokens: TokenContext) throws(EstimatorError) {
         self.model = model
         self.tokens = tokens
         let structure = model.structure

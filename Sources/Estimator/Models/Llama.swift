@@ -3,7 +3,7 @@
 /// RMSNorm, separate q/k/v projections with grouped-query attention, rotary on the whole head,
 /// SwiGLU feed-forward, and by default an untied `lm_head`.
 public enum Llama {
-    public static func load(config json: JSONValue, configSource: String, weights: any TensorStore) throws(ModelError) -> LanguageModel {
+    public static func load(config json: JSONValue, configSource: String, weights: any TensorStore) throws(EstimatorError) -> LanguageModel {
         let config = ModelConfig(json, source: configSource)
         let vocabulary = try config.positiveInt("vocab_size")
         let hidden = try config.positiveInt("hidden_size")

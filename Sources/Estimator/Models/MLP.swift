@@ -17,7 +17,7 @@ public struct MLP: Model {
 
     /// Infers the layers from `<module>.weight` / `<module>.bias` tensors, ordered by module
     /// name (numeric components compared as numbers: `2` before `10`).
-    public init(weights: any TensorStore, activation: Activation) throws(ModelError) {
+    public init(weights: any TensorStore, activation: Activation) throws(EstimatorError) {
         var modules: [String: (weight: String?, bias: String?)] = [:]
         for name in weights.tensorNames {
             if name.hasSuffix(".weight") {
@@ -25,12 +25,12 @@ public struct MLP: Model {
             } else if name.hasSuffix(".bias") {
                 modules[String(name.dropLast(5)), default: (nil, nil)].bias = name
             } else {
-                throw ModelError(code: "model.unexpected_tensor",
+                throw EstimatorError(code: "model.unexpected_tensor",
                                  "\(weights.source): tensor '\(name)' is not a linear layer's weight or bias (MLP)")
             }
         }
         guard !modules.isEmpty else {
-            throw ModelError(code: "model.no_layers", "\(weights.source): no '<module>.weight' tensors found (MLP)")
+            throw EstimatorError(code: "model.no_layers", "\(weights.source): no '<module>.weight' tensors found (MLP)")
         }
         let order = modules.keys.sorted(by: MLP.moduleOrder)
 
@@ -40,14 +40,14 @@ public struct MLP: Model {
         for module in order {
             let (weightName, biasName) = modules[module]!
             guard let weightName else {
-                throw ModelError(code: "model.missing_tensor", "\(weights.source): '\(module).bias' has no '\(module).weight'")
+                throw EstimatorError(code: "model.missing_tensor", "\(weights.source): '\(module).bias' has no '\(module).weight'")
             }
             let w = try MLP.load(weights, weightName)
             guard w.shape.count == 2, w.shape[0] > 0, w.shape[1] > 0 else {
-                throw ModelError(code: "model.shape", "\(weights.source): '\(weightName)' has shape \(w.shape); a linear layer's weight is [out, in]")
+                throw EstimatorError(code: "model.shape", "\(weights.source): '\(weightName)' has shape \(w.shape); a linear layer's weight is [out, in]")
             }
             if let previousOutputs, previousOutputs != w.shape[1] {
-                throw ModelError(code: "model.shape",
+                throw EstimatorError(code: "model.shape",
                                  "\(weights.source): '\(weightName)' takes \(w.shape[1]) inputs but the previous layer gives \(previousOutputs)")
             }
             entries.append((weightName, w.shape, false))
@@ -55,7 +55,7 @@ public struct MLP: Model {
             if let biasName {
                 let b = try MLP.load(weights, biasName)
                 guard b.shape == [w.shape[0]] else {
-                    throw ModelError(code: "model.shape",
+                    throw EstimatorError(code: "model.shape",
                                      "\(weights.source): '\(biasName)' has shape \(b.shape); expected [\(w.shape[0])]")
                 }
                 entries.append((biasName, b.shape, false))
@@ -98,7 +98,7 @@ public struct MLP: Model {
         return x
     }
 
-    public func klObjective(data: EvalData) throws(ModelError) -> any KLObjective {
+    public func klObjective(data: EvalData) throws(EstimatorError) -> any KLObjective {
         try MLPObjective(model: self, inputs: try features(data))
     }
 
@@ -120,11 +120,11 @@ public struct MLP: Model {
         }
     }
 
-    private static func load(_ store: any TensorStore, _ name: String) throws(ModelError) -> RawTensor {
+    private static func load(_ store: any TensorStore, _ name: String) throws(EstimatorError) -> RawTensor {
         do {
             return try store.tensor(name)
         } catch {
-            throw ModelError(code: error.code, error.description)
+            throw EstimatorError(code: error.code, error.description)
         }
     }
 
@@ -141,12 +141,12 @@ public struct MLP: Model {
 }
 
 /// Rejects NaN/∞ weights up front, naming the tensor, instead of failing later in the search.
-func checkFinite(_ theta: [Float], layout: ParameterLayout, source: String) throws(ModelError) {
+func checkFinite(_ theta: [Float], layout: ParameterLayout, source: String) throws(EstimatorError) {
     for p in layout.parameters {
         var bad = 0
         for i in p.range where !theta[i].isFinite { bad += 1 }
         if bad > 0 {
-            throw ModelError(code: "model.nonfinite_weights",
+            throw EstimatorError(code: "model.nonfinite_weights",
                              "\(source): tensor '\(p.name)' has \(bad) NaN or infinite value\(bad == 1 ? "" : "s")")
         }
     }

@@ -21,7 +21,7 @@ struct MLPBackwardPass<Scalar: BLASScalar>: BackwardPass {
     let anchor: AnchorDistribution
 
     /// The forward pass of `model` at `theta` (its anchor when nil) on `inputs` [N, d].
-    init(model: MLP, inputs: Tensor<Float>, theta: [Scalar]? = nil) throws(ModelError) {
+    init(model: MLP, inputs: Tensor<Float>, theta: [Scalar]? = nil) throws(EstimatorError) {
         precondition(inputs.rank == 2 && inputs.shape[1] == model.inputs)
         let theta = theta ?? model.anchor.map { Scalar($0) }
         precondition(theta.count == model.layout.count)
@@ -37,7 +37,7 @@ struct MLPBackwardPass<Scalar: BLASScalar>: BackwardPass {
         slopes = forward.slopes
         logits = forward.logits
         let float64 = forward.logits.map { Double($0) }
-        anchor = try float64.withUnsafeBufferPointer { (l) throws(ModelError) in
+        anchor = try float64.withUnsafeBufferPointer { (l) throws(EstimatorError) in
             try AnchorDistribution(logits: l, rows: inputs.shape[0], classes: model.classes)
         }
     }
@@ -165,17 +165,17 @@ struct MLPBackwardPass<Scalar: BLASScalar>: BackwardPass {
 }
 
 extension MLP: CurvatureModel {
-    public func backwardPass(data: EvalData) throws(ModelError) -> any BackwardPass<Float> {
+    public func backwardPass(data: EvalData) throws(EstimatorError) -> any BackwardPass<Float> {
         try MLPBackwardPass<Float>(model: self, inputs: try features(data))
     }
 
     /// The `inputs` tensor of MLP eval data, shape-checked.
-    func features(_ data: EvalData) throws(ModelError) -> Tensor<Float> {
+    func features(_ data: EvalData) throws(EstimatorError) -> Tensor<Float> {
         guard case .features(let inputs) = data else {
-            throw ModelError(code: "eval.kind", "an MLP needs eval data with 'inputs' [N, \(self.inputs)], not token ids")
+            throw EstimatorError(code: "eval.kind", "an MLP needs eval data with 'inputs' [N, \(self.inputs)], not token ids")
         }
         guard inputs.rank == 2, inputs.shape[1] == self.inputs else {
-            throw ModelError(code: "eval.shape", "eval 'inputs' has shape \(inputs.shape); this MLP takes [N, \(self.inputs)]")
+            throw EstimatorError(code: "eval.shape", "eval 'inputs' has shape \(inputs.shape); this MLP takes [N, \(self.inputs)]")
         }
         return inputs
     }

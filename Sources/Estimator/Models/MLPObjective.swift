@@ -8,7 +8,7 @@ final class MLPObjective: KLObjective {
     /// x·W₁ᵀ + b₁ at the anchor, [N, H₁].
     let firstLayerAtAnchor: [Float]
 
-    init(model: MLP, inputs: Tensor<Float>) throws(ModelError) {
+    init(model: MLP, inputs: Tensor<Float>) throws(EstimatorError) {
         self.model = model
         self.inputs = inputs
         let n = inputs.shape[0]
@@ -23,7 +23,7 @@ final class MLPObjective: KLObjective {
         }
         firstLayerAtAnchor = a0
         let logits = model.logits(inputs, theta: model.anchor)
-        anchorDistribution = try logits.withUnsafeBufferPointer { (l) throws(ModelError) in
+        anchorDistribution = try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
             try AnchorDistribution(logits: l, rows: n, classes: model.classes)
         }
     }

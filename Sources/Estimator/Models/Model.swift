@@ -8,7 +8,7 @@ public protocol Model: Sendable {
     var anchor: [Float] { get }
     /// C(θ) = mean KL(p_θ0 ‖ p_θ) over the evaluation positions, with the anchor's
     /// distribution computed once here.
-    func klObjective(data: EvalData) throws(ModelError) -> any KLObjective
+    func klObjective(data: EvalData) throws(EstimatorError) -> any KLObjective
 }
 
 /// The KL cost of one checkpoint on one evaluation set; shared read-only by all workers.
@@ -28,14 +28,4 @@ public protocol RayEvaluator: AnyObject {
     /// Mean KL at distance `t` along the current direction; NaN or ±∞ when the perturbed
     /// network's outputs are not finite.
     func cost(at t: Double) -> Double
-}
-
-public struct ModelError: CodedError {
-    public let code: String
-    public let detail: String
-    public init(code: String, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-    public var description: String { detail }
 }

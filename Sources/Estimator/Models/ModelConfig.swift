@@ -10,12 +10,12 @@ struct ModelConfig: Sendable {
         self.source = source
     }
 
-    func fail(_ detail: String) -> ModelError {
-        ModelError(code: "model.config", "\(source): \(detail)")
+    func fail(_ detail: String) -> EstimatorError {
+        EstimatorError(code: "model.config", "\(source): \(detail)")
     }
 
-    func unsupported(_ detail: String) -> ModelError {
-        ModelError(code: "model.unsupported", "\(source): \(detail)")
+    func unsupported(_ detail: String) -> EstimatorError {
+        EstimatorError(code: "model.unsupported", "\(source): \(detail)")
     }
 
     /// The value at `key`, treating `null` as absent.
@@ -25,7 +25,7 @@ struct ModelConfig: Sendable {
     }
 
     /// A positive integer (also accepted written as `64.0`).
-    func positiveInt(_ key: String, default fallback: Int? = nil) throws(ModelError) -> Int {
+    func positiveInt(_ key: String, default fallback: Int? = nil) throws(EstimatorError) -> Int {
         guard let v = value(key) else {
             if let fallback { return fallback }
             throw fail("'\(key)' is missing")
@@ -38,7 +38,7 @@ struct ModelConfig: Sendable {
     }
 
     /// A positive, finite number.
-    func positiveDouble(_ key: String, in object: JSONValue? = nil, default fallback: Double? = nil) throws(ModelError) -> Double {
+    func positiveDouble(_ key: String, in object: JSONValue? = nil, default fallback: Double? = nil) throws(EstimatorError) -> Double {
         guard let v = value(key, in: object) else {
             if let fallback { return fallback }
             throw fail("'\(key)' is missing")
@@ -50,29 +50,29 @@ struct ModelConfig: Sendable {
     }
 
     /// A finite number, or nil when absent.
-    func number(_ key: String, in object: JSONValue? = nil) throws(ModelError) -> Double? {
+    func number(_ key: String, in object: JSONValue? = nil) throws(EstimatorError) -> Double? {
         guard let v = value(key, in: object) else { return nil }
         guard let d = v.doubleValue, d.isFinite else { throw fail("'\(key)' must be a number, found \(v.serialized())") }
         return d
     }
 
-    func bool(_ key: String, default fallback: Bool) throws(ModelError) -> Bool {
+    func bool(_ key: String, default fallback: Bool) throws(EstimatorError) -> Bool {
         guard let v = value(key) else { return fallback }
         guard let b = v.boolValue else { throw fail("'\(key)' must be true or false, found \(v.serialized())") }
         return b
     }
 
-    func string(_ key: String, in object: JSONValue? = nil, default fallback: String) throws(ModelError) -> String {
+    func string(_ key: String, in object: JSONValue? = nil, default fallback: String) throws(EstimatorError) -> String {
         guard let v = value(key, in: object) else { return fallback }
         guard let s = v.stringValue else { throw fail("'\(key)' must be a string, found \(v.serialized())") }
         return s
     }
 
     /// `hidden_act` / `activation_function` as an `Activation`.
-    func activation(_ key: String, default fallback: String) throws(ModelError) -> Activation {
+    func activation(_ key: String, default fallback: String) throws(EstimatorError) -> Activation {
         let name = try string(key, default: fallback)
         guard let activation = Activation(name: name) else {
-            throw ModelError(code: "model.unknown_activation",
+            throw EstimatorError(code: "model.unknown_activation",
                              "\(source): '\(key)' is '\(name)', which is not supported (known: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")), gelu_new, gelu_pytorch_tanh, gelu_fast, swish)")
         }
         return activation
@@ -81,7 +81,7 @@ struct ModelConfig: Sendable {
     /// Rotary settings from `rope_parameters` (transformers 5) or the older top-level keys.
     /// `legacyFraction` / `legacyBase` name an architecture's old keys (`rotary_pct`,
     /// `rotary_emb_base`); only the default (unscaled) rotary embedding is supported.
-    func rotary(headDim: Int, defaultFraction: Double, legacyFraction: String?, legacyBase: String?) throws(ModelError) -> RotaryEmbedding {
+    func rotary(headDim: Int, defaultFraction: Double, legacyFraction: String?, legacyBase: String?) throws(EstimatorError) -> RotaryEmbedding {
         let parameters = value("rope_parameters")
         if let parameters, parameters.objectValue == nil {
             throw fail("'rope_parameters' must be an object, found \(parameters.serialized())")
@@ -95,7 +95,7 @@ struct ModelConfig: Sendable {
             }
         }
         // The same setting may be written in several places; they must agree.
-        func pick(_ newKey: String, _ oldKey: String?) throws(ModelError) -> Double? {
+        func pick(_ newKey: String, _ oldKey: String?) throws(EstimatorError) -> Double? {
             var given: [(key: String, value: Double)] = []
             if let parameters, let v = try number(newKey, in: parameters) { given.append(("rope_parameters." + newKey, v)) }
             if let v = try number(newKey) { given.append((newKey, v)) }
@@ -118,8 +118,8 @@ struct ModelConfig: Sendable {
     }
 }
 
-extension ModelError {
-    static func noConfig(_ folder: String, _ architecture: String) -> ModelError {
-        ModelError(code: "model.config", "\(folder): architecture '\(architecture)' needs the checkpoint's config.json, and there is none")
+extension EstimatorError {
+    static func noConfig(_ folder: String, _ architecture: String) -> EstimatorError {
+        EstimatorError(code: "model.config", "\(folder): architecture '\(architecture)' needs the checkpoint's config.json, and there is none")
     }
 }

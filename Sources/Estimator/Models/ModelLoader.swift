@@ -7,20 +7,20 @@ public enum ModelLoader {
                             architecture: String? = nil, activation: String? = nil) throws -> any Model {
         let configType = folder.config?["model_type"]?.stringValue
         guard let chosen = architecture ?? manifest?.architecture ?? configType else {
-            throw ModelError(code: "model.unknown_architecture",
+            throw EstimatorError(code: "model.unknown_architecture",
                              "\(folder.path): cannot tell the architecture: no config.json with a model_type and no [model] architecture in the run's volume.toml")
         }
         switch chosen {
         case "mlp":
             let name = activation ?? manifest?.activation ?? "relu"
             guard let act = Activation(name: name) else {
-                throw ModelError(code: "model.unknown_activation",
+                throw EstimatorError(code: "model.unknown_activation",
                                  "unknown activation '\(name)' (known: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             return try MLP(weights: try folder.weights(), activation: act)
         case "gpt_neox", "gpt2", "llama":
             guard let config = folder.config, let configPath = folder.configPath else {
-                throw ModelError.noConfig(folder.path, chosen)
+                throw EstimatorError.noConfig(folder.path, chosen)
             }
             let weights = try folder.weights()
             switch chosen {
@@ -30,7 +30,7 @@ public enum ModelLoader {
             }
         default:
             let origin = architecture != nil ? "--architecture" : manifest?.architecture != nil ? "volume.toml [model] architecture" : "config.json model_type"
-            throw ModelError(code: "model.unknown_architecture",
+            throw EstimatorError(code: "model.unknown_architecture",
                              "\(folder.path): unsupported architecture '\(chosen)' (from \(origin); supported: \(architectures.joined(separator: ", ")))")
         }
     }

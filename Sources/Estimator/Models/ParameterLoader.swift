@@ -27,33 +27,33 @@ struct ParameterLoader {
     func contains(_ name: String) -> Bool { storedName(name) != nil }
 
     /// Appends the parameter `name` (its full `named_parameters()` name) of `shape`.
-    mutating func add(_ name: String, _ shape: [Int], inLayerNormModule: Bool = false) throws(ModelError) {
+    mutating func add(_ name: String, _ shape: [Int], inLayerNormModule: Bool = false) throws(EstimatorError) {
         guard let key = storedName(name) else {
-            throw ModelError(code: "model.missing_tensor",
+            throw EstimatorError(code: "model.missing_tensor",
                              "\(store.source): no tensor '\(name)' (the \(architectureName) model needs it, shape \(shape))")
         }
         let tensor: RawTensor
-        do { tensor = try store.tensor(key) } catch { throw ModelError(code: error.code, error.description) }
+        do { tensor = try store.tensor(key) } catch { throw EstimatorError(code: error.code, error.description) }
         guard tensor.shape == shape else {
-            throw ModelError(code: "model.shape",
+            throw EstimatorError(code: "model.shape",
                              "\(store.source): tensor '\(key)' has shape \(tensor.shape), but config.json implies \(shape)")
         }
         guard tensor.dtype.isFloatingPoint else {
-            throw ModelError(code: "model.dtype", "\(store.source): tensor '\(key)' is \(tensor.dtype.rawValue); weights must be floating point")
+            throw EstimatorError(code: "model.dtype", "\(store.source): tensor '\(key)' is \(tensor.dtype.rawValue); weights must be floating point")
         }
         entries.append((name, shape, inLayerNormModule))
         anchor.append(contentsOf: tensor.floats())
     }
 
     /// A linear layer `<module>.weight` (+ `.bias`): [out, in], or [in, out] for `Conv1D`.
-    mutating func linear(_ module: String, inputs: Int, outputs: Int, bias: Bool, inputMajor: Bool = false) throws(ModelError) -> (weight: String, bias: String?) {
+    mutating func linear(_ module: String, inputs: Int, outputs: Int, bias: Bool, inputMajor: Bool = false) throws(EstimatorError) -> (weight: String, bias: String?) {
         try add(module + ".weight", inputMajor ? [inputs, outputs] : [outputs, inputs])
         if bias { try add(module + ".bias", [outputs]) }
         return (module + ".weight", bias ? module + ".bias" : nil)
     }
 
     /// The layout and θ0, with every value checked finite.
-    func finish() throws(ModelError) -> (ParameterLayout, [Float]) {
+    func finish() throws(EstimatorError) -> (ParameterLayout, [Float]) {
         let layout = ParameterLayout(entries)
         try checkFinite(anchor, layout: layout, source: store.source)
         return (layout, anchor)

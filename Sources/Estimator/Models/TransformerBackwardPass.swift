@@ -22,7 +22,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
     var examples: Int { tokens.tokens }
 
     /// The forward pass of `model` at `theta` (its anchor when nil) on `tokens`.
-    init(model: LanguageModel, tokens: TokenContext, theta: [Scalar]? = nil) throws(ModelError) {
+    init(model: LanguageModel, tokens: TokenContext, theta: [Scalar]? = nil) throws(EstimatorError) {
         let theta = theta ?? model.anchor.map { Scalar($0) }
         precondition(theta.count == model.layout.count)
         structure = model.structure
@@ -32,7 +32,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
             TransformerActivations(structure: model.structure, tokens: tokens, theta: $0.baseAddress!)
         }
         let logits = activations.logits.map { Double($0) }
-        anchor = try logits.withUnsafeBufferPointer { (l) throws(ModelError) in
+        anchor = try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
             try AnchorDistribution(logits: l, rows: tokens.tokens, classes: model.structure.vocabulary, included: tokens.included)
         }
     }
@@ -115,27 +115,24 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
             // Rows before `support` of δhidden are zero.
             var support = first
             for (block, recorded) in zip(s.blocks, activations.blocks).reversed() {
+                // Sequential: h'' = h' + feedForward(norm₂(h')), h' = h + attention(norm₁(h)), so
+                // attention reads δh' after the feed-forward branch added to it. Parallel:
+                // h' = h + attention(norm₁(h)) + feedForward(norm₂(h)), both branches read δh'.
+                let dAttentionOutput: UnsafeMutablePointer<Scalar>
                 if block.parallelResidual {
-                    // h' = h + attention(norm₁(h)) + feedForward(norm₂(h)): both branches read δh'.
-                    let dOutput = scratch.output
-                    dOutput.update(from: dHidden, count: length * h)
-                    feedForward(block.feedForward, recorded, dOutput: dOutput, rows: support..<length, base: base,
-                                theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
-                    Self.normBackward(block.feedForwardNorm, recorded.feedForwardNorm, dNormed + support * h,
-                                      rows: support..<length, base: base, width: h, theta: theta,
-                                      into: dHidden + support * h, gradient: gradient)
-                    attention(block.attention, recorded, dOutput: dOutput, length: length, first: support, base: base,
-                              sequence: sequence, theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                    scratch.output.update(from: dHidden, count: length * h)
+                    dAttentionOutput = scratch.output
                 } else {
-                    // h'' = h' + feedForward(norm₂(h')), h' = h + attention(norm₁(h)).
-                    feedForward(block.feedForward, recorded, dOutput: dHidden, rows: support..<length, base: base,
-                                theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
-                    Self.normBackward(block.feedForwardNorm, recorded.feedForwardNorm, dNormed + support * h,
-                                      rows: support..<length, base: base, width: h, theta: theta,
-                                      into: dHidden + support * h, gradient: gradient)
-                    attention(block.attention, recorded, dOutput: dHidden, length: length, first: support, base: base,
-                              sequence: sequence, theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                    dAttentionOutput = dHidden
                 }
+                feedForward(block.feedForward, recorded, dOutput: dHidden, rows: support..<length, base: base,
+                            theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                Self.normBackward(block.feedForwardNorm, recorded.feedForwardNorm, dNormed + support * h,
+                                  rows: support..<length, base: base, width: h, theta: theta,
+                                  into: dHidden + support * h, gradient: gradient)
+                attention(block.attention, recorded, dOutput: dAttentionOutput, length: length, first: support,
+                          base: base, sequence: sequence, theta: theta, scratch: scratch, into: dNormed,
+                          gradient: gradient)
                 Self.normBackward(block.attentionNorm, recorded.attentionNorm, dNormed, rows: 0..<length, base: base,
                                   width: h, theta: theta, into: dHidden, gradient: gradient)
                 support = 0
@@ -287,7 +284,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
 }
 
 extension LanguageModel: CurvatureModel {
-    public func backwardPass(data: EvalData) throws(ModelError) -> any BackwardPass<Float> {
+    public func backwardPass(data: EvalData) throws(EstimatorError) -> any BackwardPass<Float> {
         try TransformerBackwardPass<Float>(model: self, tokens: try tokenContext(data))
     }
 }

@@ -9,7 +9,7 @@ public struct SymmetricEigen<Scalar: BLASScalar>: Sendable {
 
     /// Decomposes `matrix` ([n, n] row-major). Only its upper triangle is read.
     /// Memory: the matrix plus LAPACK's workspace of about 2n² scalars.
-    public init(symmetric matrix: consuming [Scalar], dimension n: Int) throws(LinearAlgebraError) {
+    public init(symmetric matrix: consuming [Scalar], dimension n: Int) throws(EstimatorError) {
         precondition(matrix.count == n * n)
         guard n > 0 else {
             dimension = 0
@@ -18,7 +18,7 @@ public struct SymmetricEigen<Scalar: BLASScalar>: Sendable {
             return
         }
         guard n <= Int(Int32.max), 1 + 6 * n + 2 * n * n <= Int(Int32.max) else {
-            throw LinearAlgebraError(code: "linalg.too_large", "a \(n)×\(n) eigendecomposition exceeds LAPACK's 32-bit workspace sizes")
+            throw EstimatorError(code: "linalg.too_large", "a \(n)×\(n) eigendecomposition exceeds LAPACK's 32-bit workspace sizes")
         }
         // LAPACK is column-major: the row-major upper triangle is its lower triangle, and the
         // eigenvectors it returns in columns are rows here.
@@ -32,7 +32,7 @@ public struct SymmetricEigen<Scalar: BLASScalar>: Sendable {
                          work: &workSize, lwork: -1, iwork: &iworkSize, liwork: -1)
         }
         guard query == 0 else {
-            throw LinearAlgebraError(code: "linalg.eigen", "?syevd workspace query failed (info \(query))")
+            throw EstimatorError(code: "linalg.eigen", "?syevd workspace query failed (info \(query))")
         }
         // The optimal sizes, never below LAPACK's documented minimum (the float answer may round down).
         let lwork = max(Int(workSize[0].rounded(.up)), 1 + 6 * n + 2 * n * n)
@@ -44,7 +44,7 @@ public struct SymmetricEigen<Scalar: BLASScalar>: Sendable {
                          work: &work, lwork: Int32(min(lwork, Int(Int32.max))), iwork: &iwork, liwork: Int32(liwork))
         }
         guard info == 0 else {
-            throw LinearAlgebraError(code: "linalg.eigen", info > 0
+            throw EstimatorError(code: "linalg.eigen", info > 0
                 ? "?syevd did not converge (info \(info)); the matrix may hold NaN or infinite entries"
                 : "?syevd rejected argument \(-info)")
         }
@@ -61,14 +61,4 @@ public struct SymmetricEigen<Scalar: BLASScalar>: Sendable {
             }
         }
     }
-}
-
-public struct LinearAlgebraError: CodedError {
-    public let code: String
-    public let detail: String
-    public init(code: String, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-    public var description: String { detail }
 }

@@ -56,30 +56,17 @@ public struct EstimateSettings: Sendable, Equatable {
     }
 
     /// Checks ranges; the message names the setting.
-    public func validate() throws(EstimateError) {
-        guard !cutoffs.isEmpty else { throw EstimateError(code: "settings.cutoff", "at least one cutoff is needed") }
+    public func validate() throws(EstimatorError) {
+        guard !cutoffs.isEmpty else { throw EstimatorError(code: "settings.cutoff", "at least one cutoff is needed") }
         for c in cutoffs where !(c.isFinite && c > 0) {
-            throw EstimateError(code: "settings.cutoff", "cutoff \(c) must be a positive number")
+            throw EstimatorError(code: "settings.cutoff", "cutoff \(c) must be a positive number")
         }
         guard Set(cutoffs).count == cutoffs.count else {
-            throw EstimateError(code: "settings.cutoff", "a cutoff is given twice")
+            throw EstimatorError(code: "settings.cutoff", "a cutoff is given twice")
         }
-        guard directions >= 1 else { throw EstimateError(code: "settings.directions", "directions must be at least 1") }
+        guard directions >= 1 else { throw EstimatorError(code: "settings.directions", "directions must be at least 1") }
         guard tolerance.isFinite, tolerance > 0, tolerance < 1 else {
-            throw EstimateError(code: "settings.tolerance", "tolerance \(tolerance) must be in (0, 1)")
+            throw EstimatorError(code: "settings.tolerance", "tolerance \(tolerance) must be in (0, 1)")
         }
     }
-}
-
-public struct EstimateError: CodedError {
-    /// The code of an estimate stopped on request (shutdown, lost lease).
-    public static let cancelled = "estimate.cancelled"
-
-    public let code: String
-    public let detail: String
-    public init(code: String, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-    public var description: String { detail }
 }

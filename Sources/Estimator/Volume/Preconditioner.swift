@@ -29,7 +29,7 @@ public struct Preconditioner: Sendable {
 
     /// p_i = 1/(x_i^exponent + eps) for the `adam` (x = ν) and `adam-m` (x = |m|) kinds,
     /// normalized to unit determinant.
-    public static func moments(_ spec: PreconditionerSpec, _ moments: AdamMoments) throws(PreconditionerError) -> Preconditioner {
+    public static func moments(_ spec: PreconditionerSpec, _ moments: AdamMoments) throws(EstimatorError) -> Preconditioner {
         let exponent = spec.value("exponent"), eps = spec.value("eps")
         let source: [Float]
         switch spec.kind {
@@ -42,11 +42,11 @@ public struct Preconditioner: Sendable {
     }
 
     /// A diagonal preconditioner from positive entries, normalized so that mean(log p) = 0.
-    static func diagonal(_ spec: PreconditionerSpec, _ p: [Double], what: String) throws(PreconditionerError) -> Preconditioner {
+    static func diagonal(_ spec: PreconditionerSpec, _ p: [Double], what: String) throws(EstimatorError) -> Preconditioner {
         var sumLog = 0.0
         for (i, v) in p.enumerated() {
             guard v.isFinite, v > 0 else {
-                throw PreconditionerError(code: "preconditioner.degenerate",
+                throw EstimatorError(code: "preconditioner.degenerate",
                                           "\(spec): entry \(i) is \(v) (\(what) is not finite, or eps = 0 with a zero entry)")
             }
             sumLog += log(v)
@@ -54,7 +54,7 @@ public struct Preconditioner: Sendable {
         let scale = exp(-sumLog / Double(p.count))
         let normalized = p.map { Float($0 * scale) }
         guard normalized.allSatisfy({ $0.isNormal }) else {
-            throw PreconditionerError(code: "preconditioner.range",
+            throw EstimatorError(code: "preconditioner.range",
                                       "\(spec): entries span more than float32 can hold after normalization")
         }
         return Preconditioner(spec: spec, form: .diagonal(normalized))
@@ -86,14 +86,4 @@ public struct Preconditioner: Sendable {
         if case .eigen = form { return false }
         return true
     }
-}
-
-public struct PreconditionerError: CodedError {
-    public let code: String
-    public let detail: String
-    public init(code: String, _ detail: String) {
-        self.code = code
-        self.detail = detail
-    }
-    public var description: String { detail }
 }

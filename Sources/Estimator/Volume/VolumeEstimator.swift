@@ -21,7 +21,7 @@ public struct VolumeEstimator: Sendable {
     let maxDistance: Double
 
     public init(objective: any KLObjective, anchor: [Float], settings: EstimateSettings,
-                threads: Int = WorkerPool.coreCount) throws(EstimateError) {
+                threads: Int = WorkerPool.coreCount) throws(EstimatorError) {
         try settings.validate()
         precondition(anchor.count == objective.dimension)
         self.objective = objective
@@ -36,7 +36,7 @@ public struct VolumeEstimator: Sendable {
         case .value(let v): sigma = v
         }
         guard sigma.isFinite, sigma > 0 else {
-            throw EstimateError(code: "settings.sigma", "σ = \(sigma): the anchor's parameters are all zero; give --sigma a number")
+            throw EstimatorError(code: "settings.sigma", "σ = \(sigma): the anchor's parameters are all zero; give --sigma a number")
         }
         centerDistanceSquared = settings.priorCenter == .zero ? sumSquares : 0
         maxDistance = centerDistanceSquared.squareRoot() + 10 * sigma * d.squareRoot()
@@ -49,7 +49,7 @@ public struct VolumeEstimator: Sendable {
     /// `shouldStop` is polled between directions and ends the run with `estimate.cancelled`.
     public func estimate(preconditioner: Preconditioner,
                          progress: (@Sendable (Int) -> Void)? = nil,
-                         shouldStop: (@Sendable () -> Bool)? = nil) throws(EstimateError) -> [Estimate] {
+                         shouldStop: (@Sendable () -> Bool)? = nil) throws(EstimatorError) -> [Estimate] {
         let clock = ContinuousClock()
         let started = clock.now
         let k = settings.directions
@@ -75,7 +75,7 @@ public struct VolumeEstimator: Sendable {
             progress?(done.add(1, ordering: .relaxed).newValue)
         }
         if shouldStop?() == true {
-            throw EstimateError(code: EstimateError.cancelled, "the estimate was stopped before it finished")
+            throw EstimatorError(code: EstimatorError.cancelled, "the estimate was stopped before it finished")
         }
         let seconds = (clock.now - started).seconds
 

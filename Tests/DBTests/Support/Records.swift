@@ -25,6 +25,7 @@ enum Records {
                 logVolume: logVolume, log10Volume: logVolume / log(10), bits: logVolume / log(2),
                 maxSample: logVolume + 0.5, ess: 1.25, intervalLow: logVolume - 2, intervalHigh: logVolume + 0.75,
                 klEvaluations: 9, unbounded: 0, nonfinite: 1, seconds: 0.125, secondsPreconditioner: 0.0625,
+                preconditionerRelativeStandardError: 0.03125,
                 samples: [
                     SampleRecord(direction: 0, radius: 0.5, logEstimate: logVolume - 1, klEvaluations: 3),
                     SampleRecord(direction: 1, radius: 0.25, logEstimate: logVolume + 0.5, klEvaluations: 3),

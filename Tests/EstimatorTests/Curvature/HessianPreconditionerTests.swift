@@ -86,7 +86,7 @@ import Glibc
         values[3] = 0
         let h = try Self.symmetric(eigenvalues: values, seed: 91).map(Float.init)
         let eigen = try SymmetricEigen(symmetric: h, dimension: 20)
-        let error = try #require(throws: PreconditionerError.self) {
+        let error = try #require(throws: EstimatorError.self) {
             try Preconditioner.hessian(try PreconditionerSpec(parsing: "hessian:eps=0"), eigen)
         }
         #expect(error.code == "preconditioner.degenerate")

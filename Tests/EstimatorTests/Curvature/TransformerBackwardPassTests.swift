@@ -9,7 +9,7 @@ import Testing
     /// The first `rows` eval rows of `checkpoint`'s run, cut to `length` tokens.
     static func tokens(_ model: LanguageModel, _ checkpoint: String, rows: Int, length: Int) throws -> TokenContext {
         guard case .tokens(let ids, _) = try LanguageModelFixtures.evalTokens(checkpoint) else {
-            throw ModelError(code: "test", "not token data")
+            throw EstimatorError(code: "test", "not token data")
         }
         let t = ids.shape[1]
         let cut = (0..<rows).flatMap { r in ids.scalars[(r * t)..<(r * t + length)] }

@@ -45,10 +45,10 @@ import Testing
         try ModelLoader.load(try CheckpointFolder(path: path), manifest: nil)
     }
 
-    static func loadError(config: [String: Any], tensors: [(name: String, shape: [Int], values: [Float])]) throws -> ModelError? {
+    static func loadError(config: [String: Any], tensors: [(name: String, shape: [Int], values: [Float])]) throws -> EstimatorError? {
         let dir = try TemporaryDirectory()
         let path = try folder(in: dir, config: config, weights: safetensors(tensors))
-        return #expect(throws: ModelError.self) { try load(path) }
+        return #expect(throws: EstimatorError.self) { try load(path) }
     }
 
     // MARK: Layouts
@@ -227,16 +227,16 @@ import Testing
     @Test func checksEvalTokensAgainstTheModel() throws {
         let gpt2 = try LanguageModelFixtures.model("gpt2-tiny/checkpoint-150")
         let outside = Tensor<Int32>(shape: [1, 4], scalars: [1, 2, 256, 3])
-        let id = #expect(throws: ModelError.self) { try gpt2.klObjective(data: .tokens(ids: outside, mask: nil)) }
+        let id = #expect(throws: EstimatorError.self) { try gpt2.klObjective(data: .tokens(ids: outside, mask: nil)) }
         #expect(id?.code == "eval.token_id")
         #expect(id?.description == "'input_ids' has token id 256 at row 0, position 2; the vocabulary has 256 tokens (0…255)")
 
         let long = Tensor<Int32>(shape: [1, 129], scalars: Array(repeating: 7, count: 129))
-        let length = #expect(throws: ModelError.self) { try gpt2.klObjective(data: .tokens(ids: long, mask: nil)) }
+        let length = #expect(throws: EstimatorError.self) { try gpt2.klObjective(data: .tokens(ids: long, mask: nil)) }
         #expect(length?.code == "eval.sequence_length")
         #expect(length?.description == "eval rows have 129 tokens; this gpt2 model takes at most 128 (n_positions)")
 
-        let features = #expect(throws: ModelError.self) { try gpt2.klObjective(data: .features(Tensor(zeros: [2, 3]))) }
+        let features = #expect(throws: EstimatorError.self) { try gpt2.klObjective(data: .features(Tensor(zeros: [2, 3]))) }
         #expect(features?.code == "eval.kind")
     }
 
