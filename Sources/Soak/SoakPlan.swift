@@ -154,6 +154,7 @@ struct SoakPlan: Sendable {
 
         var nextStep = [String: Int]()
         var checkpoints: [Checkpoint] = []
+        var badCount = 0
         // Writes spread evenly over the phase (leaving its first two seconds quiet), each at a
         // random moment of its own slot.
         let writeStart = 2.0
@@ -172,7 +173,9 @@ struct SoakPlan: Sendable {
                 // A run's first checkpoint is its untrained start, like a trainer's step 0.
                 checkpoint.content = .untrained
             } else if roll < Self.badShare {
-                let defect = Defect.allCases.randomElement(using: &random)!
+                // In turn, so that every kind of damage appears once there are four bad ones.
+                let defect = Defect.allCases[badCount % Defect.allCases.count]
+                badCount += 1
                 checkpoint.defect = defect
                 checkpoint.content = defect.content
             } else {
