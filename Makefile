@@ -7,7 +7,7 @@ RELEASE_DIR  := .build-release
 VOLUMED      := $(RELEASE_DIR)/release/volumed
 PREFIX       ?= /usr/local
 
-.PHONY: deps release test unit sanitize sanitize-address sanitize-thread bench demo install clean
+.PHONY: deps release test unit sanitize sanitize-address sanitize-thread soak soak-short soak-build bench demo install clean
 
 include Fuzz/fuzz.mk
 
@@ -17,8 +17,8 @@ deps:
 release: deps
 	$(SWIFT) build -c release --scratch-path $(RELEASE_DIR) --product volumed
 
-# Everything CI checks: the test suite, then a short fuzzing pass over every parser.
-test: deps unit fuzz-short
+# Everything CI checks: the test suite, a short fuzzing pass over every parser, a short soak.
+test: deps unit fuzz-short soak-short
 
 # One test target at a time: the estimator's long synchronous tests would otherwise hold the
 # cooperative threads that the daemon's timing-sensitive tests (watcher, sd_notify) wait on.
@@ -58,6 +58,24 @@ sanitize-thread:
 		$(TSAN_ENV) $(SWIFT) test $(TEST_FLAGS) --sanitize=thread --scratch-path .build-tsan \
 			--skip-build --disable-xctest --filter $$target; \
 	done
+
+# Fault-injection soak: `volumed serve` (optimized, built with the test flags into .build, so it
+# reuses what `make unit` compiled) gets checkpoints good and bad, SIGKILLs and a PostgreSQL
+# restart; then every row is checked. Prints a summary; fails on anything lost, duplicated or stuck.
+SOAK      := .build/release/volumed-soak
+# The schedule (checkpoints, defects, kill times) follows from the seed: `make soak SOAK_SEED=7`.
+SOAK_SEED ?= 1
+
+soak-build:
+	$(SWIFT) build $(TEST_FLAGS) --product volumed
+	$(SWIFT) build $(TEST_FLAGS) --product volumed-soak
+
+soak: deps soak-build
+	$(SOAK) --seed $(SOAK_SEED) --checkpoints 520 --kills 24 --minutes 8
+
+# Under five minutes: part of `make test`.
+soak-short: deps soak-build
+	$(SOAK) --seed $(SOAK_SEED) --checkpoints 120 --kills 6 --minutes 2.5
 
 bench: release
 	$(VOLUMED) bench

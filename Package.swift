@@ -11,6 +11,7 @@ var package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "volumed", targets: ["Daemon"]),
+        .executable(name: "volumed-soak", targets: ["Soak"]),
         .library(name: "Estimator", targets: ["Estimator"]),
         .library(name: "DB", targets: ["DB"]),
     ],
@@ -67,6 +68,17 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The fault-injection soak (`make soak`): drives the built `volumed serve` with checkpoints,
+        // SIGKILLs and a PostgreSQL restart, then checks the database.
+        .executableTarget(
+            name: "Soak",
+            dependencies: [
+                "DB",
+                "Estimator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Tests find fixture files next to their sources (#filePath), so no resource bundle.

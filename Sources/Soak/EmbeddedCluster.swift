@@ -1,0 +1,85 @@
+import DB
+import Foundation
+import Glibc
+
+/// The daemon's embedded PostgreSQL seen from outside, as an operator would handle it: which
+/// postmaster serves the data directory, `pg_ctl restart` as the cluster's owner, and stopping a
+/// server left behind.
+struct EmbeddedCluster: Sendable {
+    let layout: ClusterLayout
+    /// Where `pg_ctl`'s output goes.
+    let logPath: String
+
+    init(stateDirectory: String, logPath: String) {
+        layout = ClusterLayout(stateDirectory: stateDirectory)
+        self.logPath = logPath
+    }
+
+    /// The live postmaster named by `postmaster.pid`, if any.
+    var postmasterPID: pid_t? {
+        guard let text = try? String(contentsOfFile: layout.dataDirectory + "/postmaster.pid", encoding: .utf8),
+              let first = text.split(separator: "\n").first,
+              let pid = pid_t(first.trimmingCharacters(in: .whitespaces)), pid > 0
+        else { return nil }
+        return Self.isAlive(pid) ? pid : nil
+    }
+
+    /// `pg_ctl restart -m fast`: every connection is dropped and the server starts again.
+    /// Blocking (seconds).
+    func restart() throws {
+        try pgctl(["restart", "-m", "fast", "-w", "-t", "60", "-l", layout.logFile])
+    }
+
+    /// Stops a server still running on the data directory (`pg_ctl stop -m fast`, then signals);
+    /// returns whether one was running. Blocking.
+    @discardableResult
+    func stopIfRunning() -> Bool {
+        guard let pid = postmasterPID else { return false }
+        if (try? pgctl(["stop", "-m", "fast", "-w", "-t", "30"])) == nil {
+            kill(pid, SIGINT)
+            for _ in 0..<200 where Self.isAlive(pid) { usleep(50_000) }
+            if Self.isAlive(pid) { kill(pid, SIGKILL) }
+        }
+        return true
+    }
+
+    /// Runs `pg_ctl` on the data directory as the user that owns it (the daemon runs the cluster
+    /// as `postgres` when it is root; PostgreSQL refuses to be controlled by root).
+    private func pgctl(_ arguments: [String]) throws {
+        var owner = stat()
+        guard stat(layout.dataDirectory, &owner) == 0 else { throw SoakError.system("stat", layout.dataDirectory) }
+        let pgctl = try Self.binDirectory() + "/pg_ctl"
+        let command = [pgctl, "-D", layout.dataDirectory] + arguments
+        let asOwner = geteuid() == 0
+            ? ["/usr/bin/setpriv", "--reuid=\(owner.st_uid)", "--regid=\(owner.st_gid)", "--clear-groups", "--"] + command
+            : command
+        // In the cluster folder: the server's recorded command line names the data folder relatively.
+        let process = try ChildProcess(
+            executable: asOwner[0], arguments: Array(asOwner.dropFirst()),
+            environment: ["PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"], workingDirectory: layout.clusterDirectory,
+            logPath: logPath)
+        let termination = process.waitBlocking()
+        guard termination == .exited(0) else {
+            throw SoakError("pg_ctl \(arguments.joined(separator: " ")) ended with \(termination); see \(logPath)")
+        }
+    }
+
+    /// The newest `/usr/lib/postgresql/<version>/bin`, as the daemon picks it.
+    private static func binDirectory() throws -> String {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
+        for version in versions.reversed() where FileManager.default.isExecutableFile(atPath: "\(root)/\(version)/bin/pg_ctl") {
+            return "\(root)/\(version)/bin"
+        }
+        throw SoakError("no PostgreSQL found under \(root)")
+    }
+
+    /// Alive and not a zombie.
+    private static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = status.lastIndex(of: ")")
+        else { return true }
+        return !status[close...].hasPrefix(") Z")
+    }
+}

@@ -1,0 +1,16 @@
+import Glibc
+
+/// Something that stopped the soak itself (not a finding about the daemon): a file it could
+/// not write, a daemon that never became ready, a database it could not reach.
+struct SoakError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+
+    /// A failed system call on `path`, with the C error.
+    static func system(_ operation: String, _ path: String, errno code: Int32 = errno) -> SoakError {
+        SoakError("\(operation) \(path): \(String(cString: strerror(code)))")
+    }
+}

@@ -1,0 +1,165 @@
+import Estimator
+
+/// What the database holds at the end, judged against the plan:
+/// - every good checkpoint: one version, one `done` job, exactly one row per cutoff ×
+///   preconditioner (Adam skipped where there is no Adam state, computed with every sample
+///   elsewhere);
+/// - every bad checkpoint: one version, one `failed` job with the error its defect causes, no
+///   rows;
+/// - deleted checkpoints: no duplicate rows, and the rows of one deleted after processing kept;
+/// - no job queued or running, no two rows with the same key, nothing at paths the soak never
+///   wrote.
+struct Verdict: Sendable {
+    /// Good checkpoints (or their rows) missing, or bad ones without their failed job.
+    var lost: [String] = []
+    /// Rows, jobs or versions beyond one per checkpoint and key.
+    var duplicated: [String] = []
+    /// Jobs still queued or running.
+    var stuck: [String] = []
+    /// Anything else that should not be: wrong errors, unknown paths, the daemon ending by itself.
+    var unexpected: [String] = []
+
+    var isClean: Bool { lost.isEmpty && duplicated.isEmpty && stuck.isEmpty && unexpected.isEmpty }
+
+    /// Settings the daemon ran with.
+    struct Expectation: Sendable {
+        var cutoffs: [Double]
+        var preconditioners: [String]
+        var directions: Int
+    }
+
+    struct Counts: Sendable {
+        var done = 0
+        var failed = 0
+        var retried = 0
+        var computed = 0
+        var skipped = 0
+    }
+
+    private(set) var counts = Counts()
+
+    init(plan: SoakPlan, generator: Generator.Report, writer: CheckpointWriter, snapshot: SoakDatabase.Snapshot,
+         expectation: Expectation) {
+        let versions = Dictionary(grouping: snapshot.checkpoints, by: \.path)
+        let jobs = Dictionary(grouping: snapshot.jobs, by: \.checkpointID)
+        let estimates = Dictionary(grouping: snapshot.estimates, by: \.checkpointID)
+        let expectedKeys = Set(expectation.cutoffs.flatMap { cutoff in expectation.preconditioners.map { Key(cutoff: cutoff, preconditioner: $0) } })
+
+        for job in snapshot.jobs {
+            switch job.state {
+            case "done": counts.done += 1
+            case "failed": counts.failed += 1
+            default: stuck.append("\(job) (checkpoint \(job.checkpointID))")
+            }
+            if job.attempts > 1 { counts.retried += 1 }
+        }
+        for row in snapshot.estimates {
+            if row.skipped == nil { counts.computed += 1 } else { counts.skipped += 1 }
+        }
+        if snapshot.duplicateKeys > 0 {
+            duplicated.append("\(snapshot.duplicateKeys) estimate key(s) stored more than once")
+        }
+        let planned = Set(plan.checkpoints.map { writer.path(of: $0) })
+        for (path, rows) in versions where !planned.contains(path) {
+            unexpected.append("\(rows.count) checkpoint row(s) at \(path), which the soak never wrote")
+        }
+
+        for checkpoint in plan.checkpoints {
+            let path = writer.path(of: checkpoint)
+            let found = versions[path] ?? []
+            let what = "\(checkpoint.run)/\(checkpoint.name)"
+            if let defect = checkpoint.defect {
+                // Bad: one version, one failed job with the defect's error, nothing estimated.
+                guard !found.isEmpty else {
+                    lost.append("\(what) (\(defect.rawValue)) was never registered: its failure is not visible")
+                    continue
+                }
+                if found.count > 1 { unexpected.append("\(what) (\(defect.rawValue)) registered \(found.count) times") }
+                let versionJobs = found.flatMap { jobs[$0.id] ?? [] }
+                if versionJobs.isEmpty { lost.append("\(what) (\(defect.rawValue)) has no job") }
+                if versionJobs.count > 1 { duplicated.append("\(what) (\(defect.rawValue)) has \(versionJobs.count) jobs: \(versionJobs)") }
+                for job in versionJobs where job.state == "done" || job.state == "failed" {
+                    if job.state == "done" {
+                        unexpected.append("\(what) (\(defect.rawValue)) was estimated: \(job)")
+                    } else if !(job.errorCode ?? "").hasPrefix(defect.expectedErrorCode) || (job.lastError ?? "").isEmpty {
+                        unexpected.append("\(what) (\(defect.rawValue)) failed without the expected \(defect.expectedErrorCode)… error: \(job)")
+                    }
+                }
+                let rows = found.flatMap { estimates[$0.id] ?? [] }
+                if !rows.isEmpty { unexpected.append("\(what) (\(defect.rawValue)) has \(rows.count) estimate rows") }
+            } else if let deletion = checkpoint.deletion {
+                // Deleted: whatever was stored stays, once; kept rows complete when it went after processing.
+                for version in found {
+                    let rows = estimates[version.id] ?? []
+                    let keys = rows.map { Key(cutoff: $0.cutoff, preconditioner: $0.preconditioner) }
+                    if Set(keys).count != keys.count || rows.count > expectedKeys.count {
+                        duplicated.append("deleted \(what) has \(rows.count) rows for \(Set(keys).count) keys")
+                    }
+                    for job in jobs[version.id] ?? [] where job.state == "failed" && (job.errorCode ?? "").isEmpty {
+                        unexpected.append("deleted \(what) failed without an error code: \(job)")
+                    }
+                }
+                if case .afterProcessing = deletion, generator.deletedAfterProcessing[checkpoint.id] == true {
+                    let rows = found.flatMap { estimates[$0.id] ?? [] }
+                    if rows.count != expectedKeys.count {
+                        lost.append("\(what) was deleted after processing and kept \(rows.count) of its \(expectedKeys.count) rows")
+                    }
+                }
+            } else {
+                checkGood(checkpoint, what: what, path: path, found: found, jobs: jobs, estimates: estimates,
+                          expectedKeys: expectedKeys, directions: expectation.directions)
+            }
+        }
+    }
+
+    private struct Key: Hashable {
+        var cutoff: Double
+        var preconditioner: String
+    }
+
+    private mutating func checkGood(
+        _ checkpoint: SoakPlan.Checkpoint, what: String, path: String, found: [SoakDatabase.CheckpointRow],
+        jobs: [Int64: [SoakDatabase.JobRow]], estimates: [Int64: [SoakDatabase.EstimateRow]], expectedKeys: Set<Key>,
+        directions: Int
+    ) {
+        let fingerprint: String
+        do {
+            fingerprint = try CheckpointFolder(path: path).fingerprint()
+        } catch {
+            unexpected.append("\(what) cannot be read back from disk: \(error)")
+            return
+        }
+        guard let version = found.first(where: { $0.fingerprint == fingerprint }) else {
+            lost.append("\(what) was never registered with its content's fingerprint (\(found.count) other version(s))")
+            return
+        }
+        if found.count > 1 {
+            unexpected.append("\(what) was written once (plus identical rewrites) but registered as \(found.count) versions")
+        }
+        let versionJobs = jobs[version.id] ?? []
+        if versionJobs.count > 1 { duplicated.append("\(what) has \(versionJobs.count) jobs: \(versionJobs)") }
+        if let failed = versionJobs.first(where: { $0.state == "failed" }) {
+            lost.append("\(what) is good, but its job failed: \(failed)")
+        } else if !versionJobs.contains(where: { $0.state == "done" }) {
+            lost.append("\(what) has no finished job: \(versionJobs)")
+        }
+        let rows = estimates[version.id] ?? []
+        let keys = rows.map { Key(cutoff: $0.cutoff, preconditioner: $0.preconditioner) }
+        if keys.count > Set(keys).count || !Set(keys).isSubset(of: expectedKeys) {
+            duplicated.append("\(what) has \(rows.count) rows for \(Set(keys).count) distinct keys")
+        }
+        let missing = expectedKeys.subtracting(keys)
+        if !missing.isEmpty {
+            lost.append("\(what) lacks \(missing.count) of its \(expectedKeys.count) rows")
+        }
+        for row in rows {
+            let skip = row.preconditioner == "adam" && checkpoint.adamSkipped
+            if skip, row.skipped == nil {
+                unexpected.append("\(what): adam at cutoff \(row.cutoff) was computed, but this checkpoint has no Adam state")
+            } else if !skip, row.skipped != nil || !(row.logVolume?.isFinite ?? false) || row.samples != directions {
+                unexpected.append(
+                    "\(what): \(row.preconditioner) at cutoff \(row.cutoff) is not a complete estimate (skipped: \(row.skipped ?? "no"), log volume \(row.logVolume.map { "\($0)" } ?? "NULL"), \(row.samples) samples)")
+            }
+        }
+    }
+}
