@@ -29,7 +29,7 @@ public actor Connection {
     }
 
     /// The connection string without its password.
-    public nonisolated var description: String { parameters.redacted }
+    public nonisolated var description: String { parameters.target }
 
     private init(parameters: ConnectionParameters, options: ConnectionOptions) {
         thread = DatabaseThread(name: "volumed-db")

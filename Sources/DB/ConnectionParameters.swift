@@ -8,8 +8,17 @@ struct ConnectionParameters: Sendable {
     let applicationName: String
     /// Password values found in the connection string.
     let secrets: [String]
-    /// The connection string without its password, for display.
-    let redacted: String
+    /// Where it connects — `host=… port=… dbname=…`, only those keys — for logs and errors,
+    /// which never show the connection string itself.
+    let target: String
+
+    private static let targetKeys = ["host", "hostaddr", "port", "dbname"]
+
+    /// A value as libpq's `key=value` syntax would take it: quoted when it holds spaces or quotes.
+    private static func quoted(_ value: String) -> String {
+        guard value.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\\" }) else { return value }
+        return "'" + value.replacing("\\", with: "\\\\").replacing("'", with: "\\'") + "'"
+    }
 
     /// libpq waits forever on an unreachable host unless told otherwise; a daemon must not hang.
     static let defaultConnectTimeoutSeconds = 10
@@ -26,17 +35,21 @@ struct ConnectionParameters: Sendable {
         }
         defer { PQconninfoFree(options) }
         var secrets: [String] = []
+        var shown: [String: String] = [:]
         var option = options
         while let keyword = option.pointee.keyword {
-            if String(cString: keyword) == "password", let value = option.pointee.val {
-                secrets.append(String(cString: value))
+            let key = String(cString: keyword)
+            if let value = option.pointee.val.map({ String(cString: $0) }), !value.isEmpty {
+                if key == "password" { secrets.append(value) }
+                if Self.targetKeys.contains(key) { shown[key] = value }
             }
             option += 1
         }
         self.connectionString = connectionString
         self.applicationName = applicationName
         self.secrets = secrets
-        redacted = Redaction.redactConnectionString(connectionString)
+        let target = Self.targetKeys.compactMap { key in shown[key].map { "\(key)=\(Self.quoted($0))" } }
+        self.target = target.isEmpty ? "libpq defaults (PG* environment)" : target.joined(separator: " ")
     }
 
     /// Calls `body` with NULL-terminated keyword/value arrays for `PQconnectdbParams`

@@ -32,11 +32,13 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         return .embedded(stateDirectory: stateDirectory)
     }
 
-    /// What to show a user: the connection string without its password, or the embedded
-    /// cluster's connection string.
+    /// What to show a user: the server's host, port and database (never the connection string,
+    /// which may carry a password or key paths), or the embedded cluster's connection string.
     public var connectionDescription: String {
         switch self {
-        case .server(let connectionString, _): Redaction.redactConnectionString(connectionString)
+        case .server(let connectionString, _):
+            (try? ConnectionParameters(connectionString, applicationName: "volumed"))?.target
+                ?? "a connection string libpq cannot parse"
         case .embedded(let stateDirectory): ClusterLayout(stateDirectory: stateDirectory).connectionString()
         }
     }

@@ -37,11 +37,17 @@ import Testing
         #expect(location.description == "embedded cluster in /var/lib/volumed/postgres")
     }
 
-    @Test func serverDescriptionsHideThePassword() {
-        let location = DatabaseLocation.server(connectionString: "postgresql://alice:hunter2@db/volumed", source: .environment)
-        #expect(location.connectionDescription == "postgresql://alice@db/volumed")
-        #expect(location.psqlCommand == "psql 'postgresql://alice@db/volumed'")
-        #expect(location.description == "postgresql://alice@db/volumed (from VOLUMED_DATABASE_URL)")
+    /// Descriptions (logs, errors, `status`) name only where the server is; `db url`, asked
+    /// for the connection string, gives it without the password.
+    @Test func serverDescriptionsShowOnlyHostPortAndDatabase() {
+        let location = DatabaseLocation.server(connectionString: "postgresql://alice:hunter2@db/volumed?sslkey=/k", source: .environment)
+        #expect(location.connectionDescription == "host=db dbname=volumed")
+        #expect(location.psqlCommand == "psql 'postgresql://alice@db/volumed?sslkey=/k'")
+        #expect(location.description == "host=db dbname=volumed (from VOLUMED_DATABASE_URL)")
+        let keywords = DatabaseLocation.server(connectionString: "host='/run/my db' port=5433 password=x user=bob", source: .config)
+        #expect(keywords.connectionDescription == "host='/run/my db' port=5433")
+        let broken = DatabaseLocation.server(connectionString: "host=db password='unterminated", source: .config)
+        #expect(broken.connectionDescription == "a connection string libpq cannot parse")
     }
 
     @Test func longStateDirectoriesGetAShortSocketDirectory() {
