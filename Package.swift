@@ -75,6 +75,7 @@ var package = Package(
         .executableTarget(
             name: "Soak",
             dependencies: [
+                "Config",
                 "DB",
                 "Estimator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

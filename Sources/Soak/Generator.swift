@@ -1,3 +1,5 @@
+import Config
+
 /// Plays the trainers: performs the plan's writes, identical rewrites and deletions at their
 /// times. A deletion "after processing" waits until the checkpoint's job is done (read from the
 /// database); every deletion records whether the checkpoint had been processed when it went.
