@@ -71,7 +71,7 @@ public struct CheckpointEstimation: Sendable {
     /// same number in every estimate that reuses it; the per-estimate scaling is O(D) and not counted.
     private func curvaturePreconditioner(_ spec: PreconditionerSpec) throws -> Result<Preconditioner, SkipReason> {
         guard let curved = model as? any CurvatureModel else {
-            return .failure(SkipReason("\(spec.name) needs reverse-mode gradients, which the \(model.architecture) model does not have yet"))
+            return .failure(SkipReason("\(spec.name) needs reverse-mode gradients, which the \(model.architecture) model does not have"))
         }
         switch spec.kind {
         case .fisher:

@@ -28,7 +28,8 @@ public protocol BackwardPass<Scalar> {
 }
 
 /// A model with reverse mode at its anchor: what the `fisher` and `hessian` preconditioners
-/// need. Architectures without a backward pass skip those two preconditioners with a reason.
+/// need (the MLP and every language model have it; an architecture added without one would
+/// skip those two preconditioners with a reason).
 public protocol CurvatureModel: Model {
     /// The anchor's forward pass on `data` in float32, kept for backward passes.
     func backwardPass(data: EvalData) throws(EstimatorError) -> any BackwardPass<Float>
