@@ -150,9 +150,9 @@ struct TOMLParser {
         guard let c = current else { throw fail("expected a value, saw \(seen)") }
         switch c {
         case UInt8(ascii: "\""):
-            return .string(try at("\"\"\"") ? multiLineBasicString() : basicString())
+            return .string(try at("\"\"\"") ? multiLineString(quote: UInt8(ascii: "\"")) : basicString())
         case UInt8(ascii: "'"):
-            return .string(try at("'''") ? multiLineLiteralString() : literalString())
+            return .string(try at("'''") ? multiLineString(quote: UInt8(ascii: "'")) : literalString())
         case UInt8(ascii: "["):
             return try array(path: path)
         case UInt8(ascii: "{"):
@@ -408,17 +408,19 @@ struct TOMLParser {
         throw fail("the string is not closed before the end of the file")
     }
 
-    /// `"""…"""` with escapes and line breaks; a line break right after the opening quotes is
-    /// dropped, and a backslash at the end of a line drops it with the blanks after it.
-    private mutating func multiLineBasicString() throws(SyntaxError) -> String {
+    /// `"""…"""` (escapes) or `'''…'''` (verbatim), with line breaks. A line break right after
+    /// the opening quotes is dropped; in a basic string a backslash at the end of a line drops
+    /// it with the blanks after it.
+    private mutating func multiLineString(quote: UInt8) throws(SyntaxError) -> String {
+        let escapes = quote == UInt8(ascii: "\"")
         i += 3
         try skipFirstLineBreak()
         var bytes: [UInt8] = []
         while let c = current {
-            if at("\"\"\"") {
-                try closeMultiLine(quote: UInt8(ascii: "\""), into: &bytes)
+            if at(escapes ? "\"\"\"" : "'''") {
+                try closeMultiLine(quote: quote, into: &bytes)
                 return String(decoding: bytes, as: UTF8.self)
-            } else if c == UInt8(ascii: "\\") {
+            } else if escapes, c == UInt8(ascii: "\\") {
                 var j = i + 1
                 while j < text.count, text[j] == UInt8(ascii: " ") || text[j] == UInt8(ascii: "\t") { j += 1 }
                 if j < text.count, text[j] == UInt8(ascii: "\n") || text[j] == UInt8(ascii: "\r") {
@@ -456,26 +458,6 @@ struct TOMLParser {
             try textCharacter(in: "a string")
         }
         throw fail("the string is not closed before the end of the file")
-    }
-
-    /// `'''…'''`, verbatim but for a line break right after the opening quotes, with line breaks.
-    private mutating func multiLineLiteralString() throws(SyntaxError) -> String {
-        i += 3
-        try skipFirstLineBreak()
-        var bytes: [UInt8] = []
-        while let c = current {
-            if at("'''") {
-                try closeMultiLine(quote: UInt8(ascii: "'"), into: &bytes)
-                return String(decoding: bytes, as: UTF8.self)
-            } else if c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
-                try lineBreak(orFail: "expected a line break")
-                bytes.append(UInt8(ascii: "\n"))
-            } else {
-                try textCharacter(in: "a string")
-                bytes.append(c)
-            }
-        }
-        throw fail("the multi-line string is not closed before the end of the file")
     }
 
     private mutating func skipFirstLineBreak() throws(SyntaxError) {
