@@ -67,14 +67,7 @@ public struct FisherDiagonal: Sendable {
         case .exact:
             for c in 0..<classes {
                 for block in FisherDiagonal.blocks(pass.examples) {
-                    cotangents.removeAll(keepingCapacity: true)
-                    for r in block {
-                        let p = probabilities[(r * classes)..<((r + 1) * classes)]
-                        let root = counted[r] ? p[p.startIndex + c].squareRoot() : 0
-                        for k in 0..<classes {
-                            cotangents.append(P.Scalar(root * ((k == c ? 1 : 0) - p[p.startIndex + k])))
-                        }
-                    }
+                    FisherDiagonal.classCotangents(c, rows: block, anchor: anchor, counted: counted, into: &cotangents)
                     squares.withUnsafeMutableBufferPointer { s in
                         pass.pullback(examples: block, cotangents: cotangents, sum: nil, squares: s.baseAddress!)
                     }
@@ -129,6 +122,22 @@ public struct FisherDiagonal: Sendable {
         var mask = [Bool](repeating: false, count: anchor.rows)
         for r in anchor.countedRows { mask[r] = true }
         return mask
+    }
+
+    /// g = √p_c·(e_c − p) at each of `rows` for class `c` (zero where the KL does not count), so
+    /// that Σ_c g_c g_cᵀ = diag(p) − ppᵀ; replaces the contents of `cotangents` ([rows, classes]).
+    static func classCotangents<S: BLASScalar>(_ c: Int, rows: Range<Int>, anchor: AnchorDistribution,
+                                               counted: [Bool], into cotangents: inout [S]) {
+        let classes = anchor.classes
+        let probabilities = anchor.probabilities
+        cotangents.removeAll(keepingCapacity: true)
+        for r in rows {
+            let p = probabilities[(r * classes)..<((r + 1) * classes)]
+            let root = counted[r] ? p[p.startIndex + c].squareRoot() : 0
+            for k in 0..<classes {
+                cotangents.append(S(root * ((k == c ? 1 : 0) - p[p.startIndex + k])))
+            }
+        }
     }
 
     /// Inverse-CDF draw from a categorical distribution; rounding slack goes to the last class.

@@ -20,7 +20,6 @@ public enum GaussNewton {
         let anchor = pass.anchor
         let classes = anchor.classes
         let counted = FisherDiagonal.countedMask(anchor)
-        let probabilities = anchor.probabilities
         let examplesPerBlock = max(1, examplesPerBlock ?? blockScalars / (classes * max(1, d)))
         var h = [P.Scalar](repeating: 0, count: d * d)
         var jacobianRows = [P.Scalar](repeating: 0, count: min(pass.examples, examplesPerBlock) * classes * d)
@@ -32,14 +31,7 @@ public enum GaussNewton {
             // Rows for class c go to [c·count, (c+1)·count).
             jacobianRows.withUnsafeMutableBufferPointer { rows in
                 for c in 0..<classes {
-                    cotangents.removeAll(keepingCapacity: true)
-                    for r in block {
-                        let p = probabilities[(r * classes)..<((r + 1) * classes)]
-                        let root = counted[r] ? p[p.startIndex + c].squareRoot() : 0
-                        for k in 0..<classes {
-                            cotangents.append(P.Scalar(root * ((k == c ? 1 : 0) - p[p.startIndex + k])))
-                        }
-                    }
+                    FisherDiagonal.classCotangents(c, rows: block, anchor: anchor, counted: counted, into: &cotangents)
                     pass.jacobianRows(examples: block, cotangents: cotangents,
                                       into: rows.baseAddress! + c * block.count * d)
                 }
