@@ -14,12 +14,6 @@ struct ConnectionParameters: Sendable {
 
     private static let targetKeys = ["host", "hostaddr", "port", "dbname"]
 
-    /// A value as libpq's `key=value` syntax would take it: quoted when it holds spaces or quotes.
-    private static func quoted(_ value: String) -> String {
-        guard value.contains(where: { $0.isWhitespace || $0 == "'" || $0 == "\\" }) else { return value }
-        return "'" + value.replacing("\\", with: "\\\\").replacing("'", with: "\\'") + "'"
-    }
-
     /// libpq waits forever on an unreachable host unless told otherwise; a daemon must not hang.
     static let defaultConnectTimeoutSeconds = 10
 
@@ -48,7 +42,7 @@ struct ConnectionParameters: Sendable {
         self.connectionString = connectionString
         self.applicationName = applicationName
         self.secrets = secrets
-        let target = Self.targetKeys.compactMap { key in shown[key].map { "\(key)=\(Self.quoted($0))" } }
+        let target = Self.targetKeys.compactMap { key in shown[key].map { "\(key)=\(ClusterLayout.quoteValue($0))" } }
         self.target = target.isEmpty ? "libpq defaults (PG* environment)" : target.joined(separator: " ")
     }
 
