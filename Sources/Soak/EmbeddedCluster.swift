@@ -15,12 +15,9 @@ struct EmbeddedCluster: Sendable {
         self.logPath = logPath
     }
 
-    /// The live postmaster named by `postmaster.pid`, if any.
+    /// The live postmaster named by `postmaster.pid`, if any (a zombie is not live).
     var postmasterPID: pid_t? {
-        guard let text = try? String(contentsOfFile: layout.dataDirectory + "/postmaster.pid", encoding: .utf8),
-              let first = text.split(separator: "\n").first,
-              let pid = pid_t(first.trimmingCharacters(in: .whitespaces)), pid > 0
-        else { return nil }
+        guard let pid = EmbeddedPostgres.serverProcessID(layout) else { return nil }
         return Self.isAlive(pid) ? pid : nil
     }
 
@@ -48,7 +45,7 @@ struct EmbeddedCluster: Sendable {
     private func pgctl(_ arguments: [String]) throws {
         var owner = stat()
         guard stat(layout.dataDirectory, &owner) == 0 else { throw SoakError.system("stat", layout.dataDirectory) }
-        let pgctl = try Self.binDirectory() + "/pg_ctl"
+        let pgctl = try EmbeddedPostgres.newestBinDirectory() + "/pg_ctl"
         let command = [pgctl, "-D", layout.dataDirectory] + arguments
         let asOwner = geteuid() == 0
             ? ["/usr/bin/setpriv", "--reuid=\(owner.st_uid)", "--regid=\(owner.st_gid)", "--clear-groups", "--"] + command
@@ -62,16 +59,6 @@ struct EmbeddedCluster: Sendable {
         guard termination == .exited(0) else {
             throw SoakError("pg_ctl \(arguments.joined(separator: " ")) ended with \(termination); see \(logPath)")
         }
-    }
-
-    /// The newest `/usr/lib/postgresql/<version>/bin`, as the daemon picks it.
-    private static func binDirectory() throws -> String {
-        let root = "/usr/lib/postgresql"
-        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
-        for version in versions.reversed() where FileManager.default.isExecutableFile(atPath: "\(root)/\(version)/bin/pg_ctl") {
-            return "\(root)/\(version)/bin"
-        }
-        throw SoakError("no PostgreSQL found under \(root)")
     }
 
     /// Alive and not a zombie.

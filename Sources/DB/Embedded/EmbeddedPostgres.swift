@@ -154,18 +154,7 @@ public actor EmbeddedPostgres {
         if let configured = options.binDirectory {
             resolved = configured
         } else {
-            let root = "/usr/lib/postgresql"
-            let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
-                .compactMap { name in Int(name).map { (version: $0, name: name) } }
-                .filter { FileManager.default.isExecutableFile(atPath: "\(root)/\($0.name)/bin/initdb") }
-                .sorted { $0.version > $1.version }
-            guard let newest = versions.first else {
-                throw DatabaseError(
-                    code: "db.embedded",
-                    message: "no PostgreSQL server found (looked for \(root)/<version>/bin/initdb); install PostgreSQL or give a database URL"
-                )
-            }
-            resolved = "\(root)/\(newest.name)/bin"
+            resolved = try Self.newestBinDirectory()
         }
         for tool in ["initdb", "pg_ctl", "postgres"] where !FileManager.default.isExecutableFile(atPath: "\(resolved)/\(tool)") {
             throw DatabaseError(code: "db.embedded", message: "\(resolved)/\(tool) is missing or not executable")
@@ -330,8 +319,10 @@ public actor EmbeddedPostgres {
         return false
     }
 
-    /// The pid in `postmaster.pid` if that process is alive.
-    private func serverProcessID() -> pid_t? {
+    private func serverProcessID() -> pid_t? { Self.serverProcessID(layout) }
+
+    /// The pid in the cluster's `postmaster.pid` if that process is alive.
+    public static func serverProcessID(_ layout: ClusterLayout) -> pid_t? {
         guard let text = try? String(contentsOfFile: layout.dataDirectory + "/postmaster.pid", encoding: .utf8),
               let first = text.split(whereSeparator: \.isNewline).first,
               let pid = pid_t(first.trimmingCharacters(in: .whitespaces)), pid > 0
@@ -339,6 +330,22 @@ public actor EmbeddedPostgres {
         // EPERM: alive, but another user's.
         guard kill(pid, 0) == 0 || errno == EPERM else { return nil }
         return pid
+    }
+
+    /// The newest installed server's programs, `/usr/lib/postgresql/<version>/bin`.
+    public static func newestBinDirectory() throws -> String {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .compactMap { name in Int(name).map { (version: $0, name: name) } }
+            .filter { FileManager.default.isExecutableFile(atPath: "\(root)/\($0.name)/bin/initdb") }
+            .sorted { $0.version > $1.version }
+        guard let newest = versions.first else {
+            throw DatabaseError(
+                code: "db.embedded",
+                message: "no PostgreSQL server found (looked for \(root)/<version>/bin/initdb); install PostgreSQL or give a database URL"
+            )
+        }
+        return "\(root)/\(newest.name)/bin"
     }
 
     private static func isPostgresProcess(_ pid: pid_t) -> Bool {
