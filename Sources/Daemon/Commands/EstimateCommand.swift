@@ -60,6 +60,7 @@ struct EstimateCommand: ParsableCommand {
     var samples = false
 
     func run() throws {
+        AllocatorPolicy.returnLargeBlocksToSystem()
         let overrides = try commandLineOverrides()
         let estimation: CheckpointEstimation
         do {

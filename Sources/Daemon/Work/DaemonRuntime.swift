@@ -1,5 +1,6 @@
 import Config
 import DB
+import Estimator
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -25,6 +26,8 @@ struct DaemonRuntime {
 
     /// Runs until SIGTERM/SIGINT.
     func run() async throws {
+        // Each job's loading buffers and estimate buffers go back to the system when freed.
+        AllocatorPolicy.returnLargeBlocksToSystem()
         logger.info("starting", metadata: ["database": "\(location)", "watch": "\(workersOnly ? "-" : config.watch.root)"])
         // Until the service group takes the signals over, a SIGTERM/SIGINT during start-up
         // (initdb, starting PostgreSQL, migrations) ends the start-up cleanly instead of killing

@@ -118,7 +118,7 @@ public struct FisherDiagonal: Sendable {
         stride(from: 0, to: examples, by: examplesPerBlock).map { $0..<min(examples, $0 + examplesPerBlock) }
     }
 
-    static func countedMask(_ anchor: AnchorDistribution) -> [Bool] {
+    static func countedMask(_ anchor: AnchorProbabilities) -> [Bool] {
         var mask = [Bool](repeating: false, count: anchor.rows)
         for r in anchor.countedRows { mask[r] = true }
         return mask
@@ -126,7 +126,7 @@ public struct FisherDiagonal: Sendable {
 
     /// g = √p_c·(e_c − p) at each of `rows` for class `c` (zero where the KL does not count), so
     /// that Σ_c g_c g_cᵀ = diag(p) − ppᵀ; replaces the contents of `cotangents` ([rows, classes]).
-    static func classCotangents<S: BLASScalar>(_ c: Int, rows: Range<Int>, anchor: AnchorDistribution,
+    static func classCotangents<S: BLASScalar>(_ c: Int, rows: Range<Int>, anchor: AnchorProbabilities,
                                                counted: [Bool], into cotangents: inout [S]) {
         let classes = anchor.classes
         let probabilities = anchor.probabilities

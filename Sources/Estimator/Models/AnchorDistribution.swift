@@ -2,114 +2,100 @@
 import Glibc
 #endif
 
-/// The anchor network's predictive distribution over `classes` at each evaluation position,
-/// in float64, and the KL of another network's logits from it.
+/// The anchor network's predictive distribution over `classes` at each evaluation position, as
+/// the KL cost needs it, and the KL of another network's logits from it.
+///
+/// KL(p ‖ q) at a row is Σ_c p_c·(lse − z_c) − Σ_c p_c·(lse0 − z0_c), with z the other
+/// network's logits and lse their log-sum-exp. Only p (in float32: its rounding moves the KL
+/// by a relative 1e-7) and the second sum per row (float64) are kept — a quarter of p and log p
+/// in float64 — and that sum is computed by the same loop as the first, so that the anchor's
+/// own logits give exactly 0.
 public struct AnchorDistribution: Sendable {
     public let rows: Int
     public let classes: Int
-    /// log p_θ0, row-major [rows, classes].
-    public let logProbs: [Double]
-    let probs: [Double]
-    /// Rows that count (unmasked positions); all rows when nil.
-    let included: [Int]?
+    /// p_θ0 rounded to float32, row-major [rows, classes] (zero in rows the KL does not count).
+    let probabilities: [Float]
+    /// Σ_c p_c·(lse0 − z0_c) at each row: the anchor's cross-entropy with itself.
+    let anchorCrossEntropy: [Double]
+    /// Which rows count (unmasked positions); nil when all do.
+    let counted: [Bool]?
+    public let positions: Int
 
-    /// `logits` are the anchor's outputs, [rows, classes]. Fails if any counted row is not finite.
+    /// `logits` are the anchor's outputs, [rows, classes]; `included` the rows that count (all
+    /// when nil). Fails if any counted row is not finite.
     public init(logits: UnsafeBufferPointer<Float>, rows: Int, classes: Int, included: [Int]? = nil) throws(EstimatorError) {
         precondition(logits.count == rows * classes)
         self.rows = rows
         self.classes = classes
-        self.included = included
+        var counted: [Bool]? = nil
+        if let included {
+            var mask = [Bool](repeating: false, count: rows)
+            for r in included { mask[r] = true }
+            counted = mask
+        }
+        self.counted = counted
+        positions = included?.count ?? rows
         let workspace = KLWorkspace(rows: rows, classes: classes)
         AnchorDistribution.rowLogSumExp(logits.baseAddress!, rows: rows, classes: classes, workspace)
-        var logProbs = [Double](repeating: 0, count: rows * classes)
-        var probs = [Double](repeating: 0, count: rows * classes)
-        for row in included ?? Array(0..<rows) {
+        var probabilities = [Float](repeating: 0, count: rows * classes)
+        var crossEntropy = [Double](repeating: 0, count: rows)
+        for row in 0..<rows where counted?[row] ?? true {
             let lse = workspace.logSumExp[row]
-            guard lse.isFinite else {
-                throw EstimatorError(code: "model.nonfinite_anchor",
-                                 "the anchor's outputs are not finite at evaluation position \(row) (NaN or infinite weights?)")
-            }
-            for c in 0..<classes {
-                let lp = Double(logits[row * classes + c]) - lse
-                logProbs[row * classes + c] = lp
-                probs[row * classes + c] = exp(lp)
+            guard lse.isFinite else { throw AnchorDistribution.nonFinite(row: row) }
+            let z = logits.baseAddress! + row * classes
+            for c in 0..<classes { probabilities[row * classes + c] = Float(exp(Double(z[c]) - lse)) }
+            crossEntropy[row] = probabilities.withUnsafeBufferPointer {
+                AnchorDistribution.crossEntropy($0.baseAddress! + row * classes, z, classes: classes, logSumExp: lse)
             }
         }
-        self.logProbs = logProbs
-        self.probs = probs
+        self.probabilities = probabilities
+        anchorCrossEntropy = crossEntropy
     }
 
-    /// The same from float64 logits, in plain float64 throughout (the finite-difference tests'
-    /// precision; the curvature code's anchor probabilities).
-    public init(logits: UnsafeBufferPointer<Double>, rows: Int, classes: Int, included: [Int]? = nil) throws(EstimatorError) {
-        precondition(logits.count == rows * classes)
-        self.rows = rows
-        self.classes = classes
-        self.included = included
-        var logProbs = [Double](repeating: 0, count: rows * classes)
-        var probs = [Double](repeating: 0, count: rows * classes)
-        for row in included ?? Array(0..<rows) {
-            let base = row * classes
-            var m = -Double.infinity
-            for c in 0..<classes { m = max(m, logits[base + c]) }
-            var s = 0.0
-            for c in 0..<classes { s += exp(logits[base + c] - m) }
-            let lse = m + log(s)
-            guard lse.isFinite else {
-                throw EstimatorError(code: "model.nonfinite_anchor",
-                                 "the anchor's outputs are not finite at evaluation position \(row) (NaN or infinite weights?)")
-            }
-            for c in 0..<classes {
-                logProbs[base + c] = logits[base + c] - lse
-                probs[base + c] = exp(logProbs[base + c])
-            }
-        }
-        self.logProbs = logProbs
-        self.probs = probs
+    static func nonFinite(row: Int) -> EstimatorError {
+        EstimatorError(code: "model.nonfinite_anchor",
+                       "the anchor's outputs are not finite at evaluation position \(row) (NaN or infinite weights?)")
     }
 
-    public var positions: Int { included?.count ?? rows }
-
-    /// p_θ0 at every row, row-major [rows, classes] (zero in rows the KL does not count).
-    public var probabilities: [Double] { probs }
-
-    /// The rows the KL counts, ascending.
-    public var countedRows: [Int] { included ?? Array(0..<rows) }
+    /// Bytes held: the float32 probabilities and the per-row sums.
+    public var byteCount: Int {
+        probabilities.count * MemoryLayout<Float>.stride + anchorCrossEntropy.count * MemoryLayout<Double>.stride
+    }
 
     /// Mean over counted rows of KL(p_θ0 ‖ softmax(logits)); NaN/∞ if the logits are not finite.
-    /// Written term by term against the stored log p_θ0, with the same log-sum-exp as the
-    /// anchor's, so that the anchor's own logits give exactly 0.
     public func meanKL(logits: UnsafePointer<Float>, workspace: KLWorkspace) -> Double {
-        AnchorDistribution.rowLogSumExp(logits, rows: rows, classes: classes, workspace)
-        var total = 0.0
-        logProbs.withUnsafeBufferPointer { lp in
-            probs.withUnsafeBufferPointer { p in
-                if let included {
-                    for row in included { total += rowKL(row, logits, lp, p, workspace.logSumExp[row]) }
-                } else {
-                    for row in 0..<rows { total += rowKL(row, logits, lp, p, workspace.logSumExp[row]) }
-                }
-            }
-        }
-        return total / Double(positions)
+        klSum(logits: logits, rows: 0..<rows, workspace: workspace) / Double(positions)
     }
 
+    /// Σ over the counted rows in `rows` of KL(p_θ0 ‖ softmax(logits)), with `logits` holding
+    /// just those rows ([rows.count, classes]); `workspace` needs room for rows.count rows.
+    public func klSum(logits: UnsafePointer<Float>, rows: Range<Int>, workspace: KLWorkspace) -> Double {
+        AnchorDistribution.rowLogSumExp(logits, rows: rows.count, classes: classes, workspace)
+        var total = 0.0
+        probabilities.withUnsafeBufferPointer { p in
+            for row in rows where counted?[row] ?? true {
+                let local = row - rows.lowerBound
+                total += AnchorDistribution.crossEntropy(p.baseAddress! + row * classes, logits + local * classes,
+                                                         classes: classes, logSumExp: workspace.logSumExp[local])
+                    - anchorCrossEntropy[row]
+            }
+        }
+        return total
+    }
+
+    /// Σ_c p_c·(lse − z_c) in float64, with four independent sums (one running sum is bound by
+    /// the latency of each addition).
     @inline(__always)
-    private func rowKL(_ row: Int, _ logits: UnsafePointer<Float>, _ lp: UnsafeBufferPointer<Double>,
-                       _ p: UnsafeBufferPointer<Double>, _ lse: Double) -> Double {
-        let base = row * classes
-        // Four independent sums: one running sum is bound by the latency of each addition.
-        var kl = SIMD4<Double>(repeating: 0)
+    static func crossEntropy(_ p: UnsafePointer<Float>, _ z: UnsafePointer<Float>, classes: Int, logSumExp lse: Double) -> Double {
+        var sums = SIMD4<Double>(repeating: 0)
         var c = 0
         while c + 4 <= classes {
-            for k in 0..<4 {
-                kl[k] += p[base + c + k] * (lp[base + c + k] - (Double(logits[base + c + k]) - lse))
-            }
+            for k in 0..<4 { sums[k] += Double(p[c + k]) * (lse - Double(z[c + k])) }
             c += 4
         }
-        var total = kl.sum()
+        var total = sums.sum()
         while c < classes {
-            total += p[base + c] * (lp[base + c] - (Double(logits[base + c]) - lse))
+            total += Double(p[c]) * (lse - Double(z[c]))
             c += 1
         }
         return total
@@ -225,6 +211,12 @@ public final class KLWorkspace {
 
     /// Rows of fewer classes than this go through `matrix`.
     static let smallClassLimit = 32
+
+    /// Bytes held by the buffers.
+    var byteCount: Int {
+        logSumExp.count * MemoryLayout<Double>.stride + rowMax.count * MemoryLayout<Float>.stride
+            + (exponentials.count + (matrix?.count ?? 0)) * MemoryLayout<Float>.stride
+    }
 
     public init(rows: Int, classes: Int) {
         logSumExp = .allocate(capacity: rows)

@@ -15,7 +15,7 @@ public protocol BackwardPass<Scalar> {
     var dimension: Int { get }
     var examples: Int { get }
     /// p_θ0 at every example, and which examples the KL counts.
-    var anchor: AnchorDistribution { get }
+    var anchor: AnchorProbabilities { get }
 
     /// Pulls back `cotangents` ([examples.count, classes], row-major) and adds
     /// Σ_e J_eᵀ g_e to `sum` and the per-example squares Σ_e (J_eᵀ g_e)∘(J_eᵀ g_e) to `squares`

@@ -31,12 +31,19 @@ public enum LanguageModelBenchmark {
         public let sgemmGFLOPS: Double
         /// Peak resident memory (VmHWM) minus the resident memory before loading.
         public let peakMemoryBytes: Int
-        /// weight bytes × (2 + 2 × threads) — θ0 and the preconditioner, and per worker its
-        /// direction and perturbed θ — plus threads × one evaluator's activation buffers plus the
-        /// anchor's cached distribution (float64 log-probabilities and probabilities).
+        /// The issue's bound: weight bytes × (2 + 2 × threads) — θ0 and the preconditioner, and
+        /// per worker its direction and perturbed θ — plus one batch of activations
+        /// (`batchActivationBytes`).
+        public let memoryBoundBytes: Int
+        /// What the estimates hold by design: weight bytes × (2 + threads) — θ0, the
+        /// preconditioner and each worker's direction — plus each worker's evaluator (residual
+        /// stream, one chunk of activations, one stage of perturbed weights) and the anchor's
+        /// cached distribution.
         public let memoryBudgetBytes: Int
         public let weightBytes: Int
-        public let activationBytesPerWorker: Int
+        /// The buffers of one forward pass over the whole eval batch at once.
+        public let batchActivationBytes: Int
+        public let evaluatorBytesPerWorker: Int
         public let anchorDistributionBytes: Int
         /// 1-, 5- and 15-minute load averages when the measurement started (the machine may be shared).
         public let loadAverage: [Double]
@@ -51,7 +58,8 @@ public enum LanguageModelBenchmark {
             KL evals / direction  median \(Self.fixed(medianKLEvaluationsPerDirection, 1)) (\(totalKLEvaluations) in all)
             forward pass          \(Self.fixed(Double(flopsPerEvaluation) / 1e6, 1)) MFLOP; \(Self.fixed(forwardGFLOPS, 1)) GFLOP/s (\(Self.fixed(100 * forwardGFLOPS / sgemmGFLOPS, 0))% of sgemm); \(Self.fixed(estimateGFLOPS, 1)) GFLOP/s over whole estimates
             sgemm 1024³           \(Self.fixed(sgemmGFLOPS, 1)) GFLOP/s (OpenBLAS \(openBLASCore), \(threads) × 1 thread)
-            memory                peak \(mib(peakMemoryBytes)) above start; budget \(mib(memoryBudgetBytes)) (weights \(mib(weightBytes)), activations \(mib(activationBytesPerWorker))/worker, anchor distribution \(mib(anchorDistributionBytes)))
+            memory                peak \(mib(peakMemoryBytes)) above start; bound \(mib(memoryBoundBytes)) = weights \(mib(weightBytes)) × \(2 + 2 * threads) + one batch of activations \(mib(batchActivationBytes))
+            memory by design      \(mib(memoryBudgetBytes)) = weights × \(2 + threads) + \(threads) × \(mib(evaluatorBytesPerWorker)) per evaluator (residual stream, one chunk's activations, one stage's weights) + \(mib(anchorDistributionBytes)) anchor distribution
             load average          \(loadAverage.map { Self.fixed($0, 2) }.joined(separator: " "))
             """
         }
@@ -72,6 +80,7 @@ public enum LanguageModelBenchmark {
     public static func run(checkpointPath: String, threads: Int, seeds: Int = 5, directions: Int = 20) throws -> Report {
         let threads = max(1, threads)
         let cutoff = 0.01
+        AllocatorPolicy.returnLargeBlocksToSystem()
         let plan = EstimationPlan(settings: EstimateSettings(cutoffs: [cutoff], directions: directions), preconditioners: [.adam])
         // A warm-up load and estimate, all freed again: code pages, OpenBLAS's buffers and the
         // allocator's arenas belong to the process, and a first load would count them against
@@ -114,7 +123,10 @@ public enum LanguageModelBenchmark {
         let (forward, sgemm) = rates(objective, threads: threads)
         let probe = LanguageModelRayEvaluator(objective)
         let weightBytes = model.layout.count * MemoryLayout<Float>.stride
-        let anchorBytes = objective.anchorDistribution.logProbs.count * 2 * MemoryLayout<Double>.stride
+        let anchorBytes = objective.anchorDistribution.byteCount
+        let structure = model.structure, tokens = objective.tokens
+        let batchActivations = TransformerWorkspace.byteCount(structure: structure, residualTokens: tokens.tokens, tokens: tokens.tokens, length: tokens.length)
+            + KLWorkspace(rows: tokens.tokens, classes: structure.vocabulary).byteCount
         return Report(
             checkpoint: checkpointPath, architecture: model.architecture, parameters: model.layout.count,
             threads: threads, directions: directions, cutoff: cutoff, preconditioner: preconditioner.spec.description,
@@ -125,8 +137,10 @@ public enum LanguageModelBenchmark {
             estimateGFLOPS: Double(evaluations.reduce(0, +)) * Double(flops) / seconds.reduce(0, +) / 1e9,
             sgemmGFLOPS: sgemm,
             peakMemoryBytes: peak,
-            memoryBudgetBytes: weightBytes * (2 + 2 * threads) + threads * probe.activationByteCount + anchorBytes,
-            weightBytes: weightBytes, activationBytesPerWorker: probe.activationByteCount, anchorDistributionBytes: anchorBytes,
+            memoryBoundBytes: weightBytes * (2 + 2 * threads) + batchActivations,
+            memoryBudgetBytes: weightBytes * (2 + threads) + threads * probe.byteCount + anchorBytes,
+            weightBytes: weightBytes, batchActivationBytes: batchActivations,
+            evaluatorBytesPerWorker: probe.byteCount, anchorDistributionBytes: anchorBytes,
             loadAverage: loadAverage, openBLASCore: BLAS.coreName)
     }
 
@@ -242,3 +256,4 @@ enum ProcessMemory {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+

@@ -1,37 +1,56 @@
 /// KL cost of a language model on a fixed token batch: mean over unmasked positions of
 /// KL(p_θ0 ‖ p_θ) over the vocabulary.
 ///
-/// Along a ray only the embedding lookup is linear in t — (E0 + t·V)[ids] = E0[ids] + t·V[ids] —
-/// so E0[ids] (+ positions) is gathered once here and V[ids] once per direction; every later
-/// layer runs on the perturbed weights, as one batch over all N·T tokens.
+/// An evaluation at θ0 + t·v embeds the whole batch (the lookup is linear in t, so it reads θ0
+/// and v directly), then runs stage by stage — each block, then the final norm and head — with
+/// that stage's perturbed weights written once into a `RayWeightWindow` and applied to the batch
+/// in chunks of whole sequences (attention never crosses sequences). A worker so holds one
+/// stage of perturbed weights and one chunk of activations besides the residual stream, not a
+/// perturbed copy of θ and the whole batch's activations.
 final class LanguageModelObjective: KLObjective {
     let model: LanguageModel
     let tokens: TokenContext
+    let pass: ChunkedForwardPass
     let anchorDistribution: AnchorDistribution
-    /// E0[ids] (+ P0[positions]), [tokens, hidden].
-    let embeddedAtAnchor: [Float]
-    /// Ranges of θ read by the layers after the embedding: the ones perturbed per evaluation.
-    let perturbedRanges: [Range<Int>]
+
+    /// A chunk's activation buffers stay within this many bytes when one sequence allows: with a
+    /// stage's weights they stay in a core's L2 cache.
+    static let chunkByteTarget = 256 << 10
 
     init(model: LanguageModel, tokens: TokenContext) throws(EstimatorError) {
         self.model = model
         self.tokens = tokens
         let structure = model.structure
-        var embedded = [Float](repeating: 0, count: tokens.tokens * structure.hidden)
-        let workspace = TransformerWorkspace(structure: structure, tokens: tokens)
-        model.anchor.withUnsafeBufferPointer { th in
-            embedded.withUnsafeMutableBufferPointer { e in
-                structure.embed(tokens, theta: th.baseAddress!, into: e.baseAddress!)
-                // The evaluator's own code path at t = 0, so the anchor's KL is exactly 0.
-                _ = workspace.hidden.initialize(from: e)
+        let pass = ChunkedForwardPass(structure: structure, tokens: tokens,
+                                      sequencesPerChunk: Self.sequencesPerChunk(structure, tokens))
+        self.pass = pass
+        // The anchor's logits come from the evaluators' own code path at t = 0, so that its KL
+        // is exactly 0.
+        var logits = [Float](repeating: 0, count: tokens.tokens * structure.vocabulary)
+        let workspace = TransformerWorkspace(structure: structure, tokens: tokens, chunk: pass.chunks[0])
+        let window = RayWeightWindow(stages: structure.stages)
+        model.anchor.withUnsafeBufferPointer { a in
+            logits.withUnsafeMutableBufferPointer { l in
+                pass.evaluate(anchor: a.baseAddress!, direction: a.baseAddress!, t: 0, window: window, workspace: workspace) { chunk, chunkLogits in
+                    (l.baseAddress! + pass.chunkStarts[chunk] * structure.vocabulary)
+                        .update(from: chunkLogits, count: pass.chunks[chunk].tokens * structure.vocabulary)
+                }
             }
-            structure.forward(tokens, theta: th.baseAddress!, workspace: workspace)
         }
-        embeddedAtAnchor = embedded
-        anchorDistribution = try AnchorDistribution(logits: UnsafeBufferPointer(workspace.logits),
-                                                    rows: tokens.tokens, classes: structure.vocabulary,
-                                                    included: tokens.included)
-        perturbedRanges = Self.ranges(of: model.layout, excluding: structure.embeddingOnly)
+        anchorDistribution = try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
+            try AnchorDistribution(logits: l, rows: tokens.tokens, classes: structure.vocabulary, included: tokens.included)
+        }
+    }
+
+    /// The most whole sequences whose chunk buffers fit `chunkByteTarget` (at least one).
+    static func sequencesPerChunk(_ structure: TransformerStructure, _ tokens: TokenContext) -> Int {
+        let length = tokens.length
+        let bytes = { (sequences: Int) in
+            TransformerWorkspace.byteCount(structure: structure, residualTokens: 0, tokens: sequences * length, length: length)
+        }
+        var sequences = 1
+        while sequences < tokens.rows, bytes(sequences + 1) <= chunkByteTarget { sequences += 1 }
+        return sequences
     }
 
     var dimension: Int { model.layout.count }
@@ -41,75 +60,82 @@ final class LanguageModelObjective: KLObjective {
 
     /// One evaluation's floating-point operations (matrix products and attention).
     var flopsPerEvaluation: Int { model.structure.flops(rows: tokens.rows, length: tokens.length) }
-
-    /// The layout's ranges minus `excluded` parameters, adjacent ranges merged.
-    static func ranges(of layout: ParameterLayout, excluding excluded: [Parameter]) -> [Range<Int>] {
-        let skip = Set(excluded.map(\.offset))
-        var ranges: [Range<Int>] = []
-        for p in layout.parameters where !skip.contains(p.offset) {
-            if let last = ranges.last, last.upperBound == p.offset {
-                ranges[ranges.count - 1] = last.lowerBound..<p.range.upperBound
-            } else {
-                ranges.append(p.range)
-            }
-        }
-        return ranges
-    }
 }
 
 final class LanguageModelRayEvaluator: RayEvaluator {
     private let objective: LanguageModelObjective
-    private let structure: TransformerStructure
     private let workspace: TransformerWorkspace
+    private let window: RayWeightWindow
     private let klWorkspace: KLWorkspace
-    /// θ0 + t·v̂ (only `perturbedRanges` are rewritten per evaluation).
-    private let theta: UnsafeMutableBufferPointer<Float>
-    /// V[ids] (+ V_P[positions]) for the current direction, [tokens, hidden].
-    private let embeddingSlope: UnsafeMutableBufferPointer<Float>
     private var direction: UnsafeBufferPointer<Float>?
 
     init(_ objective: LanguageModelObjective) {
         self.objective = objective
-        structure = objective.model.structure
-        workspace = TransformerWorkspace(structure: structure, tokens: objective.tokens)
-        klWorkspace = KLWorkspace(rows: objective.tokens.tokens, classes: structure.vocabulary)
-        theta = .allocate(capacity: objective.dimension)
-        _ = theta.initialize(from: objective.model.anchor)
-        embeddingSlope = .allocate(capacity: objective.embeddedAtAnchor.count)
+        let structure = objective.model.structure
+        workspace = TransformerWorkspace(structure: structure, tokens: objective.tokens, chunk: objective.pass.chunks[0])
+        window = RayWeightWindow(stages: structure.stages)
+        klWorkspace = KLWorkspace(rows: objective.pass.chunks[0].tokens, classes: structure.vocabulary)
     }
 
-    deinit {
-        theta.deallocate()
-        embeddingSlope.deallocate()
-    }
-
-    /// Bytes of this evaluator's activation buffers: the forward pass's, the embedding slope and
-    /// the KL scratch (not θ, which is weight-sized).
-    var activationByteCount: Int {
-        embeddingSlope.count * MemoryLayout<Float>.stride + workspace.byteCount
-            + objective.tokens.tokens * MemoryLayout<Double>.stride
-    }
+    /// Bytes of this evaluator's buffers: the residual stream, one chunk's activations and KL
+    /// scratch, and one stage of perturbed weights.
+    var byteCount: Int { workspace.byteCount + klWorkspace.byteCount + window.byteCount }
 
     func setDirection(_ direction: UnsafeBufferPointer<Float>) {
         precondition(direction.count == objective.dimension)
         self.direction = direction
-        structure.embed(objective.tokens, theta: direction.baseAddress!, into: embeddingSlope.baseAddress!)
     }
 
     func cost(at t: Double) -> Double {
         guard let direction else { preconditionFailure("setDirection before cost") }
-        let tf = Float(t)
-        let v = direction.baseAddress!
-        objective.model.anchor.withUnsafeBufferPointer { anchor in
-            let a = anchor.baseAddress!
-            for range in objective.perturbedRanges {
-                for i in range { theta[i] = a[i] + tf * v[i] }
+        let distribution = objective.anchorDistribution
+        var total = 0.0
+        objective.model.anchor.withUnsafeBufferPointer { a in
+            objective.pass.evaluate(anchor: a.baseAddress!, direction: direction.baseAddress!, t: Float(t),
+                               window: window, workspace: workspace) { chunk, logits in
+                let start = objective.pass.chunkStarts[chunk]
+                total += distribution.klSum(logits: logits, rows: start..<(start + objective.pass.chunks[chunk].tokens),
+                                            workspace: klWorkspace)
             }
         }
-        objective.embeddedAtAnchor.withUnsafeBufferPointer { e in
-            for i in 0..<e.count { workspace.hidden[i] = e[i] + tf * embeddingSlope[i] }
+        return total / Double(objective.positions)
+    }
+}
+
+/// A forward pass over a token batch along a ray, stage by stage and chunk by chunk (see
+/// `LanguageModelObjective`).
+struct ChunkedForwardPass {
+    let structure: TransformerStructure
+    let tokens: TokenContext
+    /// The batch's sequences in consecutive chunks; `chunkStarts[i]` is chunk i's first token.
+    let chunks: [TokenContext]
+    let chunkStarts: [Int]
+
+    init(structure: TransformerStructure, tokens: TokenContext, sequencesPerChunk: Int) {
+        self.structure = structure
+        self.tokens = tokens
+        let starts = Array(stride(from: 0, to: tokens.rows, by: sequencesPerChunk))
+        chunks = starts.map { tokens.sequences($0..<min(tokens.rows, $0 + sequencesPerChunk)) }
+        chunkStarts = starts.map { $0 * tokens.length }
+    }
+
+    /// The forward pass at anchor + t·direction; `chunkLogits(i, logits)` receives chunk i's
+    /// logits [chunks[i].tokens, vocabulary] as soon as they are computed.
+    func evaluate(anchor a: UnsafePointer<Float>, direction v: UnsafePointer<Float>, t: Float,
+                  window: RayWeightWindow, workspace w: TransformerWorkspace,
+                  chunkLogits: (Int, UnsafePointer<Float>) -> Void) {
+        let h = w.hidden.baseAddress!
+        structure.embed(tokens, theta: a, direction: v, t: t, into: h)
+        for (stage, block) in structure.blocks.enumerated() {
+            window.load(stage: stage, anchor: a, direction: v, t: t)
+            for (chunk, start) in zip(chunks, chunkStarts) {
+                structure.run(block, chunk, hidden: h + start * structure.hidden, window, w)
+            }
         }
-        structure.forward(objective.tokens, theta: UnsafePointer(theta.baseAddress!), workspace: workspace)
-        return objective.anchorDistribution.meanKL(logits: workspace.logits.baseAddress!, workspace: klWorkspace)
+        window.load(stage: structure.blocks.count, anchor: a, direction: v, t: t)
+        for (i, (chunk, start)) in zip(chunks, chunkStarts).enumerated() {
+            structure.output(chunk, hidden: h + start * structure.hidden, window, w)
+            chunkLogits(i, w.logits.baseAddress!)
+        }
     }
 }

@@ -18,7 +18,7 @@ struct MLPBackwardPass<Scalar: BLASScalar>: BackwardPass {
     /// f′(z_l) of hidden layer l, [rows, outputs_l].
     let slopes: [[Scalar]]
     let logits: [Scalar]
-    let anchor: AnchorDistribution
+    let anchor: AnchorProbabilities
 
     /// The forward pass of `model` at `theta` (its anchor when nil) on `inputs` [N, d].
     init(model: MLP, inputs: Tensor<Float>, theta: [Scalar]? = nil) throws(EstimatorError) {
@@ -38,7 +38,7 @@ struct MLPBackwardPass<Scalar: BLASScalar>: BackwardPass {
         logits = forward.logits
         let float64 = forward.logits.map { Double($0) }
         anchor = try float64.withUnsafeBufferPointer { (l) throws(EstimatorError) in
-            try AnchorDistribution(logits: l, rows: inputs.shape[0], classes: model.classes)
+            try AnchorProbabilities(logits: l, rows: inputs.shape[0], classes: model.classes)
         }
     }
 

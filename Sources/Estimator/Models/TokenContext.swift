@@ -46,6 +46,13 @@ final class TokenContext: @unchecked Sendable {  // immutable after init
         }
     }
 
+    /// The sequences in `range` as a batch of their own (positions again 0…length−1).
+    func sequences(_ range: Range<Int>) -> TokenContext {
+        let tokens = (range.lowerBound * length)..<(range.upperBound * length)
+        return TokenContext(ids: Array(ids[tokens]), mask: mask.map { Array($0[tokens]) },
+                            rows: range.count, length: length, rotary: rotary?.embedding)
+    }
+
     deinit {
         keyMask.map { UnsafeMutablePointer(mutating: $0).deallocate() }
     }

@@ -16,7 +16,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
     let tokens: TokenContext
     let theta: [Scalar]
     let activations: TransformerActivations<Scalar>
-    let anchor: AnchorDistribution
+    let anchor: AnchorProbabilities
 
     var dimension: Int { theta.count }
     var examples: Int { tokens.tokens }
@@ -33,7 +33,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
         }
         let logits = activations.logits.map { Double($0) }
         anchor = try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
-            try AnchorDistribution(logits: l, rows: tokens.tokens, classes: model.structure.vocabulary, included: tokens.included)
+            try AnchorProbabilities(logits: l, rows: tokens.tokens, classes: model.structure.vocabulary, included: tokens.included)
         }
     }
 

@@ -1,11 +1,13 @@
-/// The activation buffers of one forward pass over a whole token batch, allocated once; one per
-/// worker thread, so an evaluation allocates nothing.
+/// The activation buffers of a forward pass, allocated once; one per worker thread, so an
+/// evaluation allocates nothing. The residual stream holds the whole batch; the other buffers
+/// hold the whole batch or, for a ray evaluator, one chunk of its sequences at a time.
 ///
 /// Buffers that are never live at the same time share one scratch allocation: queries/keys/values
 /// and the heads' outputs (attention), the feed-forward units, and the output logits.
 final class TransformerWorkspace {
+    /// Tokens the buffers other than `hidden` have room for.
     let tokens: Int
-    /// The residual stream [tokens, hidden]; the caller writes the embedded tokens here.
+    /// The residual stream [all tokens, hidden]; the caller writes the embedded tokens here.
     let hidden: UnsafeMutableBufferPointer<Float>
     /// Normalized inputs of attention / feed-forward [tokens, hidden] (two for the parallel residual).
     let normed: UnsafeMutableBufferPointer<Float>
@@ -27,18 +29,20 @@ final class TransformerWorkspace {
     /// Output logits [tokens, vocabulary] (in `scratch`).
     let logits: UnsafeMutableBufferPointer<Float>
 
-    init(structure s: TransformerStructure, tokens: TokenContext) {
+    /// Buffers for a forward pass over `tokens`; with `chunk`, the residual stream still holds
+    /// all of `tokens` but every other buffer only one chunk of it (`LanguageModelRayEvaluator`).
+    init(structure s: TransformerStructure, tokens all: TokenContext, chunk: TokenContext? = nil) {
+        let tokens = chunk ?? all
         let n = tokens.tokens
         self.tokens = n
-        hidden = .allocate(capacity: n * s.hidden)
-        normed = .allocate(capacity: n * s.hidden)
-        normedSecond = .allocate(capacity: s.blocks.contains(where: \.parallelResidual) ? n * s.hidden : 0)
-        scores = .allocate(capacity: tokens.length * TransformerStructure.Attention.scoresStride(length: tokens.length))
-        normalization = .allocate(capacity: tokens.length)
-        keysTransposed = .allocate(capacity: tokens.length * (s.blocks.map(\.attention.headDimension).max() ?? 0))
-        let attentionWidth = s.widestProjection + s.widestAttentionOutput
-        let feedForwardWidth = s.widestFeedForward * (s.hasGatedFeedForward ? 2 : 1)
-        scratch = .allocate(capacity: n * max(attentionWidth, feedForwardWidth, s.vocabulary))
+        let sizes = Self.sizes(s, tokens: n, length: tokens.length)
+        hidden = .allocate(capacity: all.tokens * s.hidden)
+        normed = .allocate(capacity: sizes.hidden)
+        normedSecond = .allocate(capacity: sizes.normedSecond)
+        scores = .allocate(capacity: sizes.scores)
+        normalization = .allocate(capacity: sizes.normalization)
+        keysTransposed = .allocate(capacity: sizes.keysTransposed)
+        scratch = .allocate(capacity: sizes.scratch)
         let base = scratch.baseAddress!
         projection = base
         attended = base + n * s.widestProjection
@@ -51,6 +55,27 @@ final class TransformerWorkspace {
         for buffer in [hidden, normed, normedSecond, scores, normalization, keysTransposed, scratch] { buffer.deallocate() }
     }
 
+    /// Floats of each buffer for `tokens` tokens in sequences of `length`.
+    private static func sizes(_ s: TransformerStructure, tokens n: Int, length: Int)
+        -> (hidden: Int, normedSecond: Int, scores: Int, normalization: Int, keysTransposed: Int, scratch: Int) {
+        let attentionWidth = s.widestProjection + s.widestAttentionOutput
+        let feedForwardWidth = s.widestFeedForward * (s.hasGatedFeedForward ? 2 : 1)
+        return (hidden: n * s.hidden,
+                normedSecond: s.blocks.contains(where: \.parallelResidual) ? n * s.hidden : 0,
+                scores: length * TransformerStructure.Attention.scoresStride(length: length),
+                normalization: length,
+                keysTransposed: length * (s.blocks.map(\.attention.headDimension).max() ?? 0),
+                scratch: n * max(attentionWidth, feedForwardWidth, s.vocabulary))
+    }
+
+    /// Bytes the buffers take for a residual stream of `residualTokens` tokens and the other
+    /// buffers for `tokens` tokens, in sequences of `length`.
+    static func byteCount(structure: TransformerStructure, residualTokens: Int, tokens: Int, length: Int) -> Int {
+        let z = sizes(structure, tokens: tokens, length: length)
+        return (residualTokens * structure.hidden + z.hidden + z.normedSecond + z.scores + z.normalization
+                + z.keysTransposed + z.scratch) * MemoryLayout<Float>.stride
+    }
+
     /// Bytes held by the buffers.
     var byteCount: Int {
         [hidden, normed, normedSecond, scores, normalization, keysTransposed, scratch].reduce(0) { $0 + $1.count } * MemoryLayout<Float>.stride
@@ -59,81 +84,123 @@ final class TransformerWorkspace {
 
 extension TransformerStructure {
     /// Writes the embedded tokens E[id] (+ P[position]) into `hidden` [tokens, hidden], reading
-    /// the tables from `theta`.
-    func embed(_ tokens: TokenContext, theta: UnsafePointer<Float>, into hidden: UnsafeMutablePointer<Float>) {
+    /// the tables from `theta` — or, given a `direction`, from θ + t·direction, which along a
+    /// ray is all the embedding needs: the lookup is linear in t.
+    func embed(_ tokens: TokenContext, theta: UnsafePointer<Float>, direction: UnsafePointer<Float>? = nil, t: Float = 0,
+               into hidden: UnsafeMutablePointer<Float>) {
         let width = self.hidden
         let table = theta + tokenEmbedding.offset
         let positions = positionEmbedding.map { theta + $0.offset }
+        let slope = direction.map { $0 + tokenEmbedding.offset }
+        let positionSlope = direction.flatMap { d in positionEmbedding.map { d + $0.offset } }
         for (token, id) in tokens.ids.enumerated() {
             let out = hidden + token * width
             let row = table + id * width
-            if let positions {
-                let p = positions + (token % tokens.length) * width
-                for j in 0..<width { out[j] = row[j] + p[j] }
+            if let slope {
+                let v = slope + id * width
+                for j in 0..<width { out[j] = row[j] + t * v[j] }
             } else {
                 for j in 0..<width { out[j] = row[j] }
+            }
+            if let positions {
+                let position = (token % tokens.length) * width
+                let p = positions + position
+                if let positionSlope {
+                    let v = positionSlope + position
+                    for j in 0..<width { out[j] += p[j] + t * v[j] }
+                } else {
+                    for j in 0..<width { out[j] += p[j] }
+                }
             }
         }
     }
 
     /// From the embedded tokens in `workspace.hidden` to `workspace.logits`, at parameters `theta`.
     func forward(_ tokens: TokenContext, theta: UnsafePointer<Float>, workspace w: TransformerWorkspace) {
-        let n = tokens.tokens
+        let parameters = FlatParameters(theta: theta)
         let h = w.hidden.baseAddress!
-        let normed = w.normed.baseAddress!
-        for block in blocks {
-            block.attentionNorm.apply(h, rows: n, width: hidden, theta: theta, into: normed)
-            if block.parallelResidual {
-                let second = w.normedSecond.baseAddress!
-                block.feedForwardNorm.apply(h, rows: n, width: hidden, theta: theta, into: second)
-                attention(block.attention, input: normed, tokens, theta, w)
-                feedForward(block.feedForward, input: second, rows: n, theta, w)
-            } else {
-                attention(block.attention, input: normed, tokens, theta, w)
-                block.feedForwardNorm.apply(h, rows: n, width: hidden, theta: theta, into: normed)
-                feedForward(block.feedForward, input: normed, rows: n, theta, w)
+        for block in blocks { run(block, tokens, hidden: h, parameters, w) }
+        output(tokens, hidden: h, parameters, w)
+    }
+
+    /// The stages a forward pass goes through: each block's parameters, then the final norm's
+    /// and the head's (`RayWeightWindow`).
+    var stages: [[Parameter]] {
+        func linear(_ l: Linear) -> [Parameter] { [l.weight] + (l.bias.map { [$0] } ?? []) }
+        func norm(_ n: Norm) -> [Parameter] { [n.weight] + (n.bias.map { [$0] } ?? []) }
+        return blocks.map { b in
+            var p = norm(b.attentionNorm) + norm(b.feedForwardNorm)
+            switch b.attention.projection {
+            case .fused(let qkv): p += linear(qkv)
+            case .separate(let q, let k, let v): p += linear(q) + linear(k) + linear(v)
             }
+            p += linear(b.attention.output) + linear(b.feedForward.up) + (b.feedForward.gate.map(linear) ?? [])
+            return p + linear(b.feedForward.down)
+        } + [norm(finalNorm) + [head]]
+    }
+
+    /// One block on `tokens`, whose residual stream `h` [tokens, hidden] it updates in place.
+    func run<P: ParameterSource>(_ block: Block, _ tokens: TokenContext, hidden h: UnsafeMutablePointer<Float>,
+                                 _ parameters: P, _ w: TransformerWorkspace) {
+        let n = tokens.tokens
+        let normed = w.normed.baseAddress!
+        block.attentionNorm.apply(h, rows: n, width: hidden, parameters: parameters, into: normed)
+        if block.parallelResidual {
+            let second = w.normedSecond.baseAddress!
+            block.feedForwardNorm.apply(h, rows: n, width: hidden, parameters: parameters, into: second)
+            attention(block.attention, input: normed, tokens, hidden: h, parameters, w)
+            feedForward(block.feedForward, input: second, rows: n, hidden: h, parameters, w)
+        } else {
+            attention(block.attention, input: normed, tokens, hidden: h, parameters, w)
+            block.feedForwardNorm.apply(h, rows: n, width: hidden, parameters: parameters, into: normed)
+            feedForward(block.feedForward, input: normed, rows: n, hidden: h, parameters, w)
         }
-        finalNorm.apply(h, rows: n, width: hidden, theta: theta, into: normed)
+    }
+
+    /// The final norm and the output head: residual stream `h` [tokens, hidden] → `w.logits`.
+    func output<P: ParameterSource>(_ tokens: TokenContext, hidden h: UnsafeMutablePointer<Float>,
+                                    _ parameters: P, _ w: TransformerWorkspace) {
+        let n = tokens.tokens
+        finalNorm.apply(h, rows: n, width: hidden, parameters: parameters, into: w.normed.baseAddress!)
         BLAS.gemm(transB: true, m: n, n: vocabulary, k: hidden,
-                  a: normed, lda: hidden, b: theta + head.offset, ldb: hidden,
+                  a: w.normed.baseAddress!, lda: hidden, b: parameters(head), ldb: hidden,
                   c: w.logits.baseAddress!, ldc: vocabulary)
     }
 
-    /// hidden += attention(input).
-    private func attention(_ a: Attention, input: UnsafePointer<Float>, _ tokens: TokenContext,
-                           _ theta: UnsafePointer<Float>, _ w: TransformerWorkspace) {
+    /// h += attention(input).
+    private func attention<P: ParameterSource>(_ a: Attention, input: UnsafePointer<Float>, _ tokens: TokenContext,
+                                               hidden h: UnsafeMutablePointer<Float>, _ parameters: P, _ w: TransformerWorkspace) {
         let n = tokens.tokens
         let projection = w.projection
         let width = a.projectionWidth
         switch a.projection {
         case .fused(let qkv):
-            qkv.apply(input, rows: n, theta: theta, into: projection, ldy: width)
+            qkv.apply(input, rows: n, parameters: parameters, into: projection, ldy: width)
         case .separate(let q, let k, let v):
-            q.apply(input, rows: n, theta: theta, into: projection, ldy: width)
-            k.apply(input, rows: n, theta: theta, into: projection + a.keyColumns[0], ldy: width)
-            v.apply(input, rows: n, theta: theta, into: projection + a.valueColumns[0], ldy: width)
+            q.apply(input, rows: n, parameters: parameters, into: projection, ldy: width)
+            k.apply(input, rows: n, parameters: parameters, into: projection + a.keyColumns[0], ldy: width)
+            v.apply(input, rows: n, parameters: parameters, into: projection + a.valueColumns[0], ldy: width)
         }
         a.apply(projection: projection, tokens: tokens, scores: w.scores.baseAddress!,
                 keysTransposed: w.keysTransposed.baseAddress!, normalization: w.normalization.baseAddress!,
                 into: w.attended)
-        a.output.apply(w.attended, rows: n, theta: theta, into: w.hidden.baseAddress!, ldy: hidden, accumulate: true)
+        a.output.apply(w.attended, rows: n, parameters: parameters, into: h, ldy: hidden, accumulate: true)
     }
 
-    /// hidden += feedForward(input).
-    private func feedForward(_ f: FeedForward, input: UnsafePointer<Float>, rows n: Int,
-                             _ theta: UnsafePointer<Float>, _ w: TransformerWorkspace) {
+    /// h += feedForward(input).
+    private func feedForward<P: ParameterSource>(_ f: FeedForward, input: UnsafePointer<Float>, rows n: Int,
+                                                 hidden h: UnsafeMutablePointer<Float>, _ parameters: P, _ w: TransformerWorkspace) {
         let inner = w.inner
         let width = f.up.outputs
-        f.up.apply(input, rows: n, theta: theta, into: inner, ldy: width)
+        f.up.apply(input, rows: n, parameters: parameters, into: inner, ldy: width)
         if let gate = f.gate {
             let g = w.gate
-            gate.apply(input, rows: n, theta: theta, into: g, ldy: width)
+            gate.apply(input, rows: n, parameters: parameters, into: g, ldy: width)
             f.activation.applyVectorized(g, count: n * width)
             for i in 0..<(n * width) { inner[i] *= g[i] }
         } else {
             f.activation.applyVectorized(inner, count: n * width)
         }
-        f.down.apply(inner, rows: n, theta: theta, into: w.hidden.baseAddress!, ldy: hidden, accumulate: true)
+        f.down.apply(inner, rows: n, parameters: parameters, into: h, ldy: hidden, accumulate: true)
     }
 }

@@ -28,7 +28,10 @@ import Testing
         #expect(report.flopsPerEvaluation == 125_960_192)
         #expect(report.forwardGFLOPS > 0 && report.sgemmGFLOPS > 0)
         #expect(report.weightBytes == 132_864 * 4)
-        #expect(report.memoryBudgetBytes == report.weightBytes * 6 + 2 * report.activationBytesPerWorker + report.anchorDistributionBytes)
+        #expect(report.memoryBoundBytes == report.weightBytes * 6 + report.batchActivationBytes)
+        #expect(report.memoryBudgetBytes == report.weightBytes * 4 + 2 * report.evaluatorBytesPerWorker + report.anchorDistributionBytes)
+        // float32 p over 512 positions × 256 tokens, one float64 sum per position
+        #expect(report.anchorDistributionBytes == 512 * 256 * 4 + 512 * 8)
         #expect(report.peakMemoryBytes > 0)
         #expect(report.description.contains("KL evals / direction"))
     }

@@ -1,9 +1,9 @@
 extension TransformerStructure.Norm {
     /// y = norm(x) row by row, x and y [rows, width] (may not alias).
-    func apply(_ x: UnsafePointer<Float>, rows: Int, width: Int, theta: UnsafePointer<Float>,
-               into y: UnsafeMutablePointer<Float>) {
-        let w = theta + weight.offset
-        let b = bias.map { theta + $0.offset }
+    func apply<P: ParameterSource>(_ x: UnsafePointer<Float>, rows: Int, width: Int, parameters: P,
+                                   into y: UnsafeMutablePointer<Float>) {
+        let w = parameters(weight)
+        let b = bias.map { parameters($0) }
         let n = Float(width)
         for r in 0..<rows {
             let xr = x + r * width, yr = y + r * width
