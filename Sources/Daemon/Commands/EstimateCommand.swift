@@ -47,6 +47,12 @@ struct EstimateCommand: ParsableCommand {
     @Option(help: "Seed of the directions.")
     var seed: UInt64?
 
+    @Option(help: """
+        Random stream of the directions: philox (default), or torch to draw them as tyche does \
+        (torch.manual_seed(seed); torch.randn(directions, D)) and reproduce its per-seed numbers.
+        """)
+    var directionsFrom: String?
+
     @Option(help: "Relative tolerance of the KL at each radius.")
     var tolerance: Double?
 
@@ -112,6 +118,12 @@ struct EstimateCommand: ParsableCommand {
         o.directions = directions
         o.seed = seed
         o.tolerance = tolerance
+        if let directionsFrom {
+            guard let stream = DirectionStream(rawValue: directionsFrom) else {
+                throw ValidationError("--directions-from must be philox or torch")
+            }
+            o.directionStream = stream
+        }
         return o
     }
 }

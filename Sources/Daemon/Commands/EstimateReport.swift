@@ -31,7 +31,8 @@ enum EstimateReport {
             prior += ", centre \(s.priorCenter.rawValue), σ = \(sigma.map { format($0, 4) } ?? "?") (\(s.sigma))"
         }
         lines.append("prior       \(prior)")
-        lines.append("search      \(s.directions) directions, seed \(s.seed), tolerance \(format(s.tolerance, 3))")
+        let stream = s.directionStream == .philox ? "" : " (\(s.directionStream.rawValue) stream)"
+        lines.append("search      \(s.directions) directions, seed \(s.seed)\(stream), tolerance \(format(s.tolerance, 3))")
         lines.append("")
         let header = ["preconditioner", "cutoff", "log10 volume", "95% interval (log10)", "bits", "ess", "KL evals/dir", "seconds"]
         var rows: [[String]] = []

@@ -9,6 +9,8 @@ public struct EstimateOverrides: Sendable, Equatable {
     public var directions: Int?
     public var seed: UInt64?
     public var tolerance: Double?
+    /// Command line only (`volumed estimate --directions-from`).
+    public var directionStream: DirectionStream?
 
     public init(
         cutoffs: [Double]? = nil, preconditioners: [PreconditionerSpec]? = nil, prior: EstimateSettings.Prior? = nil,
@@ -42,6 +44,7 @@ public struct EstimateOverrides: Sendable, Equatable {
         if let directions { p.settings.directions = directions }
         if let seed { p.settings.seed = seed }
         if let tolerance { p.settings.tolerance = tolerance }
+        if let directionStream { p.settings.directionStream = directionStream }
         return p
     }
 }

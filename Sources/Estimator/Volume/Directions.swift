@@ -1,11 +1,18 @@
 import Glibc
 
+/// Where an estimate's unit directions come from.
+public protocol DirectionSource: Sendable {
+    var dimension: Int { get }
+    /// Writes direction `index` (a unit vector, up to float32 rounding) into `u`.
+    func unitDirection(_ index: Int, into u: UnsafeMutableBufferPointer<Float>)
+}
+
 /// Uniformly distributed unit directions in R^D, each one reproducible on its own.
 ///
 /// Direction `index` is u = g/‖g‖ with g ~ N(0, I_D); element j of g comes from Philox block
 /// j/4 of stream `index` under the key `seed`. Nothing is carried between directions, so a
 /// direction's numbers do not depend on the thread that draws it or on which others were drawn.
-public struct DirectionSampler: Sendable {
+public struct DirectionSampler: DirectionSource {
     public let seed: UInt64
     public let dimension: Int
     private let philox: Philox

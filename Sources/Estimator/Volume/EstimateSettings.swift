@@ -43,6 +43,8 @@ public struct EstimateSettings: Sendable, Equatable {
     public var directions: Int
     public var seed: UInt64
     public var tolerance: Double
+    /// How directions are drawn from the seed (default Philox; `.torch` reproduces tyche's).
+    public var directionStream: DirectionStream = .philox
 
     public init(cutoffs: [Double] = [0.01], prior: Prior = .gaussian, priorCenter: PriorCenter = .zero,
                 sigma: SigmaRule = .rms, directions: Int = 100, seed: UInt64 = 0, tolerance: Double = 0.01) {
@@ -69,4 +71,12 @@ public struct EstimateSettings: Sendable, Equatable {
             throw EstimatorError(code: "settings.tolerance", "tolerance \(tolerance) must be in (0, 1)")
         }
     }
+}
+
+/// The random stream an estimate's directions come from.
+public enum DirectionStream: String, Sendable, CaseIterable {
+    /// `DirectionSampler`: counter-based, each direction drawn on its own.
+    case philox
+    /// `TorchDirections`: PyTorch's `manual_seed(seed); randn(k, D)`, as tyche draws them.
+    case torch
 }

@@ -12,25 +12,25 @@ final class PreparedDirections: @unchecked Sendable {
     /// ‖u‖ of each drawn direction before preconditioning (1 up to float32 rounding).
     private let drawnNorms: UnsafeMutableBufferPointer<Double>
 
-    init(sampler: DirectionSampler, preconditioner: Preconditioner, directions: Int, threads: Int) {
-        let d = sampler.dimension
+    init(source: any DirectionSource, preconditioner: Preconditioner, directions: Int, threads: Int) {
+        let d = source.dimension
         dimension = d
         rows = .allocate(capacity: directions * d)
         drawnNorms = .allocate(capacity: directions)
         let blocks = (directions + Self.rowsPerBlock - 1) / Self.rowsPerBlock
         WorkerPool.run(threads: threads, count: blocks) { _, block in
-            self.fill(block: block, directions: directions, sampler: sampler, preconditioner: preconditioner)
+            self.fill(block: block, directions: directions, source: source, preconditioner: preconditioner)
         }
     }
 
-    private func fill(block: Int, directions: Int, sampler: DirectionSampler, preconditioner: Preconditioner) {
+    private func fill(block: Int, directions: Int, source: any DirectionSource, preconditioner: Preconditioner) {
         let d = dimension
         let first = block * Self.rowsPerBlock
         let count = min(Self.rowsPerBlock, directions - first)
         let blockRows = rows.baseAddress! + first * d
         for r in 0..<count {
             let u = UnsafeMutableBufferPointer(start: blockRows + r * d, count: d)
-            sampler.unitDirection(first + r, into: u)
+            source.unitDirection(first + r, into: u)
             drawnNorms[first + r] = DirectionWorker.norm(UnsafeBufferPointer(u))
         }
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count * d)

@@ -56,12 +56,15 @@ public struct VolumeEstimator: Sendable {
         let order = settings.cutoffs.indices.sorted { settings.cutoffs[$0] < settings.cutoffs[$1] }
         let ascending = order.map { settings.cutoffs[$0] }
         let threads = max(1, min(threads, k))
+        let source: any DirectionSource = switch settings.directionStream {
+        case .philox: DirectionSampler(seed: settings.seed, dimension: dimension)
+        case .torch: TorchDirections(seed: settings.seed, directions: k, dimension: dimension)
+        }
         let prepared = preconditioner.isDense
-            ? PreparedDirections(sampler: DirectionSampler(seed: settings.seed, dimension: dimension),
-                                 preconditioner: preconditioner, directions: k, threads: threads)
+            ? PreparedDirections(source: source, preconditioner: preconditioner, directions: k, threads: threads)
             : nil
         let workers = (0..<threads).map { _ in
-            DirectionWorker(estimator: self, preconditioner: preconditioner, prepared: prepared, cutoffs: ascending)
+            DirectionWorker(estimator: self, source: source, preconditioner: preconditioner, prepared: prepared, cutoffs: ascending)
         }
         let results = DirectionResults(directions: k, cutoffs: ascending.count)
         let done = Atomic<Int>(0)
@@ -139,7 +142,7 @@ final class DirectionWorker: @unchecked Sendable {
 
     private let estimator: VolumeEstimator
     private let preconditioner: Preconditioner
-    private let sampler: DirectionSampler
+    private let source: any DirectionSource
     /// The dense preconditioner's directions, computed for all workers up front.
     private let prepared: PreparedDirections?
     private let evaluator: any RayEvaluator
@@ -147,12 +150,13 @@ final class DirectionWorker: @unchecked Sendable {
     /// u, then P·u, then the unit search direction v̂, in place.
     private let v: UnsafeMutableBufferPointer<Float>
 
-    init(estimator: VolumeEstimator, preconditioner: Preconditioner, prepared: PreparedDirections?, cutoffs: [Double]) {
+    init(estimator: VolumeEstimator, source: any DirectionSource, preconditioner: Preconditioner,
+         prepared: PreparedDirections?, cutoffs: [Double]) {
         self.estimator = estimator
         self.preconditioner = preconditioner
         self.prepared = prepared
         let d = estimator.dimension
-        sampler = DirectionSampler(seed: estimator.settings.seed, dimension: d)
+        self.source = source
         evaluator = estimator.objective.makeEvaluator()
         search = RadiusSearch(cutoffs: cutoffs, tolerance: estimator.settings.tolerance,
                               maxDistance: estimator.maxDistance)
@@ -173,7 +177,7 @@ final class DirectionWorker: @unchecked Sendable {
         if let prepared {
             uNorm = prepared.copy(direction, into: v)
         } else {
-            sampler.unitDirection(direction, into: v)
+            source.unitDirection(direction, into: v)
             uNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
             preconditioner.apply(inPlace: v)
         }
