@@ -11,6 +11,9 @@ struct ReferenceResult {
     let sd: Double
     let sigma: Double
     let secondsPerSeed: [Double]
+    /// The seeds and each one's log-volume in nats, in the same order.
+    let seedList: [Int]
+    let perSeed: [Double]
 
     static func all() throws -> [ReferenceResult] {
         let text = try SafeFileText.read(Fixtures.path("reference.json"))
@@ -21,7 +24,9 @@ struct ReferenceResult {
                 checkpoint: r["checkpoint"]!.stringValue!, preconditioner: r["precond"]!.stringValue!,
                 cutoff: r["cutoff"]!.doubleValue!, directions: r["k"]!.intValue!, seeds: r["seeds"]!.arrayValue!.count,
                 mean: mean, sd: sd, sigma: r["sigma"]!.doubleValue!,
-                secondsPerSeed: r["seconds_per_seed"]?.arrayValue?.compactMap(\.doubleValue) ?? [])
+                secondsPerSeed: r["seconds_per_seed"]?.arrayValue?.compactMap(\.doubleValue) ?? [],
+                seedList: r["seeds"]!.arrayValue!.compactMap(\.intValue),
+                perSeed: r["log_vol_nats_per_seed"]?.arrayValue?.compactMap(\.doubleValue) ?? [])
         }
     }
 
