@@ -89,15 +89,6 @@ struct TransformerStructure: Sendable {
     var widestAttentionOutput: Int { blocks.map { $0.attention.heads * $0.attention.headDimension }.max() ?? 0 }
     var hasGatedFeedForward: Bool { blocks.contains { $0.feedForward.gate != nil } }
 
-    /// Parameters that only the embedding lookup reads: along a ray their contribution is
-    /// E0[ids] + t·V[ids], computed without touching the perturbed weights.
-    var embeddingOnly: [Parameter] {
-        var only = [Parameter]()
-        if tokenEmbedding.offset != head.offset { only.append(tokenEmbedding) }
-        if let positionEmbedding { only.append(positionEmbedding) }
-        return only
-    }
-
     /// Floating-point operations of one forward pass over `rows` sequences of `length` tokens:
     /// 2·m·n·k per matrix product, and causal attention counted for the key positions each query
     /// sees (length·(length+1)/2 query–key pairs per head, for scores and for values).

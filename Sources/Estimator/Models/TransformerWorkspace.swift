@@ -5,8 +5,6 @@
 /// Buffers that are never live at the same time share one scratch allocation: queries/keys/values
 /// and the heads' outputs (attention), the feed-forward units, and the output logits.
 final class TransformerWorkspace {
-    /// Tokens the buffers other than `hidden` have room for.
-    let tokens: Int
     /// The residual stream [all tokens, hidden]; the caller writes the embedded tokens here.
     let hidden: UnsafeMutableBufferPointer<Float>
     /// Normalized inputs of attention / feed-forward [tokens, hidden] (two for the parallel residual).
@@ -34,7 +32,6 @@ final class TransformerWorkspace {
     init(structure s: TransformerStructure, tokens all: TokenContext, chunk: TokenContext? = nil) {
         let tokens = chunk ?? all
         let n = tokens.tokens
-        self.tokens = n
         let sizes = Self.sizes(s, tokens: n, length: tokens.length)
         hidden = .allocate(capacity: all.tokens * s.hidden)
         normed = .allocate(capacity: sizes.hidden)
