@@ -52,9 +52,7 @@ public final class TorchDirections: DirectionSource {
         precondition(u.count == dimension, "buffer holds \(u.count) elements, dimension is \(dimension)")
         normals.withUnsafeBufferPointer { g in
             let row = g.baseAddress! + index * dimension
-            var sum = 0.0
-            for j in 0..<dimension { sum += Double(row[j]) * Double(row[j]) }
-            let scale = 1 / sum.squareRoot()
+            let scale = 1 / DirectionWorker.norm(UnsafeBufferPointer(start: row, count: dimension))
             for j in 0..<dimension { u[j] = Float(Double(row[j]) * scale) }
         }
     }
