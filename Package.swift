@@ -70,6 +70,8 @@ var package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // Child processes and a stand-in sd_notify socket for the soak and the end-to-end tests.
+        .target(name: "ProcessHarness"),
         // The fault-injection soak (`make soak`): drives the built `volumed serve` with checkpoints,
         // SIGKILLs and a PostgreSQL restart, then checks the database.
         .executableTarget(
@@ -78,6 +80,7 @@ var package = Package(
                 "Config",
                 "DB",
                 "Estimator",
+                "ProcessHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -85,7 +88,7 @@ var package = Package(
         // Tests find fixture files next to their sources (#filePath), so no resource bundle.
         .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Hashing"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
         .testTarget(name: "DBTests", dependencies: ["DB", "Hashing"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "Estimator", "DB"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "Estimator", "DB", "ProcessHarness"]),
     ]
 )
 

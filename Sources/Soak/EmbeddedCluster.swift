@@ -1,4 +1,5 @@
 import DB
+import ProcessHarness
 import Foundation
 import Glibc
 
@@ -55,7 +56,7 @@ struct EmbeddedCluster: Sendable {
             executable: asOwner[0], arguments: Array(asOwner.dropFirst()),
             environment: ["PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"], workingDirectory: layout.clusterDirectory,
             logPath: logPath)
-        let termination = process.waitBlocking()
+        let termination = process.waitForExitBlocking()
         guard termination == .exited(0) else {
             throw SoakError("pg_ctl \(arguments.joined(separator: " ")) ended with \(termination); see \(logPath)")
         }

@@ -1,4 +1,5 @@
 import Config
+import ProcessHarness
 import Foundation
 import Glibc
 

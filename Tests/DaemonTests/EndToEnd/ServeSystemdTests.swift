@@ -1,4 +1,5 @@
 import Foundation
+import ProcessHarness
 import Glibc
 import Testing
 
@@ -88,5 +89,18 @@ extension ServeEndToEnd {
                 Array(daemon.notifications.lines.dropFirst(seen)).containsSubsequence(withPrefixes: ["RELOADING=1", "READY=1"]) ? true : nil
             }
         }
+    }
+}
+
+extension [String] {
+    /// True when lines starting with `prefixes` occur in this order (other lines may come
+    /// between them).
+    func containsSubsequence(withPrefixes prefixes: [String]) -> Bool {
+        var remaining = prefixes[...]
+        for line in self {
+            guard let next = remaining.first else { break }
+            if line.hasPrefix(next) { remaining.removeFirst() }
+        }
+        return remaining.isEmpty
     }
 }

@@ -1,4 +1,5 @@
 import DB
+import ProcessHarness
 import Foundation
 import Glibc
 
@@ -95,7 +96,7 @@ final class PasswordProtectedServer {
     func serve<T>(
         _ arguments: [String], environment: [String: String] = [:], _ body: (VolumedProcess) async throws -> T
     ) async throws -> (termination: Termination, killed: Bool, result: T) {
-        let notifications = try NotifyListener(path: workspace.folder.url("notify-\(launches + 1).sock").path)
+        let notifications = try NotifySocket(path: workspace.folder.url("notify-\(launches + 1).sock").path)
         defer { notifications.stop() }
         let process = try launch(["serve", "--watch", workspace.watchRoot] + arguments,
                                  environment: environment.merging(["NOTIFY_SOCKET": notifications.path]) { $1 })

@@ -1,4 +1,5 @@
 import DB
+import ProcessHarness
 import Foundation
 import Glibc
 
@@ -10,11 +11,11 @@ final class ServeDaemon: Sendable {
     static let baseEnvironment = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/"]
 
     let process: VolumedProcess
-    let notifications: NotifyListener
+    let notifications: NotifySocket
     let tables: ResultTables
     let stateDirectory: String
 
-    private init(process: VolumedProcess, notifications: NotifyListener, tables: ResultTables, stateDirectory: String) {
+    private init(process: VolumedProcess, notifications: NotifySocket, tables: ResultTables, stateDirectory: String) {
         self.process = process
         self.notifications = notifications
         self.tables = tables
@@ -27,7 +28,7 @@ final class ServeDaemon: Sendable {
         arguments: [String], environment: [String: String], user: ProcessUser, logPath: String, notifySocket: String,
         stateDirectory: String
     ) async throws -> ServeDaemon {
-        let notifications = try NotifyListener(path: notifySocket)
+        let notifications = try NotifySocket(path: notifySocket)
         let process = try VolumedProcess(
             arguments, environment: baseEnvironment.merging(["NOTIFY_SOCKET": notifySocket]) { $1 }.merging(environment) { $1 },
             user: user, logPath: logPath)

@@ -1,4 +1,5 @@
 import DB
+import ProcessHarness
 import Foundation
 import Glibc
 import Testing
