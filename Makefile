@@ -24,6 +24,7 @@ test: deps unit fuzz-short soak-short
 # cooperative threads that the daemon's timing-sensitive tests (watcher, sd_notify) wait on.
 unit:
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter BaseTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter EstimatorTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DBTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DaemonTests
@@ -33,7 +34,7 @@ unit:
 # folder. The daemon tests run the `volumed` built next to them, so it is sanitized too; it
 # inherits the *SAN_OPTIONS and OPENBLAS_NUM_THREADS set here. A report fails the run (the
 # sanitizers' exit codes), in the test process and in a daemon the tests expect to exit 0.
-SANITIZE_TARGETS := EstimatorTests DBTests DaemonTests
+SANITIZE_TARGETS := BaseTests EstimatorTests DBTests DaemonTests
 # LeakSanitizer reports leaks inside the XCTest runtime that the test bundle loads.
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no
 # OpenBLAS's worker threads are not instrumented: TSan cannot see their synchronization, so

@@ -19,6 +19,7 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -27,21 +28,36 @@ var package = Package(
                        providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CInotifyTools",
                        providers: [.apt(["libinotifytools0-dev"])]),
-        // SHA-256 for content fingerprints and migration checksums (Estimator and DB both
-        // need it and must not depend on each other).
+        // What is not domain code, shared by every module below so that none depends on another
+        // for utilities: TOML and JSON, coded errors, file reading and `stat` (swift-system), the
+        // blocking-work queue, the one process spawner. No Foundation. The spawner is not
+        // swift-subprocess: its children live inside one async call, while the embedded cluster
+        // runs `pg_ctl` synchronously on its database thread and the harnesses keep `volumed
+        // serve` across steps, poll it from plain threads and kill it when dropped.
+        .target(
+            name: "Base",
+            dependencies: [
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // SHA-256 for content fingerprints and migration checksums.
         .target(name: "Hashing"),
         .target(
             name: "Estimator",
             dependencies: [
+                "Base",
                 "COpenBLAS",
                 "Hashing",
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .target(
             name: "DB",
             dependencies: [
+                "Base",
                 "CLibPQ",
                 "Hashing",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             plugins: ["EmbedMigrations"]
@@ -49,9 +65,11 @@ var package = Package(
         // Compiles migrations/*.sql into the DB module, so `volumed` is one self-contained file.
         .executableTarget(name: "MigrationEmbedder"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["MigrationEmbedder"]),
+        // The daemon's configuration file; needs the estimator only for its settings types.
         .target(
             name: "Config",
             dependencies: [
+                "Base",
                 "Estimator",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,6 +77,7 @@ var package = Package(
         .executableTarget(
             name: "Daemon",
             dependencies: [
+                "Base",
                 "Config",
                 "Estimator",
                 "DB",
@@ -67,28 +86,36 @@ var package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        // Child processes and a stand-in sd_notify socket for the soak and the end-to-end tests.
-        .target(name: "ProcessHarness"),
+        // A stand-in sd_notify socket and the harness's errors, for the soak and the end-to-end
+        // tests (which spawn processes with Base's `ChildProcess`).
+        .target(name: "ProcessHarness", dependencies: ["Base", .product(name: "SystemPackage", package: "swift-system")]),
         // The fault-injection soak (`make soak`): drives the built `volumed serve` with checkpoints,
         // SIGKILLs and a PostgreSQL restart, then checks the database.
         .executableTarget(
             name: "Soak",
             dependencies: [
+                "Base",
                 "Config",
                 "DB",
                 "Estimator",
                 "ProcessHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         // Tests find fixture files next to their sources (#filePath), so no resource bundle.
-        .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Hashing"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
-        .testTarget(name: "DBTests", dependencies: ["DB", "Hashing"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "Estimator", "DB", "ProcessHarness"]),
+        .testTarget(name: "BaseTests", dependencies: ["Base", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Base", "Hashing"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
+        .testTarget(name: "DBTests", dependencies: ["DB", "Base", "Hashing"]),
+        .testTarget(name: "DaemonTests", dependencies: [
+            "Daemon", "Base", "Config", "Estimator", "DB", "ProcessHarness",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
     ]
 )
 

@@ -1,3 +1,4 @@
+import Base
 import Estimator
 import Logging
 
@@ -75,10 +76,15 @@ extension Config {
         let bytes: [UInt8]
         do {
             bytes = try RegularFile.read(file, limit: 1 << 20)
-        } catch .system(.noSuchFileOrDirectory) where path == nil {
+        } catch where error.reason == .system(.noSuchFileOrDirectory) && path == nil {
             return Config()
         } catch {
-            throw ConfigError(file: file, key: nil, reason: .unreadable("cannot read the configuration file: \(error)"))
+            let why = switch error.reason {
+            case .system(let errno): "\(errno)"
+            case .tooLarge(let size, let limit): "\(size) bytes is larger than the limit of \(limit) bytes"
+            case .notRegular, .changed: error.detail
+            }
+            throw ConfigError(file: file, key: nil, reason: .unreadable("cannot read the configuration file: \(why)"))
         }
         guard !bytes.contains(0) else {
             throw ConfigError(file: file, key: nil, reason: .unreadable("the file contains a NUL byte; TOML is text"))

@@ -1,4 +1,4 @@
-import Estimator
+import Base
 
 /// A configuration file that cannot be used, naming the file, the dotted key and the reason.
 /// Values of `database.url` are never echoed: it may hold a password.

@@ -1,4 +1,4 @@
-import Estimator
+import Base
 
 /// Typed, key-checked reads from one TOML table of the configuration file. Every error it
 /// throws names the dotted key; `secret` keys never have their value echoed.

@@ -1,3 +1,4 @@
+import Base
 import CLibPQ
 import Foundation
 import Logging
@@ -278,10 +279,4 @@ public actor Connection {
 /// so running it again is safe.
 struct UncommittedConnectionLoss: Error {
     let error: DatabaseError
-}
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
 }

@@ -1,3 +1,5 @@
+import Base
+
 /// An error from the database layer: a stable `code`, the server's SQLSTATE when there is one,
 /// and a message a user can act on. Messages pass through `Redaction` so they never contain a
 /// password or a full connection string.
@@ -16,7 +18,7 @@
 /// - `db.lease_lost`: a job's lease is no longer held by the caller.
 /// - `db.not_found`: a row the caller named does not exist.
 /// - `db.embedded`: the embedded cluster could not be created, started or stopped.
-public struct DatabaseError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct DatabaseError: CodedError, Equatable {
     /// Stable identifier such as `db.query`; recorded on failed jobs.
     public let code: String
     /// The five-character SQLSTATE reported by the server, when there is one.

@@ -1,6 +1,8 @@
+import Base
 import CLibPQ
 import Foundation
 import Logging
+import SystemPackage
 
 /// One libpq connection (`PGconn *`), closed with `PQfinish` when released.
 ///
@@ -164,7 +166,7 @@ final class LibPQSession {
             let ready = poll(&descriptor, 1, milliseconds)
             if ready < 0 {
                 if errno == EINTR { continue }
-                throw DatabaseError(code: "db.notification", message: "poll on the connection failed: \(String(cString: strerror(errno)))")
+                throw DatabaseError(code: "db.notification", message: "poll on the connection failed: \(Errno.current)")
             }
             if ready == 0 { continue }
             if PQconsumeInput(handle) == 0 || isBroken {

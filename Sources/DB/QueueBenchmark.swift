@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// Throughput of the job queue: `workers` concurrent workers, each on its own connection,

@@ -1,9 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Base
+import SystemPackage
 
-/// A harness's failure to set something up (spawn a process, bind a socket), with what went
-/// wrong.
+/// A harness's failure to set something up (bind a socket, prepare a workspace), with what
+/// went wrong.
 public struct HarnessError: Error, CustomStringConvertible {
     public let description: String
 
@@ -12,7 +11,7 @@ public struct HarnessError: Error, CustomStringConvertible {
     }
 
     /// A failed system call on `subject`, with errno's message.
-    static func system(_ call: String, _ subject: String, errno code: Int32 = errno) -> HarnessError {
-        HarnessError("\(call) \(subject): \(String(cString: strerror(code)))")
+    static func system(_ call: String, _ subject: String, errno: Errno = .current) -> HarnessError {
+        HarnessError("\(call) \(subject): \(errno)")
     }
 }

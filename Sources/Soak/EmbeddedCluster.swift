@@ -1,7 +1,9 @@
+import Base
 import DB
 import ProcessHarness
 import Foundation
 import Glibc
+import SystemPackage
 
 /// The daemon's embedded PostgreSQL seen from outside, as an operator would handle it: which
 /// postmaster serves the data directory, `pg_ctl restart` as the cluster's owner, and stopping a
@@ -44,12 +46,16 @@ struct EmbeddedCluster: Sendable {
     /// Runs `pg_ctl` on the data directory as the user that owns it (the daemon runs the cluster
     /// as `postgres` when it is root; PostgreSQL refuses to be controlled by root).
     private func pgctl(_ arguments: [String]) throws {
-        var owner = stat()
-        guard stat(layout.dataDirectory, &owner) == 0 else { throw SoakError.system("stat", layout.dataDirectory) }
+        let owner: Stat
+        do {
+            owner = try Stat(layout.dataDirectory)
+        } catch {
+            throw SoakError.system("stat", layout.dataDirectory, errno: error)
+        }
         let pgctl = try EmbeddedPostgres.newestBinDirectory() + "/pg_ctl"
         let command = [pgctl, "-D", layout.dataDirectory] + arguments
         let asOwner = geteuid() == 0
-            ? ["/usr/bin/setpriv", "--reuid=\(owner.st_uid)", "--regid=\(owner.st_gid)", "--clear-groups", "--"] + command
+            ? ["/usr/bin/setpriv", "--reuid=\(owner.userID.rawValue)", "--regid=\(owner.groupID.rawValue)", "--clear-groups", "--"] + command
             : command
         // In the cluster folder: the server's recorded command line names the data folder relatively.
         let process = try ChildProcess(

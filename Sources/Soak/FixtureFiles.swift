@@ -1,4 +1,4 @@
-import Estimator
+import Base
 import Foundation
 
 /// The bytes the soak writes: the digits run's manifest and eval data, its checkpoints 0, 100

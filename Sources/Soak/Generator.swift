@@ -1,4 +1,4 @@
-import Config
+import Base
 
 /// Plays the trainers: performs the plan's writes, identical rewrites and deletions at their
 /// times. A deletion "after processing" waits until the checkpoint's job is done (read from the

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Base
 import DB
 import Foundation
 import Glibc

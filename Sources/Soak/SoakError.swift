@@ -1,4 +1,5 @@
-import Glibc
+import Base
+import SystemPackage
 
 /// Something that stopped the soak itself (not a finding about the daemon): a file it could
 /// not write, a daemon that never became ready, a database it could not reach.
@@ -10,7 +11,7 @@ struct SoakError: Error, CustomStringConvertible {
     }
 
     /// A failed system call on `path`, with the C error.
-    static func system(_ operation: String, _ path: String, errno code: Int32 = errno) -> SoakError {
-        SoakError("\(operation) \(path): \(String(cString: strerror(code)))")
+    static func system(_ operation: String, _ path: String, errno: Errno = .current) -> SoakError {
+        SoakError("\(operation) \(path): \(errno)")
     }
 }

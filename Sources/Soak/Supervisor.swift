@@ -1,4 +1,4 @@
-import Config
+import Base
 import ProcessHarness
 import Foundation
 import Glibc
@@ -243,11 +243,5 @@ actor Supervisor {
             }
         }
         throw SoakError("volumed serve failed to start three times in a row; logs in \(logFolder)")
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import Testing
 @testable import DB
@@ -46,7 +47,7 @@ private func count(_ connection: Connection, _ table: String) async throws -> In
             try await connection.execute("INSERT INTO kept VALUES (1)")
             await connection.close()
             // The command `volumed db url` prints works as given.
-            let psql = try Subprocess.run(
+            let psql = try ChildProcess.run(
                 ["/bin/sh", "-c", first.layout.psqlCommand + " -tAc 'SELECT count(*) FROM kept'"],
                 environment: ["PATH": "/usr/bin:/bin"], workingDirectory: "/"
             )

@@ -1,6 +1,8 @@
+import Base
 import CLibPQ
 import Foundation
 import Logging
+import SystemPackage
 
 /// volumed's private PostgreSQL cluster under its state directory, made with the system's
 /// `initdb` and run with `pg_ctl`: Unix socket only (`listen_addresses = ''`), trust
@@ -173,18 +175,17 @@ public actor EmbeddedPostgres {
             throw DatabaseError(code: "db.embedded", message: "cannot create state directory \(stateDirectory): \(Self.reason(error))")
         }
         if mkdir(layout.clusterDirectory, 0o700) != 0, errno != EEXIST {
-            throw DatabaseError(code: "db.embedded", message: "cannot create \(layout.clusterDirectory): \(String(cString: strerror(errno)))")
+            throw DatabaseError(code: "db.embedded", message: "cannot create \(layout.clusterDirectory): \(Errno.current)")
         }
         try ownDirectory(layout.clusterDirectory, account)
         if let account { try checkTraversable(layout.clusterDirectory, by: account) }
         if layout.usesShortSocketDirectory {
             // A shared /tmp: the directory must be ours, not something planted there.
             if mkdir(layout.socketDirectory, 0o700) != 0, errno != EEXIST {
-                throw DatabaseError(code: "db.embedded", message: "cannot create socket directory \(layout.socketDirectory): \(String(cString: strerror(errno)))")
+                throw DatabaseError(code: "db.embedded", message: "cannot create socket directory \(layout.socketDirectory): \(Errno.current)")
             }
-            var info = stat()
-            guard lstat(layout.socketDirectory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR,
-                  info.st_uid == (account?.uid ?? geteuid()) || info.st_uid == geteuid()
+            guard let info = try? Stat(layout.socketDirectory, followTargetSymlink: false), info.type == .directory,
+                  info.userID.rawValue == (account?.uid ?? geteuid()) || info.userID.rawValue == geteuid()
             else {
                 throw DatabaseError(
                     code: "db.embedded",
@@ -194,7 +195,7 @@ public actor EmbeddedPostgres {
             try ownDirectory(layout.socketDirectory, account)
         } else {
             if mkdir(layout.socketDirectory, 0o700) != 0, errno != EEXIST {
-                throw DatabaseError(code: "db.embedded", message: "cannot create socket directory \(layout.socketDirectory): \(String(cString: strerror(errno)))")
+                throw DatabaseError(code: "db.embedded", message: "cannot create socket directory \(layout.socketDirectory): \(Errno.current)")
             }
             try ownDirectory(layout.socketDirectory, account)
         }
@@ -203,7 +204,7 @@ public actor EmbeddedPostgres {
     private func ownDirectory(_ path: String, _ account: ServiceAccount?) throws {
         guard let account else { return }
         guard chown(path, account.uid, account.gid) == 0, chmod(path, 0o700) == 0 else {
-            throw DatabaseError(code: "db.embedded", message: "cannot hand \(path) to user \(account.name): \(String(cString: strerror(errno)))")
+            throw DatabaseError(code: "db.embedded", message: "cannot hand \(path) to user \(account.name): \(Errno.current)")
         }
     }
 
@@ -211,12 +212,11 @@ public actor EmbeddedPostgres {
         var prefix = ""
         for component in path.split(separator: "/").dropLast() {
             prefix += "/" + component
-            var info = stat()
-            guard stat(prefix, &info) == 0 else { continue }
+            guard let info = try? Stat(prefix) else { continue }
             if !account.canTraverse(info) {
                 throw DatabaseError(
                     code: "db.embedded",
-                    message: "PostgreSQL runs as user \(account.name), which cannot enter \(prefix) (mode 0\(String(info.st_mode & 0o777, radix: 8)), owner uid \(info.st_uid)); use a state directory it can reach (e.g. under /var/lib) or make \(prefix) traversable (chmod o+x)"
+                    message: "PostgreSQL runs as user \(account.name), which cannot enter \(prefix) (mode 0\(String(info.permissions.rawValue & 0o777, radix: 8)), owner uid \(info.userID.rawValue)); use a state directory it can reach (e.g. under /var/lib) or make \(prefix) traversable (chmod o+x)"
                 )
             }
         }
@@ -386,12 +386,16 @@ public actor EmbeddedPostgres {
         }
     }
 
-    private func run(_ arguments: [String]) throws -> Subprocess.Outcome {
-        try Subprocess.run(
-            account?.command(arguments) ?? arguments,
-            environment: ["PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"],
-            workingDirectory: layout.clusterDirectory
-        )
+    private func run(_ arguments: [String]) throws(DatabaseError) -> ChildProcess.Outcome {
+        do {
+            return try ChildProcess.run(
+                account?.command(arguments) ?? arguments,
+                environment: ["PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"],
+                workingDirectory: layout.clusterDirectory
+            )
+        } catch {
+            throw DatabaseError(code: "db.embedded", message: error.message)
+        }
     }
 
     private func writeFile(_ path: String, contents: String, mode: mode_t) throws {
@@ -402,7 +406,7 @@ public actor EmbeddedPostgres {
         }
         chmod(path, mode)
         if let account, chown(path, account.uid, account.gid) != 0 {
-            throw DatabaseError(code: "db.embedded", message: "cannot hand \(path) to user \(account.name): \(String(cString: strerror(errno)))")
+            throw DatabaseError(code: "db.embedded", message: "cannot hand \(path) to user \(account.name): \(Errno.current)")
         }
     }
 
@@ -410,7 +414,7 @@ public actor EmbeddedPostgres {
         let path = layout.clusterDirectory + "/" + name
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw DatabaseError(code: "db.embedded", message: "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw DatabaseError(code: "db.embedded", message: "cannot open \(path): \(Errno.current)")
         }
         return descriptor
     }
@@ -418,7 +422,7 @@ public actor EmbeddedPostgres {
     private func lock(_ descriptor: Int32, _ operation: Int32, _ name: String) throws {
         while flock(descriptor, operation) != 0 {
             guard errno == EINTR else {
-                throw DatabaseError(code: "db.embedded", message: "cannot lock \(layout.clusterDirectory)/\(name): \(String(cString: strerror(errno)))")
+                throw DatabaseError(code: "db.embedded", message: "cannot lock \(layout.clusterDirectory)/\(name): \(Errno.current)")
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// The unprivileged user the embedded cluster runs as when volumed runs as root
 /// (`initdb` refuses root): `postgres` if it exists, else `nobody`.
@@ -33,9 +34,9 @@ struct ServiceAccount: Equatable {
     }
 
     /// Whether this account may enter `directory` (the execute bit that applies to it).
-    func canTraverse(_ info: stat) -> Bool {
-        if info.st_uid == uid { return info.st_mode & S_IXUSR != 0 }
-        if info.st_gid == gid { return info.st_mode & S_IXGRP != 0 }
-        return info.st_mode & S_IXOTH != 0
+    func canTraverse(_ info: Stat) -> Bool {
+        if info.userID.rawValue == uid { return info.permissions.contains(.ownerExecute) }
+        if info.groupID.rawValue == gid { return info.permissions.contains(.groupExecute) }
+        return info.permissions.contains(.otherExecute)
     }
 }

@@ -1,7 +1,6 @@
 import Config
 import ArgumentParser
 import DB
-import Estimator
 import Foundation
 
 /// Options shared by every command that reads the configuration or opens the database.
@@ -67,8 +66,6 @@ extension DatabaseOptions {
         }
     }
 }
-
-extension DatabaseError: CodedError {}
 
 /// `volumed migrate`: applies the bundled migrations and lists the schema's state.
 struct MigrateCommand: AsyncParsableCommand {

@@ -1,3 +1,4 @@
+import Base
 import DB
 import Estimator
 import Foundation

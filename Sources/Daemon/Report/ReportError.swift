@@ -1,6 +1,6 @@
-import Config
-import Estimator
+import Base
 import Foundation
+import SystemPackage
 
 /// Why `volumed report` could not finish.
 struct ReportError: CodedError {

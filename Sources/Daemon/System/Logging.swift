@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import SystemPackage
 
 /// A swift-log handler writing one line per message to stderr.
 ///
@@ -19,9 +20,8 @@ public struct VolumedLogHandler: LogHandler {
             guard let stream = environment["JOURNAL_STREAM"] else { return .console }
             let parts = stream.split(separator: ":")
             guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return .console }
-            var status = stat()
-            guard fstat(standardError, &status) == 0 else { return .console }
-            return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode ? .journal : .console
+            guard let status = try? Stat(FileDescriptor(rawValue: standardError)) else { return .console }
+            return UInt64(status.deviceID.rawValue) == device && UInt64(status.inode.rawValue) == inode ? .journal : .console
         }
     }
 

@@ -1,6 +1,6 @@
-import Config
-import Estimator
+import Base
 import Glibc
+import SystemPackage
 
 /// The systemd notification protocol (sd_notify(3)), written without libsystemd: one datagram
 /// of `KEY=value` lines to the `AF_UNIX` socket named by `$NOTIFY_SOCKET` — a path, or an

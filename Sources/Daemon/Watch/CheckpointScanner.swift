@@ -1,5 +1,6 @@
-import Config
+import Base
 import Estimator
+import SystemPackage
 
 /// Finds checkpoint units under a watch root and takes their snapshots, with `readdir` and
 /// `stat` only (plus reading a shard index). Symbolic links to run and checkpoint folders are

@@ -1,5 +1,6 @@
-import Config
+import Base
 import Glibc
+import SystemPackage
 
 /// What `stat(2)` says about a path: the little the scanner needs, with a typed errno.
 struct FileStatus: Equatable {
@@ -17,23 +18,21 @@ struct FileStatus: Equatable {
 
     /// `stat` (following symbolic links) or, with `followingSymlinks: false`, `lstat`.
     static func of(_ path: String, followingSymlinks: Bool = true) throws(Errno) -> FileStatus {
-        var status = stat()
-        let result = followingSymlinks ? stat(path, &status) : lstat(path, &status)
-        guard result == 0 else { throw .current }
-        let kind: Kind = switch status.st_mode & S_IFMT {
-        case S_IFDIR: .directory
-        case S_IFREG: .regular
-        case S_IFLNK: .symbolicLink
+        let status = try Stat(path, followTargetSymlink: followingSymlinks)
+        let kind: Kind = switch status.type {
+        case .directory: .directory
+        case .regular: .regular
+        case .symbolicLink: .symbolicLink
         default: .other
         }
         return FileStatus(
             kind: kind,
-            size: Int64(status.st_size),
+            size: status.size,
             modifiedSeconds: Int64(status.st_mtim.tv_sec),
             modifiedNanoseconds: Int64(status.st_mtim.tv_nsec),
-            device: UInt64(status.st_dev),
-            inode: UInt64(status.st_ino),
-            linkCount: UInt64(status.st_nlink))
+            device: UInt64(status.deviceID.rawValue),
+            inode: UInt64(status.inode.rawValue),
+            linkCount: UInt64(status.linkCount))
     }
 
     /// The same directory or file as `other` (device and inode).

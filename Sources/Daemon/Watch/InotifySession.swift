@@ -1,6 +1,7 @@
+import Base
 import CInotifyTools
-import Config
 import Glibc
+import SystemPackage
 
 /// One inotify event, copied out of libinotifytools' static buffer.
 struct InotifyEvent: Sendable, Equatable {

@@ -1,6 +1,6 @@
-import Config
-import Estimator
+import Base
 import Glibc
+import SystemPackage
 
 /// Why the watcher could not run. Problems with what is under the watch root are not errors:
 /// they are logged (`ScanProblem`) and the watcher keeps serving.

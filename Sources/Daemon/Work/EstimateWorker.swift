@@ -1,3 +1,4 @@
+import Base
 import Config
 import DB
 import Estimator
@@ -159,11 +160,4 @@ final class StopFlag: Sendable {
 
     var isSet: Bool { value.load(ordering: .relaxed) != 0 }
     var reason: Reason { Reason(rawValue: value.load(ordering: .relaxed)) ?? .none }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) * 1e-18
-    }
 }

@@ -1,4 +1,4 @@
-import Config
+import Base
 import DB
 import Estimator
 import Foundation

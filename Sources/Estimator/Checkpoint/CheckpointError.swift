@@ -1,3 +1,5 @@
+import Base
+
 /// A checkpoint, archive, pickle, optimizer state, manifest or eval file that cannot be used,
 /// with the file and the place in it (tensor, entry, byte offset, key) a user needs to fix it.
 ///
@@ -16,16 +18,10 @@ public struct CheckpointError: CodedError, Equatable {
         self.detail = detail
     }
 
-    /// A failed `open`/`stat`/`mmap`, keeping its `file.*` code.
+    /// A file that cannot be read (`open`/`stat`/`read`/`mmap`, size checks), keeping its
+    /// `file.*` code.
     public init(_ error: FileError) {
-        self.init(error.code, file: error.path, error.detail ?? Self.reason(error))
-    }
-
-    private static func reason(_ error: FileError) -> String {
-        // FileError's description is "<path>: cannot <op>: <reason>"; keep everything after the path.
-        let text = error.description
-        let prefix = error.path + ": "
-        return text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+        self.init(error.code, file: error.path, error.detail)
     }
 
     public var description: String {

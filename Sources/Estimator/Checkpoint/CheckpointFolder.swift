@@ -1,3 +1,4 @@
+import Base
 import Hashing
 #if canImport(Glibc)
 import Glibc
@@ -44,7 +45,7 @@ public struct CheckpointFolder: Sendable {
         self.runFolder = parent
         switch FileSystem.kind(path) {
         case .missing:
-            throw CheckpointError(FileError(path: path, operation: "open", errno: ENOENT))
+            throw CheckpointError(FileError(path: path, operation: "open", reason: .system(.noSuchFileOrDirectory)))
         case .regular:
             guard name.hasSuffix(".safetensors") else {
                 throw CheckpointError("checkpoint.unsupported_file", file: path, "a single-file checkpoint must be a .safetensors file")

@@ -1,28 +1,28 @@
+import Base
 import Hashing
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// The few filesystem queries the checkpoint readers need, as thin wrappers over the C calls.
+/// The few filesystem queries the checkpoint readers need, with their failures as checkpoint errors.
 enum FileSystem {
     enum Kind { case missing, regular, directory, other }
 
     /// What `path` is, following symbolic links.
     static func kind(_ path: String) -> Kind {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return .missing }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return .regular
-        case S_IFDIR: return .directory
+        guard let info = try? Stat(path) else { return .missing }
+        switch info.type {
+        case .regular: return .regular
+        case .directory: return .directory
         default: return .other
         }
     }
 
     static func isSymbolicLink(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+        (try? Stat(path, followTargetSymlink: false))?.type == .symbolicLink
     }
 
     /// The canonical absolute path, with every symbolic link resolved.
@@ -43,82 +43,36 @@ enum FileSystem {
 
     /// The whole file, which must be at most `limit` bytes (small JSON and TOML files).
     static func read(_ path: String, limit: Int) throws(CheckpointError) -> [UInt8] {
-        let file = try OpenFile(path)
-        guard file.size <= limit else {
-            throw CheckpointError("file.too_large", file: path, "file is \(file.size) bytes; at most \(limit) are read")
+        do {
+            return try RegularFile.read(path, limit: limit)
+        } catch {
+            throw CheckpointError(error)
         }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: file.size, alignment: 1)
-        defer { buffer.deallocate() }
-        let n = try file.readChunk(into: buffer)
-        guard n == file.size else { throw OpenFile.changed(path) }
-        return Array(buffer)
     }
 
     /// Feeds the file's bytes to `hasher` with `read(2)` (a map could fault if a writer
     /// truncates the file meanwhile) and returns its length.
     @discardableResult
     static func hash(_ path: String, into hasher: inout SHA256, lengthFirst: Bool) throws(CheckpointError) -> Int {
-        let file = try OpenFile(path)
-        if lengthFirst { hasher.update(withUnsafeBytes(of: UInt64(file.size).littleEndian, Array.init)) }
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
-        var total = 0
-        while true {
-            let n = try file.readChunk(into: buffer)
-            if n == 0 { break }
-            total += n
-            guard total <= file.size else { throw OpenFile.changed(path) }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
-        guard total == file.size else { throw OpenFile.changed(path) }
-        return total
-    }
-}
-
-/// An open file descriptor, closed when the value goes away.
-private struct OpenFile: ~Copyable {
-    let path: String
-    let descriptor: Int32
-    let size: Int
-
-    init(_ path: String) throws(CheckpointError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CheckpointError(FileError(path: path, operation: "open", errno: errno)) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let error = errno
-            close(fd)
-            throw CheckpointError(FileError(path: path, operation: "stat", errno: error))
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
-            throw CheckpointError(FileError(path: path, operation: "open", errno: EISDIR, detail: "not a regular file"))
-        }
-        self.path = path
-        self.descriptor = fd
-        self.size = Int(info.st_size)
-    }
-
-    deinit { close(descriptor) }
-
-    /// Fills as much of `buffer` as the file has left; 0 at the end.
-    func readChunk(into buffer: UnsafeMutableRawBufferPointer) throws(CheckpointError) -> Int {
-        var filled = 0
-        while filled < buffer.count {
-            guard let base = buffer.baseAddress else { return 0 }
-            let n = read(descriptor, base + filled, buffer.count - filled)
-            if n == 0 { break }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError(FileError(path: path, operation: "read", errno: errno))
+        do throws(FileError) {
+            let file = try RegularFile(opening: path)
+            if lengthFirst { hasher.update(withUnsafeBytes(of: UInt64(file.size).littleEndian, Array.init)) }
+            let chunk = 1 << 20
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+            defer { buffer.deallocate() }
+            var total = 0
+            let changed = FileError(path: path, operation: "read", reason: .changed)
+            while true {
+                let n = try file.read(into: buffer)
+                if n == 0 { break }
+                total += n
+                guard total <= file.size else { throw changed }
+                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             }
-            filled += n
+            guard total == file.size else { throw changed }
+            return total
+        } catch {
+            throw CheckpointError(error)
         }
-        return filled
-    }
-
-    static func changed(_ path: String) -> CheckpointError {
-        CheckpointError("file.changed", file: path, "file changed size while being read (still being written?)")
     }
 }

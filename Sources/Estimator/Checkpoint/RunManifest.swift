@@ -1,3 +1,5 @@
+import Base
+
 /// `[estimate]` settings that replace defaults: a run's `volume.toml` over the daemon's
 /// configuration, the command line over both. Nil means "not given here".
 public struct EstimateOverrides: Sendable, Equatable {

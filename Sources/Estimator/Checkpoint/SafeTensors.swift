@@ -1,3 +1,5 @@
+import Base
+
 /// A `.safetensors` file, memory-mapped and validated when opened; tensors are zero-copy
 /// views into the map.
 ///

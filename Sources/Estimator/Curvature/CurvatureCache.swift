@@ -1,3 +1,4 @@
+import Base
 import Synchronization
 
 /// The curvature of one checkpoint's KL, computed at most once and shared by every cutoff, seed

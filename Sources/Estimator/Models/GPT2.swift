@@ -1,3 +1,5 @@
+import Base
+
 /// GPT-2 (`model_type: gpt2`, transformers' `GPT2LMHeadModel`).
 ///
 /// Learned absolute positions (`wpe`), pre-norm sequential residual, `Conv1D` layers whose

@@ -1,3 +1,5 @@
+import Base
+
 /// GPT-NeoX / Pythia (`model_type: gpt_neox`, transformers' `GPTNeoXForCausalLM`).
 ///
 /// Head-major fused projection: `query_key_value` gives, per head, its query, key and value side

@@ -1,3 +1,5 @@
+import Base
+
 /// Llama (`model_type: llama`, transformers' `LlamaForCausalLM`).
 ///
 /// RMSNorm, separate q/k/v projections with grouped-query attention, rotary on the whole head,

@@ -1,3 +1,5 @@
+import Base
+
 /// A Hugging Face `config.json`, read key by key with errors that name the file and the key.
 /// A key that is absent or `null` takes the architecture's default, as transformers does.
 struct ModelConfig: Sendable {

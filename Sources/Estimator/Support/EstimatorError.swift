@@ -1,3 +1,5 @@
+import Base
+
 /// An estimator failure that is not about a file's format (those are `CheckpointError`): a
 /// model configuration the forward pass cannot run, a degenerate preconditioner, a failed
 /// eigendecomposition, a cancelled estimate. `code` is stable (`model.config`,

@@ -1,3 +1,5 @@
+import Base
+
 /// The CLI's `--json` shape (also the database's column names): one object per result.
 extension Estimate {
     public func json(includeSamples: Bool) -> JSONValue {

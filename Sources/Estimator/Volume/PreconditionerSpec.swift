@@ -1,3 +1,5 @@
+import Base
+
 /// A preconditioner as users write it: `name` or `name:key=value,…`
 /// (e.g. `adam:eps=1e-2,exponent=0.5`), resolved to its full parameter set.
 public struct PreconditionerSpec: Sendable, Hashable, CustomStringConvertible {

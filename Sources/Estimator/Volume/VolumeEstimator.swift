@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Base
 import Glibc
 #endif
 import Synchronization
@@ -237,12 +238,5 @@ final class DirectionResults: @unchecked Sendable {
     /// NaN/∞ evaluations over all rays (shared by the cutoffs).
     var nonfinite: Int {
         outcomes.reduce(0) { $0 + $1!.nonfinite }
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) * 1e-18
     }
 }

@@ -1,6 +1,7 @@
-import Config
+import Base
 import Dispatch
 import Glibc
+import SystemPackage
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notification socket.
 final class DatagramReceiver: @unchecked Sendable {

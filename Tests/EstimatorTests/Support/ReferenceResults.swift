@@ -1,4 +1,5 @@
 @testable import Estimator
+import Base
 
 /// The reference implementation's numbers (`Fixtures/reference.json`, see the fixtures README).
 struct ReferenceResult {

@@ -1,3 +1,4 @@
+import Base
 import DB
 import ProcessHarness
 import Foundation

@@ -1,44 +1,69 @@
-import Foundation
 import Glibc
 import Synchronization
+import SystemPackage
 
-/// A program run by a test harness (the soak's `volumed serve` and `pg_ctl`, the end-to-end
-/// tests' `volumed`): stdin from /dev/null, stdout and stderr appended to a log file, signal
-/// mask and dispositions reset, a process group of its own, no other file descriptor
-/// inherited. Spawned directly rather than through Foundation's `Process`, whose termination
-/// tracking a server left running by `pg_ctl` can confuse. Dropping it kills the process if it
-/// is still running.
+/// A program run by volumed or a test harness: the embedded cluster's `initdb` and `pg_ctl`, the
+/// soak's `volumed serve`, the end-to-end tests' `volumed`. Stdin from /dev/null, stdout and
+/// stderr to a file, signal mask and dispositions reset, no other file descriptor inherited.
+/// Spawned directly rather than through Foundation's `Process`, whose termination tracking a
+/// server left running by `pg_ctl` can confuse, or swift-subprocess (see `Base` in
+/// Package.swift). Dropping it kills the process if it is still running.
 public final class ChildProcess: Sendable {
     public let pid: pid_t
     public let logPath: String
     private let waitStatus = Mutex<Int32?>(nil)
 
     /// Starts `executable` (a path) with `arguments`, exactly `environment`, in
-    /// `workingDirectory` (this process's when nil).
+    /// `workingDirectory` (this process's when nil), in a process group of its own (out of reach
+    /// of a terminal's Ctrl-C to this one), with stdout and stderr appended to `logPath`.
     public init(executable: String, arguments: [String], environment: [String: String],
-                workingDirectory: String? = nil, logPath: String) throws {
+                workingDirectory: String? = nil, logPath: String) throws(SpawnError) {
         self.logPath = logPath
+        pid = try Self.spawn(executable: executable, arguments: arguments, environment: environment,
+                             workingDirectory: workingDirectory, output: .file(logPath), processGroup: true)
+    }
+
+    enum Output {
+        /// Appended to the file at this path (created if missing).
+        case file(String)
+        /// Written to this open file.
+        case descriptor(FileDescriptor)
+    }
+
+    /// `posix_spawn` with stdin from /dev/null, stdout and stderr to `output`, no other
+    /// descriptor, default signal handling and, with `processGroup`, a process group of its own.
+    static func spawn(
+        executable: String, arguments: [String], environment: [String: String],
+        workingDirectory: String?, output: Output, processGroup: Bool
+    ) throws(SpawnError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        switch output {
+        case .file(let path):
+            posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        case .descriptor(let descriptor):
+            posix_spawn_file_actions_adddup2(&actions, descriptor.rawValue, 1)
+        }
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Nothing else of this process (other tests' pipes and sockets) leaks into the child.
         guard let closeFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
-            throw HarnessError("libc has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later)")
+            throw SpawnError(executable: executable, "cannot run \(executable): libc has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later)")
         }
         typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
         _ = unsafeBitCast(closeFrom, to: CloseFrom.self)(&actions, 3)
         if let workingDirectory {
             // Declared only under _GNU_SOURCE, which Swift's Glibc module does not set.
             guard let addChdir = dlsym(nil, "posix_spawn_file_actions_addchdir_np") else {
-                throw HarnessError("libc has no posix_spawn_file_actions_addchdir_np (glibc 2.29 or later)")
+                throw SpawnError(executable: executable, "cannot run \(executable): libc has no posix_spawn_file_actions_addchdir_np (glibc 2.29 or later)")
             }
             typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
             _ = unsafeBitCast(addChdir, to: AddChdir.self)(&actions, workingDirectory)
         }
 
+        // Children start with default signal handling and nothing blocked, whatever this process
+        // (which ignores SIGPIPE) has set.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -48,8 +73,12 @@ public final class ChildProcess: Sendable {
         sigfillset(&allSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if processGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let argv = [executable] + arguments
         let cArguments = argv.map { strdup($0) } + [nil]
@@ -59,8 +88,8 @@ public final class ChildProcess: Sendable {
         }
         var child: pid_t = 0
         let result = posix_spawn(&child, executable, &actions, &attributes, cArguments, cEnvironment)
-        guard result == 0 else { throw HarnessError.system("cannot start", argv.joined(separator: " "), errno: result) }
-        pid = child
+        guard result == 0 else { throw SpawnError(executable: executable, "cannot run \(executable): \(Errno(rawValue: result))") }
+        return child
     }
 
     deinit {
@@ -112,13 +141,17 @@ public final class ChildProcess: Sendable {
     public func waitForExitBlocking() -> Termination {
         while true {
             if let termination { return termination }
-            usleep(20_000)
+            // Waits for the end without reaping, so that only `termination` reaps (under its
+            // lock); fails with ECHILD once it has.
+            var info = siginfo_t()
+            if waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0, errno != EINTR { usleep(20_000) }
         }
     }
 
     /// What it has written to stdout and stderr so far.
     public var log: String {
-        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        guard let bytes = try? RegularFile(opening: logPath).readToEnd() else { return "" }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The last `lines` lines of its log, for reports.

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Estimator
+@testable import Base
 
 @Suite struct TOMLDocumentTests {
     private func refusal(_ text: String) -> TOMLDocument.SyntaxError? {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Estimator
+@testable import Base
 
 /// What the TOML 1.0.0 specification calls invalid although the grammar allows it: keys and
 /// tables defined twice, inline tables and static arrays extended. Each refusal names the key

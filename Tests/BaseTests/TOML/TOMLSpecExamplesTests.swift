@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Estimator
+@testable import Base
 
 /// The valid examples of the TOML 1.0.0 specification (toml.io/en/v1.0.0), each with the values
 /// the specification says it holds.

@@ -1,5 +1,5 @@
 import Testing
-@testable import Estimator
+@testable import Base
 
 @Suite struct JSONTests {
     @Test func keepsLargeIntegersExact() throws {
