@@ -85,8 +85,8 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Tests find fixture files next to their sources (#filePath), so no resource bundle.
-        .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Hashing"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
+        // Tests find the repository's fixtures/ from their sources (#filePath), so no resource bundle.
+        .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Hashing"], exclude: ["Volume/make_integral_table.py"]),
         .testTarget(name: "DBTests", dependencies: ["DB", "Hashing"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "Estimator", "DB", "ProcessHarness"]),
     ]
