@@ -56,9 +56,18 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `volumed bench`'s measurements: part of the `volumed` executable, in no library product.
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "DB",
+                "Estimator",
+            ]
+        ),
         .executableTarget(
             name: "Daemon",
             dependencies: [
+                "Benchmarks",
                 "Config",
                 "Estimator",
                 "DB",
@@ -88,6 +97,7 @@ var package = Package(
         // Tests find the repository's fixtures/ from their sources (#filePath), so no resource bundle.
         .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Hashing"], exclude: ["Volume/make_integral_table.py"]),
         .testTarget(name: "DBTests", dependencies: ["DB", "Hashing"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Estimator", "DB"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Config", "Estimator", "DB", "ProcessHarness"]),
     ]
 )
