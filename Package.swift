@@ -74,10 +74,20 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `volumed bench`'s measurements: part of the `volumed` executable, in no library product.
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "Base",
+                "DB",
+                "Estimator",
+            ]
+        ),
         .executableTarget(
             name: "Daemon",
             dependencies: [
                 "Base",
+                "Benchmarks",
                 "Config",
                 "Estimator",
                 "DB",
@@ -108,10 +118,11 @@ var package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        // Tests find fixture files next to their sources (#filePath), so no resource bundle.
+        // Tests find the repository's fixtures/ from their sources (#filePath), so no resource bundle.
         .testTarget(name: "BaseTests", dependencies: ["Base", .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Base", "Hashing"], exclude: ["Fixtures", "Volume/make_integral_table.py"]),
+        .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Base", "Hashing"], exclude: ["Volume/make_integral_table.py"]),
         .testTarget(name: "DBTests", dependencies: ["DB", "Base", "Hashing"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Base", "Estimator", "DB"]),
         .testTarget(name: "DaemonTests", dependencies: [
             "Daemon", "Base", "Config", "Estimator", "DB", "ProcessHarness",
             .product(name: "SystemPackage", package: "swift-system"),

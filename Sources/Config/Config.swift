@@ -43,7 +43,7 @@ public struct Config: Sendable, Equatable {
         public var customMirror: Mirror { Mirror(self, children: ["url": url == nil ? "nil" : "<redacted>"]) }
     }
 
-    /// `[estimate]`: the settings every checkpoint is estimated under (DESIGN "The estimator"),
+    /// `[estimate]`: the settings every checkpoint is estimated under (docs/estimator.md, "Settings and defaults"),
     /// the base that a run's `volume.toml` `[estimate]` overrides.
     /// `[workers]`: estimation workers in this process and their job leases.
     public struct Workers: Sendable, Equatable {

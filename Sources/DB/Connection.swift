@@ -270,7 +270,9 @@ public actor Connection {
         }
     }
 
-    static func quoteIdentifier(_ name: String) -> String {
+    /// `name` as an SQL identifier (double-quoted, inner quotes doubled), for names that cannot
+    /// be bound as parameters: schemas, roles, databases.
+    public static func quoteIdentifier(_ name: String) -> String {
         "\"" + name.replacing("\"", with: "\"\"") + "\""
     }
 }

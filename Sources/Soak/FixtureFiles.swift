@@ -20,7 +20,7 @@ struct FixtureFiles: Sendable {
     private let hostilePickle: [UInt8]
     private let nanWeights: [UInt8]
 
-    /// `fixtures` is `Tests/EstimatorTests/Fixtures`.
+    /// `fixtures` is the repository's `fixtures/` folder.
     init(fixtures: String) throws {
         let digits = fixtures + "/digits"
         manifest = try Self.read(digits + "/volume.toml")

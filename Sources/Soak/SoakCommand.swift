@@ -32,7 +32,7 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "The volumed executable (default: the one built next to volumed-soak).")
     var volumed: String?
 
-    @Option(help: "The test fixtures folder (Tests/EstimatorTests/Fixtures).")
+    @Option(help: "The fixtures folder (default: fixtures/ of the source tree this was built from).")
     var fixtures: String?
 
     @Option(help: "Working folder (default: a new folder under /tmp); emptied at the end except for the logs of a failed soak.")
@@ -200,10 +200,10 @@ struct SoakCommand: AsyncParsableCommand {
         """
     }
 
-    /// `Tests/EstimatorTests/Fixtures` of the source tree this was built from.
+    /// `fixtures/` of the source tree this was built from.
     static var defaultFixtures: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Tests/EstimatorTests/Fixtures").path
+            .appendingPathComponent("fixtures").path
     }
 
     static func siblingVolumed() throws -> String {

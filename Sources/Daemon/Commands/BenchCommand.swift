@@ -1,5 +1,6 @@
 import ArgumentParser
 import Base
+import Benchmarks
 import Estimator
 import Foundation
 
@@ -10,8 +11,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure estimator speed on the shipped fixtures and print the figures.")
 
-    @Option(help: "Folder with the test fixtures and reference.json.")
-    var fixtures = "Tests/EstimatorTests/Fixtures"
+    @Option(help: "The fixtures folder with reference.json (default: fixtures/ in the current directory, else in the source tree volumed was built from).")
+    var fixtures: String?
 
     @Option(help: "Direction worker threads (default: all cores).")
     var threads: Int?
@@ -19,8 +20,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Repetitions (seeds) per timed case.")
     var repetitions = 20
 
-    @Option(help: "Example runs (for the latency measurement).")
-    var examples = "examples"
+    @Option(help: "The example runs, for the latency measurement (default: examples/, found like --fixtures).")
+    var examples: String?
 
     @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, preconditioners, queue, latency (default: all).")
     var only: [String] = []
@@ -33,11 +34,15 @@ struct BenchCommand: AsyncParsableCommand {
         #endif
         print("")
         let sections = only.isEmpty ? ["digits", "lm", "preconditioners", "queue", "latency"] : only
+        // Found before anything runs, so a missing folder fails at once rather than minutes in.
+        let fixtures = sections.contains(where: ["digits", "lm", "preconditioners"].contains)
+            ? try RepositoryFolder.fixtures.locate(explicit: fixtures) : ""
+        let examples = sections.contains("latency") ? try RepositoryFolder.examples.locate(explicit: examples) : ""
         if sections.contains("digits") {
             try DigitsBenchmark(fixtures: fixtures, threads: threads, repetitions: repetitions).run()
         }
         if sections.contains("lm") {
-            try languageModels(threads: threads)
+            try languageModels(fixtures: fixtures, threads: threads)
         }
         if sections.contains("preconditioners") {
             try PreconditionerBenchmark(fixtures: fixtures, threads: threads).run()
@@ -97,7 +102,7 @@ struct DigitsBenchmark {
 extension BenchCommand {
     /// Issue "Language models": neox-tiny/checkpoint-60, k = 20, `adam`, against the reference's
     /// median seconds per seed; the forward pass's GFLOP/s next to sgemm; memory.
-    func languageModels(threads: Int) throws {
+    func languageModels(fixtures: String, threads: Int) throws {
         let checkpoint = "neox-tiny/checkpoint-60"
         print("== language model: \(checkpoint)")
         let report = try LanguageModelBenchmark.run(checkpointPath: fixtures + "/" + checkpoint, threads: threads)

@@ -1,4 +1,5 @@
 import Base
+import Benchmarks
 import DB
 import Estimator
 import Foundation
@@ -84,7 +85,7 @@ struct LatencyBenchmark {
                     committed = ContinuousClock.now - closed
                 }
             }
-            guard let committed else { throw BenchError("no results for \(name) within 60 s") }
+            guard let committed else { throw BenchmarkError(code: "bench.latency", "no results for \(name) within 60 s") }
             latencies.append(committed.seconds)
         }
         printTable([["trials", "median s", "max s", "target s"],
@@ -108,11 +109,6 @@ struct LatencyBenchmark {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw BenchError("the daemon's database did not come up within 60 s")
+        throw BenchmarkError(code: "bench.latency", "the daemon's database did not come up within 60 s")
     }
-}
-
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

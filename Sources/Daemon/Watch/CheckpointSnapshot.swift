@@ -41,7 +41,7 @@ public struct CheckpointSnapshot: Hashable, Sendable {
     /// Index files whose `weight_map` names the shards.
     public static let indexFileNames = ["model.safetensors.index.json", "pytorch_model.bin.index.json"]
 
-    /// The only files that count as checkpoint content (DESIGN "Inputs"): weights, the shards an
+    /// The only files that count as checkpoint content (docs/architecture.md, "Watched folder"): weights, the shards an
     /// index lists, `optimizer.pt` and `config.json`. HF shards are named
     /// `model-00001-of-00003.safetensors` / `pytorch_model-00001-of-00003.bin`; shards with other
     /// names count when an index lists them.

@@ -1,4 +1,4 @@
-/// One checkpoint as it sits in the watched folder (DESIGN "Inputs"): a `<run>/checkpoint-<step>/`
+/// One checkpoint as it sits in the watched folder (docs/architecture.md, "Watched folder"): a `<run>/checkpoint-<step>/`
 /// folder in the HF Trainer layout, or a single `<run>/step-<N>.safetensors` file. Runs are the
 /// direct subfolders of the watch root.
 public struct CheckpointUnit: Hashable, Sendable, CustomStringConvertible {

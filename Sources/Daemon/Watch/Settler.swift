@@ -17,7 +17,7 @@ public struct SettledCheckpoint: Hashable, Sendable {
     public var step: Int? { unit.step }
 }
 
-/// Decides when a checkpoint has settled (DESIGN "Inputs", Completion): its content files are
+/// Decides when a checkpoint has settled (docs/architecture.md, "Watcher"): its content files are
 /// closed (every IN_CREATE/IN_MODIFY answered by IN_CLOSE_WRITE or IN_MOVED_TO) and its
 /// snapshot has not changed for `settleTime`.
 ///

@@ -15,8 +15,9 @@ final class WatchLoop {
     /// A folder we hold an inotify watch on. Only the three levels where checkpoint content
     /// can appear are watched: the root (new runs), run folders (new checkpoint folders and
     /// `step-N.safetensors` files) and checkpoint folders (their files). Deeper folders
-    /// (DeepSpeed's `global_step*/`, …) hold nothing DESIGN counts, and `tmp-checkpoint-*`
-    /// folders are picked up when they are renamed into place.
+    /// (DeepSpeed's `global_step*/`, …) hold no checkpoint content (docs/architecture.md,
+    /// "Watched folder"), and `tmp-checkpoint-*` folders are picked up when they are renamed
+    /// into place.
     private enum Folder {
         case root(String)
         case run(CheckpointScanner.Run)

@@ -26,7 +26,7 @@ public struct ScanReport: Sendable, Equatable {
     public var problems: Int
 }
 
-/// Watches the checkpoint folder (DESIGN "Inputs", "Daemon") with libinotifytools and reports
+/// Watches the checkpoint folder (docs/architecture.md, "Watcher") with libinotifytools and reports
 /// settled checkpoints on `events`.
 ///
 /// Run folders and checkpoint folders are watched as they appear and inspected right after the

@@ -1,7 +1,7 @@
 import DB
 import Estimator
 
-/// Maps the estimator's results onto the database's rows (DESIGN "Identity": the estimate key).
+/// Maps the estimator's results onto the database's rows (docs/storage.md, "Estimates": the estimate key).
 enum EstimateRecords {
     static let softwareVersion = VolumedVersion.current
 

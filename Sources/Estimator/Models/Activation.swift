@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// Elementwise nonlinearities, named as users write them (DESIGN "Inputs").
+/// Elementwise nonlinearities, named as users write them (docs/estimator.md, "Models").
 public enum Activation: String, Sendable, CaseIterable {
     case relu
     /// Exact, erf-based (PyTorch's default `nn.GELU()`, HF `gelu`).

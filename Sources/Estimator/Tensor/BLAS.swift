@@ -2,8 +2,9 @@ import COpenBLAS
 
 /// Thin wrappers over the OpenBLAS routines the models use. Matrices are row-major.
 public enum BLAS {
-    /// Direction workers each run single-threaded BLAS (DESIGN "Models and speed"), so the
-    /// library's own thread pool is switched off, once per process, before the first call.
+    /// Direction workers each run single-threaded BLAS (docs/estimator.md, "Threads and
+    /// determinism"), so the library's own thread pool is switched off, once per process,
+    /// before the first call.
     @usableFromInline
     static let singleThreaded: Void = openblas_set_num_threads(1)
 

@@ -1,5 +1,5 @@
 /// Everything that defines an estimate besides the checkpoint, its eval data and the
-/// preconditioner (DESIGN "Identity": these are part of an estimate's unique key).
+/// preconditioner (docs/storage.md, "Estimates": these are part of an estimate's unique key).
 public struct EstimateSettings: Sendable, Equatable {
     public enum Prior: String, Sendable, CaseIterable {
         /// ρ = N(μ, σ²I), the initialization prior.

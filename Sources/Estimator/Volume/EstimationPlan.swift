@@ -4,7 +4,7 @@ public struct EstimationPlan: Sendable, Equatable {
     public var settings: EstimateSettings
     public var preconditioners: [PreconditionerSpec]
 
-    /// DESIGN's defaults: cutoff 1e-2, `none` and `adam`, Gaussian prior at zero with σ = RMS,
+    /// The defaults (docs/estimator.md, "Settings and defaults"): cutoff 1e-2, `none` and `adam`, Gaussian prior at zero with σ = RMS,
     /// 100 directions, seed 0, tolerance 1e-2.
     public init(settings: EstimateSettings = EstimateSettings(),
                 preconditioners: [PreconditionerSpec] = [.none, .adam]) {

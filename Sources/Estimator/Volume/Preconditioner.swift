@@ -2,7 +2,8 @@
 import Glibc
 #endif
 
-/// A resolved preconditioner P with unit determinant (DESIGN step 2): directions are v = P·u.
+/// A resolved preconditioner P with unit determinant (docs/estimator.md, "Preconditioners"):
+/// directions are v = P·u.
 public struct Preconditioner: Sendable {
     enum Form: Sendable {
         case identity

@@ -15,7 +15,7 @@ public struct PreconditionerSpec: Sendable, Hashable, CustomStringConvertible {
         /// The full Gauss-Newton matrix V·diag(λ)·Vᵀ, small models only: P = V·diag(1/(|λ|^½ + eps))·Vᵀ.
         case hessian
 
-        /// Parameters and their defaults (DESIGN "Preconditioners").
+        /// Parameters and their defaults (docs/estimator.md, "Preconditioners").
         var defaults: [(String, Double)] {
             switch self {
             case .none: []

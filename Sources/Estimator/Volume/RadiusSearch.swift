@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// Finds, along one ray, the distance at which the cost reaches each cutoff (DESIGN "The
-/// estimator", step 3).
+/// Finds, along one ray, the distance at which the cost reaches each cutoff (docs/estimator.md,
+/// "Radius search").
 ///
 /// Guarantee: the returned distance was evaluated, its cost is within `tolerance` of the cutoff
 /// (relative), and every distance the search evaluated closer to the anchor had cost below the

@@ -4,7 +4,7 @@ import Glibc
 #endif
 import Synchronization
 
-/// Estimates the local volume of one anchor under a KL cost (DESIGN "The estimator").
+/// Estimates the local volume of one anchor under a KL cost (docs/estimator.md).
 ///
 /// Directions are drawn from a counter-based RNG keyed by (seed, index), and every direction
 /// after the first starts its search from the first direction's radius, so results are identical

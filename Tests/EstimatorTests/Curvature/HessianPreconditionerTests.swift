@@ -50,7 +50,7 @@ import Glibc
         }
     }
 
-    /// DESIGN correctness anchor (b) for the dense form: C = ½ xᵀHx under the uniform measure,
+    /// Correctness anchor (b) (docs/estimator.md, "Correctness anchors") for the dense form: C = ½ xᵀHx under the uniform measure,
     /// `hessian` with eps = 0 built from H by the production path (float32 H, ssyevd, rotation
     /// back), gives the same log-estimate in every direction and the exact ellipsoid volume.
     /// (ssyevd's eigenvalues are accurate to about ulp·λ_max, so the spread grows with the

@@ -1,7 +1,7 @@
 import Testing
 @testable import Estimator
 
-/// DESIGN "Correctness anchors" (c): on the digits fixture our seed means agree with the
+/// Correctness anchor (c) (docs/estimator.md, "Correctness anchors"): on the digits fixture our seed means agree with the
 /// reference implementation's (compared at its k = 100, cutoff 1e-2, 10 seeds).
 @Suite struct ReferenceAgreementTests {
     static let seeds = 0..<10

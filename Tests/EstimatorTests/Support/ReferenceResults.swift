@@ -1,7 +1,7 @@
 @testable import Estimator
 import Base
 
-/// The reference implementation's numbers (`Fixtures/reference.json`, see the fixtures README).
+/// The reference implementation's numbers (`fixtures/reference.json`).
 struct ReferenceResult {
     let checkpoint: String
     let preconditioner: String
@@ -38,7 +38,7 @@ struct ReferenceResult {
         return r
     }
 
-    /// DESIGN's agreement rule: |mean_ours − mean_ref| ≤ 3·√(sd_ours²/n + sd_ref²/n_ref).
+    /// The agreement rule (docs/estimator.md, "Correctness anchors"): |mean_ours − mean_ref| ≤ 3·√(sd_ours²/n + sd_ref²/n_ref).
     func agrees(withSeedEstimates estimates: [Double]) -> (agrees: Bool, difference: Double, allowed: Double) {
         let n = Double(estimates.count)
         let mean = estimates.reduce(0, +) / n

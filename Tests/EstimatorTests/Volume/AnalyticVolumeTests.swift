@@ -2,7 +2,7 @@ import Testing
 import Glibc
 @testable import Estimator
 
-/// DESIGN "Correctness anchors" (a) and (b): quadratic costs whose volumes are known exactly.
+/// Correctness anchors (a) and (b) (docs/estimator.md, "Correctness anchors"): quadratic costs whose volumes are known exactly.
 @Suite struct AnalyticVolumeTests {
     /// (a) C = α‖θ−θ0‖², prior N(θ0, σ²I): every direction has the same radius, and the
     /// estimate is the log Gaussian mass of that ball, log P(χ²_D ≤ r²/σ²).

@@ -12,7 +12,7 @@ final class RecordedCost {
         return c
     }
 
-    /// DESIGN's guarantee for a returned radius r at cutoff ε: r was evaluated, its cost is
+    /// The guarantee (docs/estimator.md, "Radius search") for a returned radius r at cutoff ε: r was evaluated, its cost is
     /// within tolerance, and every evaluated point closer to the anchor is below ε.
     func satisfiesGuarantee(radius r: Double, cutoff: Double, tolerance: Double) -> Bool {
         guard let hit = points.first(where: { $0.t == r }) else { return false }

@@ -40,7 +40,7 @@ final class ServeWorkspace {
     /// The digits run (HF Trainer output of a small MLP) the estimator tests also use.
     static let fixtures = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("EstimatorTests/Fixtures/digits").path
+        .deletingLastPathComponent().appendingPathComponent("fixtures/digits").path
 
     let folder: TemporaryDirectory
     let watchRoot: String

@@ -1,4 +1,5 @@
 import Base
+import DB
 import Foundation
 
 /// Throughput of the job queue: `workers` concurrent workers, each on its own connection,
@@ -25,7 +26,7 @@ public enum QueueBenchmark {
         samplesPerEstimate: Int = 100
     ) async throws -> QueueThroughput {
         guard workers > 0, jobs > 0, samplesPerEstimate > 0 else {
-            throw DatabaseError(code: "db.parameter", message: "benchmark workers, jobs and samples must be positive (got \(workers), \(jobs), \(samplesPerEstimate))")
+            throw BenchmarkError(code: "bench.parameter", "benchmark workers, jobs and samples must be positive (got \(workers), \(jobs), \(samplesPerEstimate))")
         }
         let schema = "volumed_bench_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
         let admin = try await database.connect()
@@ -82,8 +83,8 @@ public enum QueueBenchmark {
                         let completeStart = clock.now
                         try await queue.complete(job, estimates: [benchmarkEstimate(samples)])
                         times.claims += 1
-                        times.claimSeconds += (completeStart - claimStart).seconds
-                        times.completeSeconds += (clock.now - completeStart).seconds
+                        times.claimSeconds += (completeStart - claimStart) / .seconds(1)
+                        times.completeSeconds += (clock.now - completeStart) / .seconds(1)
                     }
                     return times
                 }
@@ -92,10 +93,10 @@ public enum QueueBenchmark {
             for try await times in group { all.append(times) }
             return all
         }
-        let seconds = (clock.now - start).seconds
+        let seconds = (clock.now - start) / .seconds(1)
         let claims = times.reduce(0) { $0 + $1.claims }
         guard claims == jobs else {
-            throw DatabaseError(code: "db.query", message: "benchmark completed \(claims) of \(jobs) jobs")
+            throw BenchmarkError(code: "bench.incomplete", "benchmark completed \(claims) of \(jobs) jobs")
         }
         return QueueThroughput(
             workers: workers,

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Estimator
 
 /// Every preconditioner on one checkpoint over repeated seeds, side by side (paper §4.1): the
 /// seed mean of the log volume, its spread, and what each costs. Larger is more accurate (the

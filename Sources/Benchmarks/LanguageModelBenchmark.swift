@@ -1,3 +1,4 @@
+import Estimator
 #if canImport(Glibc)
 import Base
 import Glibc
@@ -54,7 +55,7 @@ public enum LanguageModelBenchmark {
             let mib = { (b: Int) in Self.fixed(Double(b) / 1_048_576, 2) + " MiB" }
             return """
             checkpoint            \(checkpoint) (\(architecture), D = \(parameters))
-            settings              k = \(directions), \(preconditioner), cutoff \(formatNumber(cutoff)), \(threads) thread\(threads == 1 ? "" : "s"), \(secondsPerEstimate.count) seeds
+            settings              k = \(directions), \(preconditioner), cutoff \(cutoff), \(threads) thread\(threads == 1 ? "" : "s"), \(secondsPerEstimate.count) seeds
             seconds per estimate  median \(Self.fixed(medianSecondsPerEstimate, 3)) (\(secondsPerEstimate.map { Self.fixed($0, 3) }.joined(separator: ", ")))
             KL evals / direction  median \(Self.fixed(medianKLEvaluationsPerDirection, 1)) (\(totalKLEvaluations) in all)
             forward pass          \(Self.fixed(Double(flopsPerEvaluation) / 1e6, 1)) MFLOP; \(Self.fixed(forwardGFLOPS, 1)) GFLOP/s (\(Self.fixed(100 * forwardGFLOPS / sgemmGFLOPS, 0))% of sgemm); \(Self.fixed(estimateGFLOPS, 1)) GFLOP/s over whole estimates
@@ -97,16 +98,17 @@ public enum LanguageModelBenchmark {
 
         let estimation = try CheckpointEstimation(path: checkpointPath, base: plan)
         guard let model = estimation.model as? LanguageModel else {
-            throw EstimatorError(code: "bench.not_language_model", "\(checkpointPath): a \(estimation.model.architecture) checkpoint, not a language model")
+            throw BenchmarkError(code: "bench.not_language_model", "\(checkpointPath): a \(estimation.model.architecture) checkpoint, not a language model")
         }
         let preconditioner: Preconditioner
         switch try estimation.preconditioner(.adam) {
         case .success(let p): preconditioner = p
-        case .failure(let skip): throw EstimatorError(code: "bench.no_adam", "\(checkpointPath): \(skip.reason)")
+        case .failure(let skip): throw BenchmarkError(code: "bench.no_adam", "\(checkpointPath): \(skip.reason)")
         }
-        guard let objective = estimation.objective as? LanguageModelObjective else {
-            preconditionFailure("a language model's objective is a LanguageModelObjective")
+        guard let footprint = estimation.languageModelFootprint else {
+            preconditionFailure("a language model's KL cost has a footprint")
         }
+        let objective = estimation.objective
 
         var seconds: [Double] = []
         var evaluations: [Int] = []
@@ -120,14 +122,11 @@ public enum LanguageModelBenchmark {
         }
         let peak = ProcessMemory.peakResidentBytes() - before
 
-        let flops = objective.flopsPerEvaluation
-        let (forward, sgemm) = rates(objective, threads: threads)
-        let probe = LanguageModelRayEvaluator(objective)
+        let flops = footprint.flopsPerEvaluation
+        let (forward, sgemm) = rates(objective, flopsPerEvaluation: flops, threads: threads)
         let weightBytes = model.layout.count * MemoryLayout<Float>.stride
-        let anchorBytes = objective.anchorDistribution.byteCount
-        let structure = model.structure, tokens = objective.tokens
-        let batchActivations = TransformerWorkspace.byteCount(structure: structure, residualTokens: tokens.tokens, tokens: tokens.tokens, length: tokens.length)
-            + KLWorkspace(rows: tokens.tokens, classes: structure.vocabulary).byteCount
+        let anchorBytes = footprint.anchorDistributionBytes
+        let batchActivations = footprint.batchActivationBytes
         return Report(
             checkpoint: checkpointPath, architecture: model.architecture, parameters: model.layout.count,
             threads: threads, directions: directions, cutoff: cutoff, preconditioner: preconditioner.spec.description,
@@ -139,29 +138,29 @@ public enum LanguageModelBenchmark {
             sgemmGFLOPS: sgemm,
             peakMemoryBytes: peak,
             memoryBoundBytes: weightBytes * (2 + 2 * threads) + batchActivations,
-            memoryBudgetBytes: weightBytes * (2 + threads) + threads * probe.byteCount + anchorBytes,
+            memoryBudgetBytes: weightBytes * (2 + threads) + threads * footprint.evaluatorBytes + anchorBytes,
             weightBytes: weightBytes, batchActivationBytes: batchActivations,
-            evaluatorBytesPerWorker: probe.byteCount, anchorDistributionBytes: anchorBytes,
+            evaluatorBytesPerWorker: footprint.evaluatorBytes, anchorDistributionBytes: anchorBytes,
             loadAverage: loadAverage, openBLASCore: BLAS.coreName)
     }
 
     /// Aggregate GFLOP/s of `threads` evaluators each running forward passes along its own ray,
     /// and of `threads` threads each running single-threaded 1024³ sgemm: best of interleaved
     /// rounds, so that both see the same machine load.
-    static func rates(_ objective: LanguageModelObjective, threads: Int, rounds: Int = 5) -> (forward: Double, sgemm: Double) {
+    static func rates(_ objective: any KLObjective, flopsPerEvaluation: Int, threads: Int, rounds: Int = 5) -> (forward: Double, sgemm: Double) {
         let n = 1024
         let work = BenchmarkWork(objective, threads: threads, matrixSize: n)
-        let evaluations = max(4, Int(1e9 / Double(objective.flopsPerEvaluation)))
+        let evaluations = max(4, Int(1e9 / Double(flopsPerEvaluation)))
         let products = 2
         let clock = ContinuousClock()
         var forward = 0.0, sgemm = 0.0
         for _ in 0..<rounds {
             var started = clock.now
             WorkerPool.run(threads: threads, count: threads) { _, item in work.forward(item, evaluations: evaluations) }
-            forward = max(forward, Double(threads * evaluations) * Double(objective.flopsPerEvaluation) / (clock.now - started).seconds / 1e9)
+            forward = max(forward, Double(threads * evaluations) * Double(flopsPerEvaluation) / ((clock.now - started) / .seconds(1)) / 1e9)
             started = clock.now
             WorkerPool.run(threads: threads, count: threads) { _, item in work.sgemm(item, products: products) }
-            sgemm = max(sgemm, Double(threads * products) * 2 * Double(n * n * n) / (clock.now - started).seconds / 1e9)
+            sgemm = max(sgemm, Double(threads * products) * 2 * Double(n * n * n) / ((clock.now - started) / .seconds(1)) / 1e9)
         }
         return (forward, sgemm)
     }
@@ -183,7 +182,7 @@ private final class BenchmarkWork: @unchecked Sendable {
     let matrices: [UnsafeMutableBufferPointer<Float>]
     let size: Int
 
-    init(_ objective: LanguageModelObjective, threads: Int, matrixSize n: Int) {
+    init(_ objective: any KLObjective, threads: Int, matrixSize n: Int) {
         size = n
         evaluators = (0..<threads).map { _ in objective.makeEvaluator() }
         directions = (0..<threads).map { i in
