@@ -100,21 +100,27 @@ enum MicroLanguageModels {
 
     /// Two random sequences of `length` tokens; the second is left-padded by two masked positions
     /// (no attention to them, and the KL does not count them).
-    static func tokens(_ model: LanguageModel, length: Int, seed: UInt64) throws -> TokenContext {
+    static func evalData(length: Int, seed: UInt64) -> EvalData {
         var random = TestRandom(seed: seed)
         let ids = (0..<(2 * length)).map { _ in Int32(random.next() % UInt64(vocabulary)) }
         let mask = (0..<(2 * length)).map { $0 == length || $0 == length + 1 ? Int32(0) : 1 }
-        return try model.tokenContext(ids: Tensor(shape: [2, length], scalars: ids), mask: Tensor(shape: [2, length], scalars: mask))
+        return .tokens(ids: Tensor(shape: [2, length], scalars: ids), mask: Tensor(shape: [2, length], scalars: mask))
     }
 
-    /// Mean over the counted positions of KL(p_anchor ‖ softmax(logits(θ))) in float64, from
-    /// logit differences (log1p/expm1) so that its O(h²) values keep their relative precision.
-    static func kl(_ model: LanguageModel, _ tokens: TokenContext, anchorLogits: [Double], theta: [Double]) -> Double {
+    static func tokens(_ model: LanguageModel, length: Int, seed: UInt64) throws -> TokenContext {
+        try model.tokenContext(evalData(length: length, seed: seed))
+    }
+
+    /// Mean over the counted positions (`counted`, else the unmasked ones) of
+    /// KL(p_anchor ‖ softmax(logits(θ))) in float64 for any language model, from logit
+    /// differences (log1p/expm1) so that its O(h²) values keep their relative precision.
+    static func kl(_ model: LanguageModel, _ tokens: TokenContext, anchorLogits: [Double], theta: [Double],
+                   counted: [Int]? = nil) -> Double {
         let logits = theta.withUnsafeBufferPointer {
             TransformerActivations(structure: model.structure, tokens: tokens, theta: $0.baseAddress!).logits
         }
-        let c = vocabulary
-        let counted = tokens.included ?? Array(0..<tokens.tokens)
+        let c = model.structure.vocabulary
+        let counted = counted ?? tokens.included ?? Array(0..<tokens.tokens)
         var total = 0.0
         for r in counted {
             let anchor = anchorLogits[(r * c)..<((r + 1) * c)]
