@@ -4,27 +4,31 @@ import Testing
 
 @testable import Daemon
 
-/// The watcher with real inotify in temporary folders. Serialized: libinotifytools allows one
-/// watcher per process.
+/// The watcher with real inotify in temporary folders, on a clock that moves only when a test
+/// lets time pass (`passTime`), after its file operations: a checkpoint settles because its
+/// settle time passed on that clock, never because the machine paused the test for a second
+/// between two writes. Serialized: libinotifytools allows one watcher per process.
 @Suite(.serialized) struct WatcherTests {
+    private static let settleTime = Duration.seconds(1)
     private let folder: TemporaryDirectory
     private let root: String
+    private let clock = ManualClock()
 
     init() throws {
         folder = try TemporaryDirectory()
         root = try folder.makeFolder("root")
     }
 
-    /// Runs a watcher on `root` (settle time 1 s) around `body`, after its start-up scan, and
-    /// stops it afterwards, checking that it stops cleanly and finishes its event stream.
+    /// Runs a watcher on `root` around `body`, after its start-up scan, and stops it
+    /// afterwards, checking that it stops cleanly and finishes its event stream.
     private func withWatcher(
         rescanInterval: Duration? = nil,
         capture: LogCapture = LogCapture(),
         _ body: (Watcher, EventCollector) async throws -> Void
     ) async throws {
         let watcher = Watcher(
-            root: root, settleTime: .seconds(1), rescanInterval: rescanInterval,
-            logger: capture.logger(label: "volumed.watcher"))
+            root: root, settleTime: Self.settleTime, rescanInterval: rescanInterval,
+            logger: capture.logger(label: "volumed.watcher"), clock: clock)
         let collector = EventCollector(watcher.events)
         let running = Task { try await watcher.run() }
         do {
@@ -41,6 +45,29 @@ import Testing
         await collector.finished()
     }
 
+    /// Advances the watcher's clock a settle time (and a rescan interval: both are a second
+    /// here) at a time until `condition` holds; false if it still does not after 30 s. Events
+    /// the watcher had not read yet when the clock moved count from the new time, so some
+    /// checkpoints need a second round; none settles with files the test has not finished
+    /// writing, since the clock moves only here.
+    private func passTime(_ collector: EventCollector, until condition: (EventCollector) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if condition(collector) { return true }
+            clock.advance(by: Self.settleTime)
+            wakeWatcher()
+            if await collector.wait(timeout: .milliseconds(500), until: condition) { return true }
+        }
+        return condition(collector)
+    }
+
+    /// Closes a hidden file in the root, which the watcher ignores: the event makes it read the
+    /// clock now rather than at its next one-second poll.
+    private func wakeWatcher() {
+        let fd = open(root + "/.wake", O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+        if fd >= 0 { close(fd) }
+    }
+
     /// mkdir + create/write/close with plain system calls, as fast as a trainer would.
     private func writeQuickly(_ path: String, bytes: Int) {
         let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0o644)
@@ -50,13 +77,20 @@ import Testing
         close(fd)
     }
 
-    /// Creates `checkpoint-<step>` in `run` and waits for it to settle. Events are handled in
-    /// order, so once this marker has settled, anything earlier that was going to be emitted
-    /// (within the settle time) has been.
-    private func settleMarker(_ collector: EventCollector, run: String, step: Int) async throws {
-        let path = try folder.makeFolder("root/\(run)/checkpoint-\(step)")
+    /// Creates `checkpoint-<step>` in the run `zz-marker` and lets time pass until it settles:
+    /// a barrier. Events are handled in order, so once the marker has settled, the watcher has
+    /// handled every earlier event and then run a settle pass a settle time later, which
+    /// re-inspected every checkpoint still pending. The run's name sorts last, so the marker
+    /// is the last checkpoint its settle pass reports.
+    private func settleMarker(_ collector: EventCollector, step: Int) async throws {
+        let path = try folder.makeFolder("root/zz-marker/checkpoint-\(step)")
         writeQuickly(path + "/model.safetensors", bytes: 8)
-        try #require(await collector.wait { !$0.settled(at: path).isEmpty }, "marker \(path) never settled")
+        try #require(await passTime(collector) { !$0.settled(at: path).isEmpty }, "marker \(path) never settled")
+    }
+
+    /// Everything settled, less the markers.
+    private func settledPaths(_ collector: EventCollector) -> [String] {
+        collector.settled.map(\.path).filter { !$0.hasPrefix(root + "/zz-marker/") }
     }
 
     @Test func findsRunAndCheckpointFoldersCreatedAfterStart() async throws {
@@ -66,7 +100,8 @@ import Testing
             try folder.write("root/run-a/checkpoint-5/model.safetensors", bytes: 64)
             try folder.write("root/run-a/checkpoint-5/config.json", text: "{}")
             let path = root + "/run-a/checkpoint-5"
-            try #require(await collector.wait { !$0.settled(at: path).isEmpty })
+            try #require(await passTime(collector) { !$0.settled(at: path).isEmpty })
+            #expect(collector.settled(at: path).count == 1)
             let checkpoint = try #require(collector.settled(at: path).first)
             #expect(checkpoint.run == "run-a")
             #expect(checkpoint.runPath == root + "/run-a")
@@ -74,7 +109,7 @@ import Testing
             #expect(checkpoint.snapshot.files.map(\.name) == ["config.json", "model.safetensors"])
 
             try folder.write("root/run-a/step-9.safetensors", bytes: 32)
-            try #require(await collector.wait { !$0.settled(at: root + "/run-a/step-9.safetensors").isEmpty })
+            try #require(await passTime(collector) { !$0.settled(at: root + "/run-a/step-9.safetensors").isEmpty })
             #expect(collector.settled(at: root + "/run-a/step-9.safetensors").first?.step == 9)
         }
     }
@@ -85,17 +120,19 @@ import Testing
             let path = root + "/run/checkpoint-1"
             #expect(FileManager.default.createFile(atPath: path + "/model.safetensors", contents: nil))
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path + "/model.safetensors"))
-            // Pauses longer than the settle time while the file is still open must not settle it.
+            // Pauses longer than the settle time while the file is still open must not settle
+            // it: each marker settles only after a settle time has passed since this write.
             try handle.write(contentsOf: Data(repeating: 1, count: 1000))
-            try await Task.sleep(for: .milliseconds(1500))
+            try await settleMarker(collector, step: 1)
+            #expect(collector.settled(at: path).isEmpty, "settled while model.safetensors was open")
             try handle.write(contentsOf: Data(repeating: 2, count: 1000))
-            try await Task.sleep(for: .milliseconds(1500))
+            try await settleMarker(collector, step: 2)
             #expect(collector.settled(at: path).isEmpty, "settled while model.safetensors was open")
             try handle.write(contentsOf: Data(repeating: 3, count: 500))
             try handle.close()
 
-            try #require(await collector.wait { !$0.settled(at: path).isEmpty })
-            try await settleMarker(collector, run: "run", step: 2)
+            try #require(await passTime(collector) { !$0.settled(at: path).isEmpty })
+            try await settleMarker(collector, step: 3)
             let settled = collector.settled(at: path)
             #expect(settled.count == 1)
             #expect(settled.first?.snapshot.files.map(\.size) == [2500])
@@ -112,12 +149,12 @@ import Testing
             try folder.rename("root/run/tmp-checkpoint-7", to: "root/run/checkpoint-7")
 
             let path = root + "/run/checkpoint-7"
-            try #require(await collector.wait { !$0.settled(at: path).isEmpty })
-            try await settleMarker(collector, run: "run", step: 8)
+            try #require(await passTime(collector) { !$0.settled(at: path).isEmpty })
+            try await settleMarker(collector, step: 1)
             #expect(collector.settled(at: path).count == 1)
             #expect(collector.settled(at: path).first?.step == 7)
             #expect(collector.settled(at: path).first?.snapshot.files.map(\.name) == ["model.safetensors", "optimizer.pt"])
-            #expect(!collector.settled.contains { $0.path.contains("tmp-checkpoint") })
+            #expect(settledPaths(collector) == [path])
         }
     }
 
@@ -140,11 +177,12 @@ import Testing
                 expected += [run + "/checkpoint-1", run + "/step-3.safetensors"]
             }
             // No periodic rescans here: only events and the scan after each new watch find them.
-            let found = await collector.wait { collector in
+            let found = await passTime(collector) { collector in
                 Set(collector.settled.map(\.path)).isSuperset(of: expected)
             }
             #expect(found, "missed: \(Set(expected).subtracting(collector.settled.map(\.path)).sorted())")
-            #expect(collector.settled.count == expected.count)
+            try await settleMarker(collector, step: 1)
+            #expect(settledPaths(collector).sorted() == expected.sorted())
         }
     }
 
@@ -156,13 +194,15 @@ import Testing
             try folder.symlink("root/run/checkpoint-4", to: "checkpoint-4")
             try folder.symlink("root/run/checkpoint-6", to: folder.path + "/nowhere")
             try folder.symlink("root/loop", to: "loop")
-            try await settleMarker(collector, run: "run", step: 5)
+            let path = try folder.makeFolder("root/run/checkpoint-5")
+            writeQuickly(path + "/model.safetensors", bytes: 8)
+            try await settleMarker(collector, step: 1)
 
             #expect(capture.warnings(containing: "\(root)/run/checkpoint-3 is named like a checkpoint folder but is not a folder").count == 1)
             #expect(capture.warnings(containing: "\(root)/run/checkpoint-4 is a symbolic link loop").count == 1)
             #expect(capture.warnings(containing: "\(root)/run/checkpoint-6 is a symbolic link to nothing").count == 1)
             #expect(capture.warnings(containing: "\(root)/loop is a symbolic link loop").count == 1)
-            #expect(collector.settled.map(\.path) == [root + "/run/checkpoint-5"])
+            #expect(settledPaths(collector) == [path])
         }
     }
 
@@ -173,12 +213,12 @@ import Testing
         try folder.makeFolder("root/run/checkpoint-200")  // no weights: not a checkpoint yet
         try await withWatcher { _, collector in
             #expect(collector.scans.first == ScanReport(reason: .startup, runs: 1, checkpoints: 2, problems: 0))
-            try #require(await collector.wait { $0.settled.count == 2 })
+            try #require(await passTime(collector) { $0.settled.count == 2 })
             #expect(collector.settled.map(\.path).sorted() == [root + "/run/checkpoint-100", root + "/run/step-3.safetensors"])
 
             // Weights arriving later in the watched folder are picked up by events.
             try folder.write("root/run/checkpoint-200/pytorch_model.bin", bytes: 10)
-            try #require(await collector.wait { !$0.settled(at: root + "/run/checkpoint-200").isEmpty })
+            try #require(await passTime(collector) { !$0.settled(at: root + "/run/checkpoint-200").isEmpty })
         }
     }
 
@@ -187,12 +227,13 @@ import Testing
         // its checkpoint elsewhere produces no event here, as on a network filesystem.
         try folder.symlink("root/linked-run", to: folder.path + "/elsewhere")
         let capture = LogCapture()
-        try await withWatcher(rescanInterval: .seconds(1), capture: capture) { _, collector in
+        try await withWatcher(rescanInterval: Self.settleTime, capture: capture) { _, collector in
+            // A periodic rescan while the link leads nowhere, to check that it is not reported again.
+            try #require(await passTime(collector) { $0.scans.contains { $0.reason == .periodic } })
             try folder.makeFolder("elsewhere/checkpoint-12")
             try folder.write("elsewhere/checkpoint-12/model.safetensors", bytes: 10)
             let path = root + "/linked-run/checkpoint-12"
-            try #require(await collector.wait { !$0.settled(at: path).isEmpty })
-            #expect(collector.scans.contains { $0.reason == .periodic })
+            try #require(await passTime(collector) { !$0.settled(at: path).isEmpty })
             // The dangling link was reported once, not at every rescan.
             #expect(capture.warnings(containing: "\(root)/linked-run is a symbolic link to nothing").count == 1)
         }
@@ -201,18 +242,18 @@ import Testing
     @Test func waitsForAMissingRootAndSurvivesItsDeletion() async throws {
         try FileManager.default.removeItem(atPath: root)
         let capture = LogCapture()
-        try await withWatcher(rescanInterval: .seconds(1), capture: capture) { _, collector in
+        try await withWatcher(rescanInterval: Self.settleTime, capture: capture) { _, collector in
             #expect(collector.scans.first?.problems == 1)
             try folder.makeFolder("root/run/checkpoint-1")
             try folder.write("root/run/checkpoint-1/model.safetensors", bytes: 10)
-            try #require(await collector.wait { !$0.settled(at: root + "/run/checkpoint-1").isEmpty })
+            try #require(await passTime(collector) { !$0.settled(at: root + "/run/checkpoint-1").isEmpty })
             #expect(capture.warnings(containing: "\(root) does not exist").count == 1)
 
             try FileManager.default.removeItem(atPath: root)
             try #require(await collector.wait { _ in !capture.warnings(containing: "the watch root was deleted or moved").isEmpty })
             try folder.makeFolder("root/run/checkpoint-1")
             try folder.write("root/run/checkpoint-1/model.safetensors", bytes: 10)
-            try #require(await collector.wait { $0.settled(at: root + "/run/checkpoint-1").count == 2 })
+            try #require(await passTime(collector) { $0.settled(at: root + "/run/checkpoint-1").count == 2 })
         }
     }
 
@@ -228,26 +269,28 @@ import Testing
         try folder.write("root/run/checkpoint-1/model.safetensors", bytes: 10)
         try await withWatcher { _, collector in
             let path = root + "/run/checkpoint-1"
-            try #require(await collector.wait { $0.settled(at: path).count == 1 })
+            try #require(await passTime(collector) { $0.settled(at: path).count == 1 })
 
             try FileManager.default.removeItem(atPath: path)
             try folder.makeFolder("root/run/checkpoint-1")
             try folder.write("root/run/checkpoint-1/model.safetensors", bytes: 20)
-            try #require(await collector.wait { $0.settled(at: path).count == 2 })
+            try #require(await passTime(collector) { $0.settled(at: path).count == 2 })
 
             // Only a live watch on the new folder sees this in-place addition.
             try folder.write("root/run/checkpoint-1/optimizer.pt", bytes: 30)
-            try #require(await collector.wait { $0.settled(at: path).count == 3 })
+            try #require(await passTime(collector) { $0.settled(at: path).count == 3 })
             #expect(collector.settled(at: path).last?.snapshot.files.map(\.name) == ["model.safetensors", "optimizer.pt"])
 
             // A renamed run is a new run: its checkpoints are reported under the new path, and
             // the old path's watches are gone.
             try folder.rename("root/run", to: "root/renamed")
             let renamed = root + "/renamed/checkpoint-1"
-            try #require(await collector.wait { !$0.settled(at: renamed).isEmpty })
+            try #require(await passTime(collector) { !$0.settled(at: renamed).isEmpty })
             try folder.write("root/renamed/checkpoint-1/config.json", text: "{}")
-            try #require(await collector.wait { $0.settled(at: renamed).count == 2 })
+            try #require(await passTime(collector) { $0.settled(at: renamed).count == 2 })
+            try await settleMarker(collector, step: 1)
             #expect(collector.settled(at: path).count == 3)
+            #expect(collector.settled(at: renamed).count == 2)
         }
     }
 
@@ -266,7 +309,7 @@ import Testing
     @Test func allowsOneWatcherPerProcessAndOneRunPerWatcher() async throws {
         try await withWatcher { watcher, _ in
             await #expect(throws: WatcherError(reason: .alreadyRan)) { try await watcher.run() }
-            let second = Watcher(root: root, settleTime: .seconds(1), rescanInterval: nil, logger: LogCapture().logger())
+            let second = Watcher(root: root, settleTime: Self.settleTime, rescanInterval: nil, logger: LogCapture().logger())
             await #expect(throws: WatcherError(reason: .alreadyRunning)) { try await second.run() }
         }
     }

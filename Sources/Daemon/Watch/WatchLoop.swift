@@ -41,7 +41,7 @@ final class WatchLoop {
     private let logger: Logger
     private let emit: (WatchEvent) -> Void
     private let session: InotifySession
-    private let clock = ContinuousClock()
+    private let clock: WatchClock
 
     private var settler: Settler
     private var folders: [Int32: Folder] = [:]
@@ -52,8 +52,9 @@ final class WatchLoop {
     /// comes back is logged again.
     private var reported: Set<ScanProblem> = []
 
-    init(settings: Settings, logger: Logger, emit: @escaping (WatchEvent) -> Void) throws(WatcherError) {
+    init(settings: Settings, clock: WatchClock, logger: Logger, emit: @escaping (WatchEvent) -> Void) throws(WatcherError) {
         self.settings = settings
+        self.clock = clock
         self.scanner = CheckpointScanner(root: settings.root)
         self.logger = logger
         self.emit = emit

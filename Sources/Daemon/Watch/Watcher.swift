@@ -47,6 +47,7 @@ public final class Watcher: Service {
 
     private let continuation: AsyncStream<WatchEvent>.Continuation
     private let logger: Logger
+    private let clock: WatchClock
     private let control = Control()
 
     private final class Control: Sendable {
@@ -58,11 +59,18 @@ public final class Watcher: Service {
     /// - Parameters:
     ///   - settleTime: how long a checkpoint's files must stay closed and unchanged.
     ///   - rescanInterval: time between periodic full rescans; nil for none.
-    public init(root: String, settleTime: Duration, rescanInterval: Duration?, logger: Logger) {
+    public convenience init(root: String, settleTime: Duration, rescanInterval: Duration?, logger: Logger) {
+        self.init(root: root, settleTime: settleTime, rescanInterval: rescanInterval, logger: logger, clock: ContinuousClock())
+    }
+
+    /// With the clock that times settling and rescans (tests pass one they advance by hand).
+    init<C: Clock>(root: String, settleTime: Duration, rescanInterval: Duration?, logger: Logger, clock: C)
+    where C.Instant == ContinuousClock.Instant {
         self.root = CheckpointScanner(root: root).root
         self.settleTime = settleTime
         self.rescanInterval = rescanInterval
         self.logger = logger
+        self.clock = WatchClock(clock)
         (events, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .unbounded)
     }
 
@@ -93,9 +101,9 @@ public final class Watcher: Service {
         let settings = WatchLoop.Settings(root: root, settleTime: settleTime, rescanInterval: rescanInterval)
         let result = await withTaskCancellationOrGracefulShutdownHandler {
             await withCheckedContinuation { (done: CheckedContinuation<Result<Void, WatcherError>, Never>) in
-                let thread = Thread { [logger, control, continuation] in
+                let thread = Thread { [logger, clock, control, continuation] in
                     let result = Result { () throws(WatcherError) in
-                        let loop = try WatchLoop(settings: settings, logger: logger) { continuation.yield($0) }
+                        let loop = try WatchLoop(settings: settings, clock: clock, logger: logger) { continuation.yield($0) }
                         try loop.run(
                             shouldStop: { control.stopRequested.load(ordering: .relaxed) },
                             takeRescanRequest: { control.rescanRequested.exchange(false, ordering: .relaxed) })

@@ -1,4 +1,5 @@
 import Base
+import DB
 import Foundation
 import ProcessHarness
 import Glibc
@@ -6,9 +7,16 @@ import Testing
 
 extension ServeEndToEnd {
     /// SIGTERM (`systemctl stop`) in the middle of an estimate.
+    ///
+    /// A barrier, not a race, puts the signal inside the estimate: the test holds an exclusive
+    /// lock on `estimates`, and the worker that claims a job first reads which estimates the
+    /// checkpoint already has, so it waits there, before computing anything, until the test
+    /// has sent SIGTERM and seen shutdown begin (STOPPING=1: the status service stops just
+    /// before the workers are told to). Only then does the lock go, and the worker computes
+    /// with the stop already requested or a moment away, seconds before its estimate could end.
     @Suite struct Shutdown {
-        /// How long the interrupted estimate should take: long enough to be seen running (a few
-        /// polls), short enough to finish soon after the restart.
+        /// How long the interrupted estimate should take: far longer than the daemon needs to
+        /// pass the stop request on, short enough to finish soon after the restart.
         static let longEstimate = 5.0
 
         @Test func sigtermReturnsTheRunningJobAndARestartCompletesIt() async throws {
@@ -24,35 +32,46 @@ extension ServeEndToEnd {
                 }
                 let directions = min(max(Int(Self.longEstimate / (calibration / 20)), 40), 200_000)
 
-                // Two long estimates, run one at a time: whichever the worker takes first is
-                // stopped; the other waits in the queue and is deleted before it is processed.
-                try workspace.addRun("digits", extraManifest: "\n[estimate]\ndirections = \(directions)\n")
-                for step in steps {
-                    try workspace.addCheckpoint(3000, to: "digits", as: step)
-                }
-                let run = workspace.watchRoot + "/digits"
-                let (running, waiting, termination, shutdown) = try await onOwnThread { () throws -> (Int, Int, Termination?, Duration) in
-                    try daemon.waitForLog("one checkpoint estimating, both queued") { log in
-                        steps.contains { log.contains("estimating digits/checkpoint-\($0)") }
-                            && steps.allSatisfy { log.contains("queued digits step \($0)") }
+                let barrier = try await Connection.connect(
+                    to: ClusterLayout(stateDirectory: daemon.stateDirectory).connectionString(),
+                    options: ConnectionOptions(applicationName: "volumed-e2e-barrier"))
+                try await barrier.execute("BEGIN")
+                try await barrier.execute("LOCK TABLE estimates IN ACCESS EXCLUSIVE MODE")
+                do {
+                    // Two long estimates, run one at a time: whichever the worker takes first is
+                    // stopped; the other waits in the queue and is deleted before it is processed.
+                    try workspace.addRun("digits", extraManifest: "\n[estimate]\ndirections = \(directions)\n")
+                    for step in steps {
+                        try workspace.addCheckpoint(3000, to: "digits", as: step)
+                    }
+                    try await daemon.eventually("one checkpoint claimed, both queued") { () -> Bool? in
+                        let log = daemon.log
+                        return steps.contains { log.contains("estimating digits/checkpoint-\($0)") }
+                            && steps.allSatisfy { log.contains("queued digits step \($0)") } ? true : nil
                     }
                     guard let running = steps.first(where: { daemon.log.contains("estimating digits/checkpoint-\($0)") }),
                           let waiting = steps.first(where: { $0 != running })
                     else { throw HarnessError("no estimate running") }
-                    try FileManager.default.removeItem(atPath: run + "/checkpoint-\(waiting)")
-                    guard !daemon.log.contains("recorded digits/") else {
-                        throw HarnessError("the estimate of \(directions) directions ended before the test could stop it")
-                    }
-                    let signalled = ContinuousClock.now
+                    try FileManager.default.removeItem(atPath: workspace.watchRoot + "/digits/checkpoint-\(waiting)")
+
                     daemon.process.send(SIGTERM)
-                    return (running, waiting, daemon.process.waitForExitBlocking(timeout: .seconds(30)), ContinuousClock.now - signalled)
+                    try await daemon.eventually("STOPPING=1 after SIGTERM") {
+                        daemon.notifications.lines.contains("STOPPING=1") ? true : nil
+                    }
+                    try await barrier.execute("ROLLBACK")
+                    await barrier.close()
+                    // A guard against hanging; the job's state below shows that the estimate
+                    // was stopped, not run to its end.
+                    let termination = await daemon.process.waitForExit(timeout: .seconds(60))
+                    #expect(termination == .exited(0), "log:\n\(daemon.process.logTail)")
+                    #expect(daemon.log.contains("returned the job's lease for shutdown"), "log:\n\(daemon.log)")
+                    #expect(!daemon.log.contains("recorded digits/"), "log:\n\(daemon.log)")
+                    return (running, waiting)
+                } catch {
+                    _ = try? await barrier.execute("ROLLBACK")
+                    await barrier.close()
+                    throw error
                 }
-                #expect(termination == .exited(0), "log:\n\(daemon.process.logTail)")
-                // The estimate is stopped between two directions, not run to its end (the job,
-                // below, has no results): a few seconds at most, a guard against hanging.
-                #expect(shutdown < .seconds(10), "shutdown took \(shutdown)")
-                #expect(daemon.log.contains("returned the job's lease for shutdown"), "log:\n\(daemon.log)")
-                return (running, waiting)
             }
 
             let (stoppedJobs, stoppedRows) = try await workspace.withStoppedDatabase { tables in

@@ -79,22 +79,6 @@ final class ServeDaemon: Sendable {
     /// Everything the daemon has logged so far.
     var log: String { process.log }
 
-    /// Blocks the calling thread (see `onOwnThread`) until `condition` holds for the log;
-    /// fails after `timeout`, or at once when the daemon has exited.
-    func waitForLog(_ what: String, timeout: Duration = .seconds(60), until condition: (String) -> Bool) throws {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            if condition(process.log) { return }
-            if let termination = process.termination {
-                throw HarnessError("volumed ended (\(termination)) while waiting for \(what) in its log:\n\(process.logTail)")
-            }
-            guard ContinuousClock.now < deadline else {
-                throw HarnessError("gave up after \(timeout) waiting for \(what) in the log:\n\(process.logTail)")
-            }
-            usleep(20_000)
-        }
-    }
-
     /// Stops the daemon if it still runs (SIGTERM, SIGKILL after 30 s), then any PostgreSQL it
     /// left behind.
     @discardableResult

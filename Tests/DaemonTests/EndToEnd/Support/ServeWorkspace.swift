@@ -11,6 +11,8 @@ struct ServeConfig {
     var cutoffs = [0.01, 0.1]
     var preconditioners = ["none", "adam"]
     var directions = 20
+    /// nil: the default seed.
+    var seed: UInt64? = nil
     var threads = 1
     var settleSeconds = 1
     var rescanSeconds = 300
@@ -25,6 +27,7 @@ struct ServeConfig {
         cutoffs = [\(cutoffs.map { "\($0)" }.joined(separator: ", "))]
         preconditioners = [\(preconditioners.map { "\"\($0)\"" }.joined(separator: ", "))]
         directions = \(directions)
+        \(seed.map { "seed = \($0)" } ?? "")
 
         [workers]
         threads = \(threads)

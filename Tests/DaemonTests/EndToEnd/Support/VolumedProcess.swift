@@ -61,10 +61,6 @@ final class VolumedProcess: Sendable {
     /// Waits up to `timeout` for the process to end.
     func waitForExit(timeout: Duration) async -> Termination? { await process.waitForExit(timeout: timeout) }
 
-    /// Waits up to `timeout` for the process to end, blocking the calling thread (one of its
-    /// own: see `onOwnThread`).
-    func waitForExitBlocking(timeout: Duration) -> Termination? { process.waitForExitBlocking(timeout: timeout) }
-
     /// SIGTERM, then SIGKILL if it has not ended after `timeout`. Returns how it ended and
     /// whether it had to be killed.
     @discardableResult
@@ -81,15 +77,4 @@ final class VolumedProcess: Sendable {
 
     /// The last lines of the log, for failure messages.
     var logTail: String { process.logTail(40) }
-}
-
-/// Runs `body` on a thread of its own and returns its result: for steps whose timing matters.
-/// Every test shares the cooperative pool (two threads here), and some hold it for seconds of
-/// computation, which could delay an awaiting test past the moment it has to act.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result(catching: body)) }
-        thread.name = "e2e-timing"
-        thread.start()
-    }
 }
