@@ -40,7 +40,6 @@ import Glibc
         for ((target, t), tolerance) in zip(zip(targets, radii), Self.tolerances) {
             let production = evaluator.cost(at: t), expected = reference(t)
             let relative = abs(production / expected - 1)
-            print("\(what): t = \(t), KL \(expected), relative difference \(relative)")
             #expect(expected > target / 2 && expected < 2 * target, "\(what): reference KL \(expected) at t = \(t), aimed at \(target)",
                     sourceLocation: sourceLocation)
             #expect(relative <= tolerance, "\(what), KL ≈ \(target): production \(production), reference \(expected)",

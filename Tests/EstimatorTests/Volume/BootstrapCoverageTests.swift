@@ -5,8 +5,8 @@ import Glibc
 /// How often `Aggregate`'s 95% bootstrap interval contains the true log-mean-exp, over 1,000
 /// synthetic estimates of k = 100 per-direction log-estimates each, in three regimes. With
 /// log-estimates well spread the interval only sees the directions drawn, so it is a lower
-/// bound on the uncertainty (DESIGN step 5): coverage is asserted where the weights are
-/// balanced (sd 1) and printed as measured for the other two.
+/// bound on the uncertainty, which only repeated seeds measure: coverage is asserted where the
+/// weights are balanced (sd 1) and printed as measured for the other two.
 @Suite struct BootstrapCoverageTests {
     static let k = 100
     static let repetitions = 1000
