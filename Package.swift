@@ -99,7 +99,6 @@ var package = Package(
             name: "Soak",
             dependencies: [
                 "Base",
-                "Config",
                 "DB",
                 "Estimator",
                 "ProcessHarness",
