@@ -109,7 +109,6 @@ var package = Package(
             name: "Soak",
             dependencies: [
                 "Base",
-                "Config",
                 "DB",
                 "Estimator",
                 "ProcessHarness",
