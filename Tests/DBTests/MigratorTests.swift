@@ -8,11 +8,21 @@ private func appliedVersions(_ connection: Connection) async throws -> [Int] {
         .map { try $0.decode(Int.self, column: "version") }
 }
 
-/// Migrations that fail if applied twice (plain CREATE TABLE), one slow enough to make
-/// concurrent migrators overlap.
+/// Migrations that fail if applied twice (plain CREATE TABLE).
+/// Sessions of this database waiting for an advisory lock.
+private func waitingForAdvisoryLock(_ connection: Connection) async throws -> Int {
+    try await connection.query(
+        """
+        SELECT count(*) AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND NOT granted
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        """
+    ).first?.decode(Int.self, column: "n") ?? 0
+}
+
 private let testMigrations = [
     Migration(version: 1, name: "0001_first.sql", sql: "CREATE TABLE first (x int);"),
-    Migration(version: 2, name: "0002_slow.sql", sql: "SELECT pg_sleep(0.2); CREATE TABLE slow (x int);"),
+    Migration(version: 2, name: "0002_second.sql", sql: "CREATE TABLE second (x int);"),
     Migration(version: 3, name: "0003_third.sql", sql: "CREATE TABLE third (x int); INSERT INTO third VALUES (3);"),
 ]
 
@@ -32,15 +42,30 @@ extension PostgresTests {
             }
         }
 
+        /// The test holds the migrators' lock until all four wait for it, so they always
+        /// contend for it, however the tasks are scheduled.
         @Test func concurrentMigratorsApplyEachMigrationOnce() async throws {
             try await withCluster { cluster in
                 var connections: [Connection] = []
                 for _ in 0..<4 { connections.append(try await cluster.connect()) }
+                let holder = try await cluster.connect()
+                try await holder.execute("SELECT pg_advisory_lock($1)", [Migrator.advisoryLockKey])
                 let migrator = Migrator(migrations: testMigrations)
                 let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
                     for connection in connections {
                         group.addTask { try await migrator.migrate(connection).map(\.version) }
                     }
+                    do {
+                        let deadline = ContinuousClock.now + .seconds(30)
+                        while try await waitingForAdvisoryLock(holder) < 4 {
+                            try #require(ContinuousClock.now < deadline, "the migrators never all waited for the lock")
+                            try await Task.sleep(for: .milliseconds(10))
+                        }
+                    } catch {
+                        try await holder.execute("SELECT pg_advisory_unlock($1)", [Migrator.advisoryLockKey])
+                        throw error
+                    }
+                    try await holder.execute("SELECT pg_advisory_unlock($1)", [Migrator.advisoryLockKey])
                     var all: [Int] = []
                     for try await versions in group { all += versions }
                     return all
