@@ -28,13 +28,14 @@ unit:
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter EstimatorTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DBTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DaemonTests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter BenchmarksTests
 
 # The test suite under AddressSanitizer, then ThreadSanitizer (a developer target, not part of
 # `make test`): optimized like `unit`, one target at a time, each sanitizer in its own build
 # folder. The daemon tests run the `volumed` built next to them, so it is sanitized too; it
 # inherits the *SAN_OPTIONS and OPENBLAS_NUM_THREADS set here. A report fails the run (the
 # sanitizers' exit codes), in the test process and in a daemon the tests expect to exit 0.
-SANITIZE_TARGETS := BaseTests EstimatorTests DBTests DaemonTests
+SANITIZE_TARGETS := BaseTests EstimatorTests DBTests DaemonTests BenchmarksTests
 # LeakSanitizer reports leaks inside the XCTest runtime that the test bundle loads.
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no
 # OpenBLAS's worker threads are not instrumented: TSan cannot see their synchronization, so

@@ -1,3 +1,4 @@
+import Base
 import Estimator
 
 /// Why a benchmark could not measure: missing fixtures, a checkpoint of the wrong kind, bad
