@@ -16,8 +16,8 @@ import Testing
         var testDescription: String { checkpoint }
     }
 
-    // digits-legacy/checkpoint-100 holds the same parameters as digits/checkpoint-100 in the
-    // older file format: it would repeat that row.
+    // Not digits-legacy/checkpoint-100: it is digits/checkpoint-100 in the older file format
+    // (reference.json's results for the two are identical), so it would repeat that row.
     static let fixtures = [
         Fixture(checkpoint: "digits/checkpoint-0", directions: 100, evaluationsBefore: 2.81),
         Fixture(checkpoint: "digits/checkpoint-100", directions: 100, evaluationsBefore: 2.57),

@@ -1,5 +1,8 @@
 import Testing
 @testable import Estimator
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A cost along one ray that records where it was evaluated.
 final class RecordedCost {
@@ -113,5 +116,77 @@ final class RecordedCost {
             separate += one.evaluations
         }
         #expect(search.evaluations < separate)
+    }
+}
+
+/// The returned point must not sit on one side of the cutoff by construction: the longest rays
+/// dominate the log-sum-exp, so a one-sided radius error moves the log volume (RadiusBiasTests).
+@Suite struct RadiusSearchSideTests {
+    /// log(C(r)/cutoff) in units of the tolerance.
+    static func relativeError(_ cost: RecordedCost, _ r: Double, cutoff: Double = 0.01, tolerance: Double = 0.01) -> Double {
+        log(cost.f(r) / cutoff) / tolerance
+    }
+
+    @Test func costRisingSlowerThanTheHintIsAimedAtNotCreptUpOn() {
+        // C = 0.01·t^1.5 from below with a hint of 2.5: a fixed slope creeps up and stops at the
+        // band's lower edge (7 evaluations, −0.56 tol); the secant through two points is exact.
+        let cost = RecordedCost { 0.01 * pow($0, 1.5) }
+        let search = RadiusSearch(cutoffs: [0.01], tolerance: 0.01, maxDistance: 1e3)
+        search.run(start: 0.4, exponentHint: 2.5) { cost($0) }
+        let r = search.crossings[0].radius
+        #expect(cost.satisfiesGuarantee(radius: r, cutoff: 0.01, tolerance: 0.01))
+        #expect(abs(Self.relativeError(cost, r)) < 0.01)
+        #expect(search.evaluations == 3)
+    }
+
+    @Test func convexCostInsideABracketIsNotInterpolatedFromBelow() {
+        // Quadratic at the anchor plus a quartic term (crossing at t = 1): the hint's step
+        // overshoots, and a straight line in log–log between the bracket's ends lands below the
+        // cutoff (−0.17 tol); C = a·t² + b·t⁴ through them lands on it.
+        let cost = RecordedCost { t in 0.01 * (0.6 * t * t + 0.4 * t * t * t * t) }
+        let search = RadiusSearch(cutoffs: [0.01], tolerance: 0.01, maxDistance: 1e3)
+        search.run(start: 0.5, exponentHint: 2) { cost($0) }
+        let r = search.crossings[0].radius
+        #expect(cost.points.contains { $0.cost >= 0.01 * 1.01 }, "the first step overshoots")
+        #expect(cost.satisfiesGuarantee(radius: r, cutoff: 0.01, tolerance: 0.01))
+        #expect(abs(Self.relativeError(cost, r)) < 0.01)
+        #expect(search.evaluations == 3)
+    }
+
+    @Test func pointInTheBandsOuterHalfGetsOneMoreStep() {
+        // The warm start lands 0.75% under the cutoff: one more step, then the nearer point.
+        let cost = RecordedCost { 0.01 * $0 * $0 }
+        let search = RadiusSearch(cutoffs: [0.01], tolerance: 0.01, maxDistance: 1e3)
+        search.run(start: (0.9925).squareRoot()) { cost($0) }
+        #expect(search.evaluations == 2)
+        #expect(abs(search.crossings[0].radius - 1) < 1e-9)
+    }
+
+    @Test func pointInTheBandsInnerHalfIsReturned() {
+        let cost = RecordedCost { 0.01 * $0 * $0 }
+        let search = RadiusSearch(cutoffs: [0.01], tolerance: 0.01, maxDistance: 1e3)
+        search.run(start: (0.997).squareRoot()) { cost($0) }
+        #expect(search.evaluations == 1)
+        #expect(search.crossings[0].radius == (0.997).squareRoot())
+    }
+
+    @Test func plateauJustBelowTheCutoffIsCrossedInFewSteps() {
+        // 1.5% under the cutoff all the way out: steps of a fixed slope (0.75% each) spent the
+        // whole budget and returned a point outside the tolerance.
+        let cost = RecordedCost { _ in 0.00985 }
+        let search = RadiusSearch(cutoffs: [0.01], tolerance: 0.01, maxDistance: 1e3)
+        search.run(start: 1) { cost($0) }
+        #expect(search.crossings[0].radius == .infinity)
+        #expect(search.evaluations <= 20)
+    }
+
+    @Test func negativeInfinityCountsAsBeyondTheBoundary() {
+        let cost = RecordedCost { t in t > 0.5 ? -.infinity : 0.2 * t * t }
+        let search = RadiusSearch(cutoffs: [0.01], tolerance: 0.01, maxDistance: 100)
+        search.run(start: 1) { cost($0) }
+        let r = search.crossings[0].radius
+        #expect(cost.satisfiesGuarantee(radius: r, cutoff: 0.01, tolerance: 0.01))
+        #expect(search.nonfinite >= 1)
+        #expect(abs(r - (0.01 / 0.2).squareRoot()) / r < 0.006)
     }
 }
