@@ -44,4 +44,18 @@ import Testing
         let settings = JobSettings(plan: config.estimate, evalFingerprint: "4bbcae263555f577d056f572397d274d838981611c0f17f28629439b206d1db3")
         #expect(settings.key == "6fc8b2296a31338d7dfdb91f832ca177a650458fe72e146021772f6da7198488")
     }
+
+    /// A job's plan reads back as the inputs it was written from, problems included.
+    @Test func planRoundTripsThroughJSON() throws {
+        var inputs = EstimationInputs(
+            contentFiles: ["config.json", "model.safetensors"], architecture: "gpt2", activation: nil,
+            plan: EstimationPlan(settings: EstimateSettings(sigma: .value(0.5), seed: 3), preconditioners: [.adam]),
+            evalFile: "data/eval.safetensors", evalFingerprint: "ab12")
+        #expect(try EstimationInputs(jobJSON: inputs.jobJSON.serialized()) == inputs)
+        inputs.manifestError = CheckpointError("manifest.bad_value", file: "/r/volume.toml", "estimate.seed: must be at least 0, got -1")
+        inputs.evalError = CheckpointError("eval.missing", file: nil, "no eval data")
+        inputs.evalFile = nil
+        #expect(try EstimationInputs(jobJSON: inputs.jobJSON.serialized()) == inputs)
+        #expect(throws: JobSettingsError.self) { try EstimationInputs(jobJSON: #"{"content_files": []}"#) }
+    }
 }

@@ -25,6 +25,11 @@ struct JobSettings: Equatable, Sendable {
         self.evalFingerprint = evalFingerprint
     }
 
+    /// The settings the inputs resolve to.
+    init(_ inputs: EstimationInputs) {
+        self.init(plan: inputs.plan, evalFingerprint: inputs.evalFingerprint)
+    }
+
     /// Reads the JSON back (the database normalizes key order and spacing).
     init(text: String) throws(JobSettingsError) {
         let object = try JobSettingsError.object(text, "settings")

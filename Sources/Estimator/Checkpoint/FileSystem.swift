@@ -20,6 +20,27 @@ enum FileSystem {
         }
     }
 
+    /// What says a file was rewritten or replaced: its size, modification time and inode.
+    struct Stamp: Equatable, Sendable {
+        var size: Int64
+        var modifiedSeconds: Int64
+        var modifiedNanoseconds: Int64
+        var inode: UInt64
+    }
+
+    /// The file's stamp, following symbolic links; nil when it cannot be `stat`ed.
+    static func stamp(_ path: String) -> Stamp? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        #if canImport(Glibc)
+        let modified = info.st_mtim
+        #else
+        let modified = info.st_mtimespec
+        #endif
+        return Stamp(size: Int64(info.st_size), modifiedSeconds: Int64(modified.tv_sec),
+                     modifiedNanoseconds: Int64(modified.tv_nsec), inode: UInt64(info.st_ino))
+    }
+
     static func isSymbolicLink(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
@@ -83,7 +104,9 @@ private struct OpenFile: ~Copyable {
     let size: Int
 
     init(_ path: String) throws(CheckpointError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so that a FIFO named like a checkpoint file cannot hang the reader;
+        // anything but a regular file is refused below.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { throw CheckpointError(FileError(path: path, operation: "open", errno: errno)) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
