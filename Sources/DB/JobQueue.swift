@@ -336,43 +336,20 @@ public struct JobQueue: Sendable {
         jobID: Int64?,
         _ transaction: Transaction
     ) throws -> Bool {
-        var parameters: [any PostgresEncodable] = [checkpointID, jobID]
-        parameters += estimate.key.parameters
-        parameters += [estimate.sigma, estimate.softwareVersion]
-        let result: EstimateResult?
-        switch estimate.outcome {
-        case .computed(let computed):
-            result = computed
-            parameters += [
-                computed.logVolume, computed.log10Volume, computed.bits, computed.maxSample,
-                computed.ess, computed.intervalLow, computed.intervalHigh, computed.klEvaluations,
-                computed.unbounded, computed.nonfinite, computed.seconds,
-                computed.secondsPreconditioner, String?.none, computed.preconditionerRelativeStandardError,
-            ]
-        case .skipped(let reason):
-            result = nil
-            let none = Double?.none
-            parameters += [
-                none, none, none, none, none, none, none, Int64?.none, Int?.none, Int?.none, none,
-                none, reason, none,
-            ]
-        }
+        let columns = ["checkpoint_id", "job_id"] + EstimateRecord.columnNames
+        let parameters: [any PostgresEncodable] = [checkpointID, jobID] + estimate.parameters
         let rows = try transaction.query(
             """
-            INSERT INTO estimates (
-                checkpoint_id, job_id, \(EstimateKey.columns), sigma, software_version,
-                log_volume, log10_volume, bits, max_sample, ess, interval_low, interval_high,
-                kl_evaluations, unbounded, nonfinite, seconds, seconds_preconditioner, skipped,
-                preconditioner_rse)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
+            INSERT INTO estimates (\(columns.joined(separator: ", ")))
+            VALUES (\((1...parameters.count).map { "$\($0)" }.joined(separator: ", ")))
             ON CONFLICT ON CONSTRAINT estimates_identity DO NOTHING
             RETURNING id
             """,
             parameters
         )
         guard let row = rows.first else { return false }
-        if let samples = result?.samples, !samples.isEmpty {
+        if case .computed(let result) = estimate.outcome, !result.samples.isEmpty {
+            let samples = result.samples
             try transaction.execute(
                 """
                 INSERT INTO estimate_samples (estimate_id, direction, radius, log_estimate, kl_evaluations)
