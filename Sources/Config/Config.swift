@@ -11,6 +11,8 @@ public struct Config: Sendable, Equatable {
 
     public var watch = Watch()
     public var database = Database()
+    /// `[estimate]`: the settings every checkpoint is estimated under (docs/estimator.md, "Settings and defaults"),
+    /// the base that a run's `volume.toml` `[estimate]` overrides; read by `EstimateOverrides`.
     public var estimate = EstimationPlan()
     public var workers = Workers()
     public var daemon = Daemon()
@@ -43,8 +45,6 @@ public struct Config: Sendable, Equatable {
         public var customMirror: Mirror { Mirror(self, children: ["url": url == nil ? "nil" : "<redacted>"]) }
     }
 
-    /// `[estimate]`: the settings every checkpoint is estimated under (docs/estimator.md, "Settings and defaults"),
-    /// the base that a run's `volume.toml` `[estimate]` overrides.
     /// `[workers]`: estimation workers in this process and their job leases.
     public struct Workers: Sendable, Equatable {
         public var count = 1
@@ -103,13 +103,19 @@ extension Config {
         } catch {
             throw ConfigError(file: file, key: nil, reason: .syntax(line: error.line, column: error.column, message: error.message))
         }
-        let top = ConfigTable(table: document, path: "", file: file)
-        try top.rejectUnknownKeys(["watch", "database", "estimate", "workers", "daemon"])
+        do {
+            try self.init(SettingsTable(document))
+        } catch {
+            throw ConfigError(file: file, error)
+        }
+    }
 
+    private init(_ top: SettingsTable) throws(SettingError) {
+        try top.rejectUnknownKeys(["watch", "database", "estimate", "workers", "daemon"])
         self.init()
         if let table = try top.subtable("watch") { watch = try Watch(table) }
         if let table = try top.subtable("database") { database = try Database(table) }
-        if let table = try top.subtable("estimate") { estimate = try EstimationPlan(table, base: estimate) }
+        if let table = try top.subtable("estimate") { estimate = try EstimateOverrides(table: table).applied(to: estimate) }
         if let table = try top.subtable("workers") { workers = try Workers(table) }
         if let table = try top.subtable("daemon") { daemon = try Daemon(table) }
     }
@@ -128,7 +134,7 @@ extension Config {
 }
 
 extension Config.Watch {
-    init(_ table: ConfigTable) throws(ConfigError) {
+    init(_ table: SettingsTable) throws(SettingError) {
         try table.rejectUnknownKeys(["root", "settle_seconds", "rescan_seconds"])
         self.init()
         if let root = try table.path("root") { self.root = root }
@@ -144,7 +150,7 @@ extension Config.Watch {
 }
 
 extension Config.Database {
-    init(_ table: ConfigTable) throws(ConfigError) {
+    init(_ table: SettingsTable) throws(SettingError) {
         try table.rejectUnknownKeys(["url"])
         self.init()
         if let url = try table.string("url", secret: true) {
@@ -154,82 +160,8 @@ extension Config.Database {
     }
 }
 
-extension EstimationPlan {
-    static let keys = [
-        "cutoffs", "preconditioners", "prior", "prior_center", "sigma", "directions", "seed", "tolerance",
-    ]
-
-    /// Reads an `[estimate]` table over `base`: keys present replace base's values.
-    init(_ table: ConfigTable, base: EstimationPlan) throws(ConfigError) {
-        try table.rejectUnknownKeys(Self.keys)
-        self = base
-        if let cutoffs = try table.numbers("cutoffs") {
-            guard !cutoffs.isEmpty else { throw table.invalid("cutoffs", "must list at least one cutoff") }
-            for cutoff in cutoffs where cutoff <= 0 {
-                throw table.invalid("cutoffs", "every cutoff must be greater than 0 nats, got \(cutoff)")
-            }
-            guard Set(cutoffs).count == cutoffs.count else { throw table.invalid("cutoffs", "lists a cutoff twice") }
-            settings.cutoffs = cutoffs
-        }
-        if let names = try table.strings("preconditioners") {
-            guard !names.isEmpty else {
-                throw table.invalid("preconditioners", "must list at least one preconditioner (\"none\" for plain directions)")
-            }
-            var specs: [PreconditionerSpec] = []
-            for name in names {
-                do {
-                    specs.append(try PreconditionerSpec(parsing: name))
-                } catch {
-                    throw table.invalid("preconditioners", "\"\(name)\": \(error.detail)")
-                }
-            }
-            guard Set(specs).count == specs.count else {
-                throw table.invalid("preconditioners", "lists a preconditioner twice")
-            }
-            preconditioners = specs
-        }
-        if let prior = try table.string("prior") {
-            guard let value = EstimateSettings.Prior(rawValue: prior) else {
-                throw table.invalid("prior", "expected \"gaussian\" or \"uniform\", got \"\(prior)\"")
-            }
-            settings.prior = value
-        }
-        if let center = try table.string("prior_center") {
-            guard let value = EstimateSettings.PriorCenter(rawValue: center) else {
-                throw table.invalid("prior_center", "expected \"zero\" or \"anchor\", got \"\(center)\"")
-            }
-            settings.priorCenter = value
-        }
-        if let value = table.table["sigma"] {
-            if let text = value.string {
-                guard text == "rms" else { throw table.invalid("sigma", "expected \"rms\" or a positive number, got \"\(text)\"") }
-                settings.sigma = .rms
-            } else if value.integer != nil || value.float != nil, let number = try table.number("sigma") {
-                guard number > 0 else { throw table.invalid("sigma", "must be \"rms\" or greater than 0, got \(number)") }
-                settings.sigma = .value(number)
-            } else {
-                throw table.wrongType("sigma", expected: "\"rms\" or a positive number", value)
-            }
-        }
-        if let directions = try table.integer("directions") {
-            guard directions >= 1 else { throw table.invalid("directions", "must be at least 1, got \(directions)") }
-            settings.directions = directions
-        }
-        if let seed = try table.integer("seed") {
-            guard seed >= 0 else { throw table.invalid("seed", "must be at least 0, got \(seed)") }
-            settings.seed = UInt64(seed)
-        }
-        if let tolerance = try table.number("tolerance") {
-            guard tolerance > 0, tolerance < 1 else {
-                throw table.invalid("tolerance", "must be between 0 and 1 (exclusive), got \(tolerance)")
-            }
-            settings.tolerance = tolerance
-        }
-    }
-}
-
 extension Config.Workers {
-    init(_ table: ConfigTable) throws(ConfigError) {
+    init(_ table: SettingsTable) throws(SettingError) {
         try table.rejectUnknownKeys(["count", "threads", "lease_seconds", "max_attempts"])
         self.init()
         if let count = try table.integer("count") {
@@ -252,7 +184,7 @@ extension Config.Workers {
 }
 
 extension Config.Daemon {
-    init(_ table: ConfigTable) throws(ConfigError) {
+    init(_ table: SettingsTable) throws(SettingError) {
         try table.rejectUnknownKeys(["state_dir", "log_level"])
         self.init()
         stateDirectory = try table.path("state_dir")
@@ -263,5 +195,14 @@ extension Config.Daemon {
             }
             logLevel = value
         }
+    }
+}
+
+extension SettingsTable {
+    /// An absolute path.
+    fileprivate func path(_ key: String) throws(SettingError) -> String? {
+        guard let path = try string(key) else { return nil }
+        guard path.hasPrefix("/") else { throw invalid(key, "must be an absolute path, got \"\(path)\"") }
+        return path
     }
 }

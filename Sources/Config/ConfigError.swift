@@ -28,6 +28,16 @@ public struct ConfigError: CodedError, Equatable {
         self.reason = reason
     }
 
+    /// A problem with one key of the file.
+    public init(file: String, _ error: SettingError) {
+        let reason: Reason = switch error.reason {
+        case .unknownKey(let suggestion): .unknownKey(suggestion: suggestion)
+        case .wrongType(let expected, let found): .wrongType(expected: expected, found: found)
+        case .invalidValue(let why): .invalidValue(why)
+        }
+        self.init(file: file, key: error.key, reason: reason)
+    }
+
     public var code: String {
         switch reason {
         case .unreadable: "config.unreadable"
@@ -45,12 +55,11 @@ public struct ConfigError: CodedError, Equatable {
         case .syntax(let line, let column, let message):
             return "\(file):\(line):\(column): invalid TOML: \(message)"
         case .unknownKey(let suggestion):
-            let hint = suggestion.map { " (did you mean '\($0)'?)" } ?? ""
-            return "\(file): unknown key '\(key ?? "")'\(hint)"
+            return "\(file): \(SettingError(key: key ?? "", reason: .unknownKey(suggestion: suggestion)))"
         case .wrongType(let expected, let found):
-            return "\(file): \(key ?? ""): expected \(expected), found \(found)"
+            return "\(file): \(SettingError(key: key ?? "", reason: .wrongType(expected: expected, found: found)))"
         case .invalidValue(let why):
-            return "\(file): \(key ?? ""): \(why)"
+            return "\(file): \(SettingError(key: key ?? "", reason: .invalidValue(why)))"
         }
     }
 }

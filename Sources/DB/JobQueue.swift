@@ -27,22 +27,24 @@ public struct JobQueue: Sendable {
     // MARK: Enqueueing
 
     /// Adds a job for `checkpointID` under `settingsKey` unless one exists; returns the job and
-    /// whether this call created it. `settings` is JSON text, stored as `jsonb`.
+    /// whether this call created it. `settings` and `plan` (what the enqueuer resolved for the
+    /// checkpoint; not part of the job's identity) are JSON text, stored as `jsonb`.
     public func enqueue(
         checkpointID: Int64,
         settings: String,
         settingsKey: String,
+        plan: String? = nil,
         maxAttempts: Int = 3
     ) async throws -> (job: JobRecord, inserted: Bool) {
         try await connection.transaction(idempotent: true) { transaction in
             let inserted = try transaction.query(
                 """
-                INSERT INTO jobs (checkpoint_id, settings, settings_key, max_attempts)
-                VALUES ($1, $2::jsonb, $3, $4)
+                INSERT INTO jobs (checkpoint_id, settings, settings_key, plan, max_attempts)
+                VALUES ($1, $2::jsonb, $3, $4::jsonb, $5)
                 ON CONFLICT ON CONSTRAINT jobs_identity DO NOTHING
                 RETURNING \(JobRecord.columns)
                 """,
-                [checkpointID, settings, settingsKey, maxAttempts]
+                [checkpointID, settings, settingsKey, plan, maxAttempts]
             )
             if let row = inserted.first { return (try JobRecord(row: row), true) }
             // A separate statement takes a fresh snapshot, so it sees a job a concurrent
@@ -80,6 +82,7 @@ public struct JobQueue: Sendable {
                     leaseExpiresAt: row.decode(Date.self, column: "lease_expires_at"),
                     settings: row.decode(String.self, column: "settings"),
                     settingsKey: row.decode(String.self, column: "settings_key"),
+                    plan: row.decode(String?.self, column: "plan"),
                     checkpoint: CheckpointRecord(row: row, prefix: "c_"),
                     run: RunRecord(row: row, prefix: "r_")
                 )
@@ -112,10 +115,10 @@ public struct JobQueue: Sendable {
                 updated_at = now()
             FROM candidate
             WHERE j.id = candidate.id
-            RETURNING j.id, j.checkpoint_id, j.settings, j.settings_key, j.attempts, j.max_attempts,
+            RETURNING j.id, j.checkpoint_id, j.settings, j.settings_key, j.plan, j.attempts, j.max_attempts,
                       j.lease_expires_at, candidate.exhausted
         )
-        SELECT leased.id, leased.settings::text AS settings, leased.settings_key, leased.attempts,
+        SELECT leased.id, leased.settings::text AS settings, leased.settings_key, leased.plan::text AS plan, leased.attempts,
                leased.max_attempts, leased.lease_expires_at, leased.exhausted,
                \(CheckpointRecord.selectList(from: "c", prefix: "c_")),
                \(RunRecord.selectList(from: "r", prefix: "r_"))
@@ -333,43 +336,20 @@ public struct JobQueue: Sendable {
         jobID: Int64?,
         _ transaction: Transaction
     ) throws -> Bool {
-        var parameters: [any PostgresEncodable] = [checkpointID, jobID]
-        parameters += estimate.key.parameters
-        parameters += [estimate.sigma, estimate.softwareVersion]
-        let result: EstimateResult?
-        switch estimate.outcome {
-        case .computed(let computed):
-            result = computed
-            parameters += [
-                computed.logVolume, computed.log10Volume, computed.bits, computed.maxSample,
-                computed.ess, computed.intervalLow, computed.intervalHigh, computed.klEvaluations,
-                computed.unbounded, computed.nonfinite, computed.seconds,
-                computed.secondsPreconditioner, String?.none, computed.preconditionerRelativeStandardError,
-            ]
-        case .skipped(let reason):
-            result = nil
-            let none = Double?.none
-            parameters += [
-                none, none, none, none, none, none, none, Int64?.none, Int?.none, Int?.none, none,
-                none, reason, none,
-            ]
-        }
+        let columns = ["checkpoint_id", "job_id"] + EstimateRecord.columnNames
+        let parameters: [any PostgresEncodable] = [checkpointID, jobID] + estimate.parameters
         let rows = try transaction.query(
             """
-            INSERT INTO estimates (
-                checkpoint_id, job_id, \(EstimateKey.columns), sigma, software_version,
-                log_volume, log10_volume, bits, max_sample, ess, interval_low, interval_high,
-                kl_evaluations, unbounded, nonfinite, seconds, seconds_preconditioner, skipped,
-                preconditioner_rse)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                    $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
+            INSERT INTO estimates (\(columns.joined(separator: ", ")))
+            VALUES (\((1...parameters.count).map { "$\($0)" }.joined(separator: ", ")))
             ON CONFLICT ON CONSTRAINT estimates_identity DO NOTHING
             RETURNING id
             """,
             parameters
         )
         guard let row = rows.first else { return false }
-        if let samples = result?.samples, !samples.isEmpty {
+        if case .computed(let result) = estimate.outcome, !result.samples.isEmpty {
+            let samples = result.samples
             try transaction.execute(
                 """
                 INSERT INTO estimate_samples (estimate_id, direction, radius, log_estimate, kl_evaluations)

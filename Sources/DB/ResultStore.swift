@@ -77,7 +77,7 @@ public struct ResultStore: Sendable {
     /// computes only the others.
     public func existingEstimateKeys(checkpointID: Int64) async throws -> Set<EstimateKey> {
         let rows = try await connection.query(
-            "SELECT \(EstimateKey.columns) FROM estimates WHERE checkpoint_id = $1",
+            "SELECT \(EstimateKey.columns.columnList()) FROM estimates WHERE checkpoint_id = $1",
             [checkpointID],
             idempotent: true
         )
@@ -88,7 +88,10 @@ public struct ResultStore: Sendable {
     public func estimates(checkpointID: Int64) async throws -> [StoredEstimate] {
         try await connection.transaction(idempotent: true) { transaction in
             let rows = try transaction.query(
-                "SELECT * FROM estimates WHERE checkpoint_id = $1 ORDER BY id",
+                """
+                SELECT id, checkpoint_id, job_id, created_at, \(EstimateRecord.columnNames.joined(separator: ", "))
+                FROM estimates WHERE checkpoint_id = $1 ORDER BY id
+                """,
                 [checkpointID]
             )
             let sampleRows = try transaction.query(

@@ -7,7 +7,6 @@ import Glibc
 /// compute. Used by `volumed estimate` and by the daemon's workers alike.
 public struct CheckpointEstimation: Sendable {
     public let folder: CheckpointFolder
-    public let run: RunFolder
     public let model: any Model
     public let eval: EvalDataFile
     public private(set) var plan: EstimationPlan
@@ -15,23 +14,78 @@ public struct CheckpointEstimation: Sendable {
     public let objective: any KLObjective
     /// Curvature for `fisher` and `hessian`, computed once and shared by every cutoff, seed and copy.
     private let curvature = CurvatureCache()
+    /// The content files' stamps before anything was read from them, and the fingerprint they
+    /// had to have, for `checkUnchanged()`.
+    private let contentStamps: [FileSystem.Stamp?]
+    private let fingerprint: String?
 
     /// Loads `path` (a checkpoint folder or a single safetensors file; its parent is the run).
     /// The plan is `base` with the run manifest's `[estimate]` laid over it, then `overrides`.
     public init(path: String, base: EstimationPlan = EstimationPlan(), overrides: EstimateOverrides = EstimateOverrides(),
                 evalPath: String? = nil, architecture: String? = nil, activation: String? = nil) throws {
-        folder = try CheckpointFolder(path: path)
-        run = try RunFolder(path: folder.runFolder)
-        let manifestPlan = run.manifest.map { $0.estimate.applied(to: base) } ?? base
-        plan = overrides.applied(to: manifestPlan)
+        let folder = try CheckpointFolder(path: path)
+        var inputs = EstimationInputs(checkpoint: path, folder: folder, base: base)
+        inputs.plan = overrides.applied(to: inputs.plan)
+        try self.init(folder, inputs: inputs, fingerprint: nil, evalPath: evalPath, architecture: architecture, activation: activation)
+    }
+
+    /// Loads `path` with inputs resolved beforehand (when the estimate was planned). With a
+    /// `fingerprint`, the content files must be those that were fingerprinted, and a loaded eval
+    /// file must have the inputs' eval fingerprint; otherwise it throws
+    /// `checkpoint.changed_since_scheduled` or `eval.changed_since_scheduled`.
+    public init(path: String, inputs: EstimationInputs, fingerprint: String?) throws {
+        try self.init(try CheckpointFolder(path: path), inputs: inputs, fingerprint: fingerprint)
+    }
+
+    private init(_ folder: CheckpointFolder, inputs: EstimationInputs, fingerprint: String?,
+                 evalPath: String? = nil, architecture: String? = nil, activation: String? = nil) throws {
+        self.folder = folder
+        // Stamped before the content is hashed or read: whatever changes afterwards,
+        // `checkUnchanged()` sees.
+        contentStamps = folder.contentFiles.map(FileSystem.stamp)
+        self.fingerprint = fingerprint
+        if !inputs.contentFiles.isEmpty, folder.contentFileNames != inputs.contentFiles {
+            throw Self.changed(folder, "its content files are \(folder.contentFileNames) instead of \(inputs.contentFiles)")
+        }
+        if let fingerprint {
+            let now = try folder.fingerprint()
+            guard now == fingerprint else { throw Self.changed(folder, "its fingerprint is \(now) instead of \(fingerprint)") }
+        }
+        if let manifestError = inputs.manifestError { throw manifestError }
+        plan = inputs.plan
         try plan.settings.validate()
-        model = try ModelLoader.load(folder, manifest: run.manifest, architecture: architecture, activation: activation)
+        model = try ModelLoader.load(folder, manifest: RunManifest(architecture: inputs.architecture, activation: inputs.activation),
+                                     architecture: architecture, activation: activation)
         if let evalPath {
             eval = try EvalDataFile(path: evalPath)
         } else {
-            eval = try run.evalData()
+            if let evalError = inputs.evalError { throw evalError }
+            guard let evalPath = inputs.evalPath(runFolder: folder.runFolder) else {
+                throw CheckpointError(CheckpointError.Code.missingEvalData, file: folder.runFolder, "no eval data file was resolved for the run")
+            }
+            eval = try EvalDataFile(path: evalPath)
+            if let expected = inputs.evalFingerprint, eval.fingerprint != expected {
+                throw CheckpointError(CheckpointError.Code.evalChanged, file: evalPath,
+                                      "the eval data changed after the estimate was planned: its fingerprint is \(eval.fingerprint) instead of \(expected)")
+            }
         }
         objective = try model.klObjective(data: eval.data)
+    }
+
+    /// Throws `checkpoint.changed_since_scheduled` when a content file was rewritten or replaced
+    /// since loading began with other content. Called after estimating, it vouches that
+    /// everything read (the optimizer state is read when its preconditioner runs) came from the
+    /// fingerprinted files. A rewrite with the same bytes (the stamps differ, the fingerprint
+    /// does not) changes nothing read.
+    public func checkUnchanged() throws(CheckpointError) {
+        guard folder.contentFiles.map(FileSystem.stamp) != contentStamps else { return }
+        if let fingerprint, (try? folder.fingerprint()) == fingerprint { return }
+        throw Self.changed(folder, "a content file was rewritten or replaced while it was being estimated")
+    }
+
+    private static func changed(_ folder: CheckpointFolder, _ why: String) -> CheckpointError {
+        CheckpointError(CheckpointError.Code.checkpointChanged, file: folder.path,
+                        "the checkpoint changed after its estimate was planned (\(why)); its new version is estimated as a new checkpoint")
     }
 
     /// The same checkpoint, model, eval data and curvature with another seed: repeated seeds pay

@@ -226,19 +226,6 @@ import Testing
         #expect(unit("step-3.bin") == nil)
         #expect(unit("trainer_state.json") == nil)
     }
-
-    @Test func recognisesContentFileNames() {
-        for name in ["model.safetensors", "pytorch_model.bin", "optimizer.pt", "config.json", "model-00001-of-00003.safetensors",
-            "pytorch_model-00002-of-00002.bin", "model.safetensors.index.json"]
-        {
-            #expect(CheckpointSnapshot.isContentFileName(name), "\(name)")
-        }
-        for name in ["trainer_state.json", "rng_state.pth", "scheduler.pt", "training_args.bin", "model-1-of.safetensors",
-            "model-a-of-2.safetensors", "model-00001-of-00003.bin", "generation_config.json"]
-        {
-            #expect(!CheckpointSnapshot.isContentFileName(name), "\(name)")
-        }
-    }
 }
 
 /// Runs `body` on this thread with the file system identity of `nobody`, so permission

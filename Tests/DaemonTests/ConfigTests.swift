@@ -1,3 +1,4 @@
+import Base
 import Config
 import Foundation
 import Testing
@@ -123,12 +124,12 @@ import Testing
         ("[estimate]\ncutoffs = [0.01, 0]", "estimate.cutoffs", "greater than 0 nats, got 0.0"),
         ("[estimate]\ncutoffs = [-0.5]", "estimate.cutoffs", "greater than 0 nats, got -0.5"),
         ("[estimate]\ncutoffs = []", "estimate.cutoffs", "at least one cutoff"),
-        ("[estimate]\ncutoffs = [0.1, 0.1]", "estimate.cutoffs", "lists a cutoff twice"),
+        ("[estimate]\ncutoffs = [0.1, 0.1]", "estimate.cutoffs", "lists the cutoff 0.1 twice"),
         ("[estimate]\ncutoffs = [nan]", "estimate.cutoffs", "finite number"),
         ("[estimate]\npreconditioners = [\"adam:eps\"]", "estimate.preconditioners", "\"adam:eps\": 'adam:eps': expected key=number, found 'eps'"),
         ("[estimate]\npreconditioners = [\"adamw\"]", "estimate.preconditioners", "unknown preconditioner 'adamw'"),
         ("[estimate]\npreconditioners = [\"adam:beta=2\"]", "estimate.preconditioners", "preconditioner 'adam' has no parameter 'beta'"),
-        ("[estimate]\npreconditioners = [\"none\", \"none\"]", "estimate.preconditioners", "lists a preconditioner twice"),
+        ("[estimate]\npreconditioners = [\"none\", \"none\"]", "estimate.preconditioners", "lists the preconditioner \"none\" twice"),
         ("[estimate]\npreconditioners = []", "estimate.preconditioners", "at least one preconditioner"),
         ("[estimate]\nprior = \"gausian\"", "estimate.prior", "expected \"gaussian\" or \"uniform\", got \"gausian\""),
         ("[estimate]\nprior_center = \"mean\"", "estimate.prior_center", "expected \"zero\" or \"anchor\", got \"mean\""),
@@ -208,16 +209,16 @@ import Testing
     /// TOML allows a NUL character written as an escape; no string the daemon hands on may hold one.
     @Test func refusesNULCharactersInStrings() throws {
         let root = try #require(error("[watch]\nroot = \"/data\\u0000/runs\"\n"))
-        #expect(root == ConfigError(file: "volumed.toml", key: "watch.root", reason: .invalidValue("must not contain a NUL character")))
+        #expect(root == ConfigError(file: "volumed.toml", key: "watch.root", reason: .invalidValue(#"must not contain a NUL character, got "/data\u0000/runs""#)))
         let url = try #require(error("[database]\nurl = \"postgresql://db/x\\u0000\"\n"))
         #expect(url == ConfigError(file: "volumed.toml", key: "database.url", reason: .invalidValue("must not contain a NUL character")))
     }
 
     @Test func namesDatesAndTimesByTheirKind() throws {
         let failure = try #require(error("[watch]\nroot = 1979-05-27T07:32:00Z\n"))
-        #expect(failure.description == "volumed.toml: watch.root: expected a string, found a date-time")
+        #expect(failure.description == "volumed.toml: watch.root: expected a string, found an offset date-time 1979-05-27T07:32:00Z")
         let time = try #require(error("[workers]\ncount = 07:32:00\n"))
-        #expect(time.description == "volumed.toml: workers.count: expected an integer, found a time")
+        #expect(time.description == "volumed.toml: workers.count: expected an integer, found a local time 07:32:00")
     }
 
     @Test func reportsRedefinedKeysAsSyntaxErrors() throws {

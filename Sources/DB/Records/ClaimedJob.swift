@@ -15,6 +15,9 @@ public struct ClaimedJob: Sendable, Equatable {
     /// The settings JSON stored at enqueue time (normalized by `jsonb`).
     public let settings: String
     public let settingsKey: String
+    /// What the enqueuer resolved for the checkpoint (JSON, normalized by `jsonb`); nil for jobs
+    /// enqueued without one.
+    public let plan: String?
     public let checkpoint: CheckpointRecord
     public let run: RunRecord
 }

@@ -34,25 +34,22 @@ public struct EstimateKey: Sendable, Hashable {
     }
 
     init(row: Row) throws {
-        evalFingerprint = try row.decode(String.self, column: "eval_fingerprint")
-        cutoff = try row.decode(Double.self, column: "cutoff")
-        preconditioner = try row.decode(String.self, column: "preconditioner")
-        preconditionerParams = try row.decode(String.self, column: "preconditioner_params")
-        prior = try row.decode(String.self, column: "prior")
-        priorCenter = try row.decode(String.self, column: "prior_center")
-        sigmaRule = try row.decode(String.self, column: "sigma_rule")
-        directions = try row.decode(Int.self, column: "directions")
-        seed = try row.decode(Int64.self, column: "seed")
-        tolerance = try row.decode(Double.self, column: "tolerance")
+        self = try Self.columns.read(row, into: EstimateKey(
+            evalFingerprint: "", cutoff: 0, preconditioner: "", preconditionerParams: "", prior: "", priorCenter: "",
+            sigmaRule: "", directions: 0, seed: 0, tolerance: 0))
     }
 
-    static let columns = """
-        eval_fingerprint, cutoff, preconditioner, preconditioner_params, prior, prior_center,
-        sigma_rule, directions, seed, tolerance
-        """
-
-    var parameters: [any PostgresEncodable] {
-        [evalFingerprint, cutoff, preconditioner, preconditionerParams, prior, priorCenter,
-         sigmaRule, directions, seed, tolerance]
-    }
+    /// The key's columns of `estimates` (the `estimates_identity` constraint, less the checkpoint).
+    static let columns: [RecordColumn<EstimateKey>] = [
+        RecordColumn("eval_fingerprint", \.evalFingerprint),
+        RecordColumn("cutoff", \.cutoff),
+        RecordColumn("preconditioner", \.preconditioner),
+        RecordColumn("preconditioner_params", \.preconditionerParams),
+        RecordColumn("prior", \.prior),
+        RecordColumn("prior_center", \.priorCenter),
+        RecordColumn("sigma_rule", \.sigmaRule),
+        RecordColumn("directions", \.directions),
+        RecordColumn("seed", \.seed),
+        RecordColumn("tolerance", \.tolerance),
+    ]
 }

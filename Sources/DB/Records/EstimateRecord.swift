@@ -1,6 +1,8 @@
+import Base
 /// One row of `estimates` as the daemon hands it to `JobQueue.complete`: the key, the
 /// resolved σ, the software version, and either the computed result or why the
-/// preconditioner was skipped.
+/// preconditioner was skipped. Its columns are listed once, in `columnNames` and `parameters`
+/// here and in `EstimateKey.columns` and `EstimateResult.columns`.
 public struct EstimateRecord: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
         case computed(EstimateResult)
@@ -64,4 +66,61 @@ public struct EstimateResult: Sendable, Equatable {
         self.preconditionerRelativeStandardError = preconditionerRelativeStandardError
         self.samples = samples
     }
+}
+
+extension EstimateRecord {
+    /// The `estimates` columns a record fills, in the order of `parameters`: the key, σ, the
+    /// software version, why it was skipped, and the result's numbers (all NULL when skipped).
+    static var columnNames: [String] {
+        EstimateKey.columns.map(\.name) + ["sigma", "software_version", "skipped"] + EstimateResult.columns.map(\.name)
+    }
+
+    /// The record's values for `columnNames`.
+    var parameters: [any PostgresEncodable] {
+        let values: [any PostgresEncodable] = EstimateKey.columns.values(of: key) + [sigma, softwareVersion]
+        switch outcome {
+        case .computed(let result):
+            return values + [String?.none] + EstimateResult.columns.values(of: result)
+        case .skipped(let reason):
+            return values + [reason] + EstimateResult.columns.map { _ in String?.none }
+        }
+    }
+
+    /// Reads the record from a row holding `columnNames`.
+    init(row: Row, samples: [SampleRecord]) throws {
+        let outcome: Outcome
+        if let reason = try row.decode(String?.self, column: "skipped") {
+            outcome = .skipped(reason: reason)
+        } else {
+            let blank = EstimateResult(
+                logVolume: nil, log10Volume: nil, bits: nil, maxSample: 0, ess: nil, intervalLow: nil, intervalHigh: nil,
+                klEvaluations: 0, unbounded: 0, nonfinite: 0, seconds: 0, secondsPreconditioner: nil, samples: samples)
+            outcome = .computed(try EstimateResult.columns.read(row, into: blank))
+        }
+        self.init(
+            key: try EstimateKey(row: row),
+            sigma: try row.decode(Double?.self, column: "sigma"),
+            softwareVersion: try row.decode(String.self, column: "software_version"),
+            outcome: outcome)
+    }
+}
+
+extension EstimateResult {
+    /// The result's columns of `estimates`. A new one is a property here, a line in this list
+    /// and a migration.
+    static let columns: [RecordColumn<EstimateResult>] = [
+        RecordColumn("log_volume", \.logVolume),
+        RecordColumn("log10_volume", \.log10Volume),
+        RecordColumn("bits", \.bits),
+        RecordColumn("max_sample", \.maxSample),
+        RecordColumn("ess", \.ess),
+        RecordColumn("interval_low", \.intervalLow),
+        RecordColumn("interval_high", \.intervalHigh),
+        RecordColumn("kl_evaluations", \.klEvaluations),
+        RecordColumn("unbounded", \.unbounded),
+        RecordColumn("nonfinite", \.nonfinite),
+        RecordColumn("seconds", \.seconds),
+        RecordColumn("seconds_preconditioner", \.secondsPreconditioner),
+        RecordColumn("preconditioner_rse", \.preconditionerRelativeStandardError),
+    ]
 }

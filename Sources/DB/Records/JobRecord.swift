@@ -14,6 +14,8 @@ public struct JobRecord: Sendable, Equatable {
     /// key order and spacing may differ from what was enqueued).
     public let settings: String
     public let settingsKey: String
+    /// What the enqueuer resolved for the checkpoint, as JSON text; nil when it gave none.
+    public let plan: String?
     public let state: JobState
     public let attempts: Int
     public let maxAttempts: Int
@@ -33,6 +35,7 @@ public struct JobRecord: Sendable, Equatable {
         checkpointID = try row.decode(Int64.self, column: "checkpoint_id")
         settings = try row.decode(String.self, column: "settings")
         settingsKey = try row.decode(String.self, column: "settings_key")
+        plan = try row.decode(String?.self, column: "plan")
         let stateText = try row.decode(String.self, column: "state")
         guard let state = JobState(rawValue: stateText) else {
             throw DatabaseError(code: "db.decode", message: "job \(id) has an unknown state \"\(stateText)\"")
@@ -51,7 +54,7 @@ public struct JobRecord: Sendable, Equatable {
     }
 
     static let columns = """
-        id, checkpoint_id, settings::text AS settings, settings_key, state, attempts, max_attempts,
+        id, checkpoint_id, settings::text AS settings, settings_key, plan::text AS plan, state, attempts, max_attempts,
         lease_owner, lease_expires_at, last_error, error_code, skip_reasons::text AS skip_reasons,
         created_at, updated_at, finished_at
         """

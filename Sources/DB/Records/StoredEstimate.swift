@@ -16,32 +16,6 @@ extension StoredEstimate {
         checkpointID = try row.decode(Int64.self, column: "checkpoint_id")
         jobID = try row.decode(Int64?.self, column: "job_id")
         createdAt = try row.decode(Date.self, column: "created_at")
-        let outcome: EstimateRecord.Outcome
-        if let reason = try row.decode(String?.self, column: "skipped") {
-            outcome = .skipped(reason: reason)
-        } else {
-            outcome = .computed(EstimateResult(
-                logVolume: try row.decode(Double?.self, column: "log_volume"),
-                log10Volume: try row.decode(Double?.self, column: "log10_volume"),
-                bits: try row.decode(Double?.self, column: "bits"),
-                maxSample: try row.decode(Double.self, column: "max_sample"),
-                ess: try row.decode(Double?.self, column: "ess"),
-                intervalLow: try row.decode(Double?.self, column: "interval_low"),
-                intervalHigh: try row.decode(Double?.self, column: "interval_high"),
-                klEvaluations: try row.decode(Int64.self, column: "kl_evaluations"),
-                unbounded: try row.decode(Int.self, column: "unbounded"),
-                nonfinite: try row.decode(Int.self, column: "nonfinite"),
-                seconds: try row.decode(Double.self, column: "seconds"),
-                secondsPreconditioner: try row.decode(Double?.self, column: "seconds_preconditioner"),
-                preconditionerRelativeStandardError: try row.decode(Double?.self, column: "preconditioner_rse"),
-                samples: samples
-            ))
-        }
-        record = EstimateRecord(
-            key: try EstimateKey(row: row),
-            sigma: try row.decode(Double?.self, column: "sigma"),
-            softwareVersion: try row.decode(String.self, column: "software_version"),
-            outcome: outcome
-        )
+        record = try EstimateRecord(row: row, samples: samples)
     }
 }

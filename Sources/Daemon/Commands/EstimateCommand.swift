@@ -46,7 +46,7 @@ struct EstimateCommand: ParsableCommand {
     var directions: Int?
 
     @Option(help: "Seed of the directions.")
-    var seed: UInt64?
+    var seed: Int?
 
     @Option(help: """
         Random stream of the directions: philox (default), or torch to draw them as tyche does \
@@ -96,36 +96,31 @@ struct EstimateCommand: ParsableCommand {
         }
     }
 
+    /// The flags read as an `[estimate]` table, by the codec the configuration and `volume.toml`
+    /// use: the same keys, checks and messages (named by flag here).
     private func commandLineOverrides() throws -> EstimateOverrides {
-        var o = EstimateOverrides()
-        if !cutoffs.isEmpty { o.cutoffs = cutoffs }
-        if !preconditioners.isEmpty {
-            o.preconditioners = try preconditioners.map { text in
-                do { return try PreconditionerSpec(parsing: text) } catch let error as PreconditionerSpecError { throw ValidationError("--preconditioner: \(error.detail)") }
-            }
+        var table: [(EstimateSetting, TOMLValue)] = []
+        if !cutoffs.isEmpty { table.append((.cutoffs, .array(cutoffs.map(TOMLValue.float)))) }
+        if !preconditioners.isEmpty { table.append((.preconditioners, .array(preconditioners.map(TOMLValue.string)))) }
+        if let prior { table.append((.prior, .string(prior))) }
+        if let priorCenter { table.append((.priorCenter, .string(priorCenter))) }
+        if let sigma { table.append((.sigma, .string(sigma))) }
+        if let directions { table.append((.directions, .integer(Int64(directions)))) }
+        if let seed { table.append((.seed, .integer(Int64(seed)))) }
+        if let tolerance { table.append((.tolerance, .float(tolerance))) }
+        var overrides: EstimateOverrides
+        do {
+            overrides = try EstimateOverrides(table: SettingsTable(TOMLTable(table.map { ($0.0.rawValue, $0.1) })))
+        } catch {
+            throw ValidationError("\(EstimateSetting(rawValue: error.key)?.flag ?? error.key): \(error.problem)")
         }
-        if let prior {
-            guard let p = EstimateSettings.Prior(rawValue: prior) else { throw ValidationError("--prior must be gaussian or uniform") }
-            o.prior = p
-        }
-        if let priorCenter {
-            guard let c = EstimateSettings.PriorCenter(rawValue: priorCenter) else { throw ValidationError("--prior-center must be zero or anchor") }
-            o.priorCenter = c
-        }
-        if let sigma {
-            guard let s = EstimateSettings.SigmaRule(sigma) else { throw ValidationError("--sigma must be rms or a positive number") }
-            o.sigma = s
-        }
-        o.directions = directions
-        o.seed = seed
-        o.tolerance = tolerance
         if let directionsFrom {
             guard let stream = DirectionStream(rawValue: directionsFrom) else {
                 throw ValidationError("--directions-from must be philox or torch")
             }
-            o.directionStream = stream
+            overrides.directionStream = stream
         }
-        return o
+        return overrides
     }
 }
 

@@ -3,9 +3,10 @@ import Estimator
 import SystemPackage
 
 /// Finds checkpoint units under a watch root and takes their snapshots, with `readdir` and
-/// `stat` only (plus reading a shard index). Symbolic links to run and checkpoint folders are
-/// followed; loops, links that lead back to an enclosing folder, dangling links and unreadable
-/// folders are reported as `ScanProblem`s and skipped. The walk is at most three levels deep
+/// `stat` only (plus reading a shard index); which names count is `CheckpointLayout`'s to say.
+/// Symbolic links to run and checkpoint folders are followed; loops, links that lead back to an
+/// enclosing folder, dangling links and unreadable folders are reported as `ScanProblem`s and
+/// skipped. The walk is at most three levels deep
 /// (root, run, checkpoint folder), so no link can make it run away.
 public struct CheckpointScanner: Sendable {
     /// The watch root without trailing slashes.
@@ -136,7 +137,7 @@ public struct CheckpointScanner: Sendable {
     /// Judges the run-folder entry `name`: a unit when its name says so and it is the right
     /// kind of file system object.
     public func unit(named name: String, in run: Run) -> Entry<CheckpointUnit> {
-        guard !name.hasPrefix("."), let unit = CheckpointUnit(name: name, run: run.name, runPath: run.path) else {
+        guard let unit = CheckpointUnit(name: name, run: run.name, runPath: run.path) else {
             return .ignored
         }
         switch unit.layout {
@@ -195,11 +196,7 @@ public struct CheckpointScanner: Sendable {
             return Inspection(state: .incomplete, problems: [ScanProblem(path: unit.path, reason: .unreadable(error))])
         }
 
-        var contentNames = names.filter(CheckpointSnapshot.isContentFileName)
-        for index in CheckpointSnapshot.indexFileNames where names.contains(index) {
-            contentNames.formUnion(shardNames(listedIn: unit.path + "/" + index).filter(names.contains))
-        }
-
+        let contentNames = CheckpointLayout.candidateContentFileNames(in: unit.path, listing: names)
         var files: [CheckpointSnapshot.File] = []
         var problems: [ScanProblem] = []
         for name in contentNames.sorted() {
@@ -212,23 +209,8 @@ public struct CheckpointScanner: Sendable {
                 problems.append(problem)
             }
         }
-        let hasWeights = files.contains { CheckpointSnapshot.weightFileNames.contains($0.name) }
+        let hasWeights = CheckpointLayout.hasWeights(files.map(\.name))
         return Inspection(state: hasWeights ? .complete(CheckpointSnapshot(files: files)) : .incomplete, problems: problems)
-    }
-
-    /// The shard names an index's `weight_map` lists. An index that is unreadable, still being
-    /// written or malformed lists nothing here; the job that reads it reports the error.
-    private func shardNames(listedIn indexPath: String) -> Set<String> {
-        guard let bytes = try? RegularFile.read(indexPath, limit: 64 << 20),
-            let weightMap = (try? JSONValue.parse(bytes))?["weight_map"]?.objectValue
-        else { return [] }
-        var names = Set<String>()
-        for (_, value) in weightMap.entries {
-            if let name = value.stringValue, !name.isEmpty, name != ".", name != "..", !name.contains("/") {
-                names.insert(name)
-            }
-        }
-        return names
     }
 
     private static func file(_ name: String, _ status: FileStatus) -> CheckpointSnapshot.File {

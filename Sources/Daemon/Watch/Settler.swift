@@ -91,7 +91,7 @@ public struct Settler: Sendable {
         let isContent =
             switch unit.layout {
             case .file: file == unit.name
-            case .folder: CheckpointSnapshot.isContentFileName(file) || known?.contains(file) == true
+            case .folder: unit.isContentFileName(file) || known?.contains(file) == true
             }
         guard isContent else { return }
 

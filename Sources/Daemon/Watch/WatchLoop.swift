@@ -1,3 +1,4 @@
+import Base
 import Glibc
 import Logging
 
@@ -132,9 +133,7 @@ final class WatchLoop {
                 drop(root + "/" + event.name)
             }
         case .run(let run):
-            guard !event.name.hasPrefix("."),
-                let unit = CheckpointUnit(name: event.name, run: run.name, runPath: run.path)
-            else { return }
+            guard let unit = CheckpointUnit(name: event.name, run: run.name, runPath: run.path) else { return }
             switch unit.layout {
             case .folder:
                 if appeared {

@@ -8,7 +8,6 @@ actor DaemonState {
     struct KnownCheckpoint: Sendable {
         let id: Int64
         let path: String
-        let runPath: String
     }
 
     private(set) var config: Config

@@ -127,12 +127,19 @@ final class EstimateWorker: Service {
         let seconds: Double
     }
 
-    /// The blocking part: load the checkpoint and estimate the rows it lacks.
+    /// The blocking part: load the checkpoint and estimate the rows it lacks. What is loaded must
+    /// be what was scheduled: the content with the checkpoint's fingerprint, unchanged until the
+    /// estimates are done, and the eval data with the job's eval fingerprint; else the job fails
+    /// with `checkpoint.changed_since_scheduled` or `eval.changed_since_scheduled` (the watcher
+    /// schedules the new version of a checkpoint as a new checkpoint).
     static func compute(_ job: ClaimedJob, existing: Set<EstimateKey>, threads: Int, stop: StopFlag) throws -> Computed {
         let clock = ContinuousClock()
         let started = clock.now
-        let settings = try JobSettings(text: job.settings)
-        let estimation = try CheckpointEstimation(path: job.checkpoint.path, base: settings.plan)
+        let inputs = try inputs(job)
+        let fingerprint = job.checkpoint.fingerprint
+        let unreadable = CheckpointSnapshot.isUnreadableFingerprint(fingerprint)
+        let estimation = try CheckpointEstimation(path: job.checkpoint.path, inputs: inputs, fingerprint: unreadable ? nil : fingerprint)
+        if unreadable { try checkSnapshot(job) }
         let plan = estimation.plan
         var records: [EstimateRecord] = []
         for spec in plan.preconditioners {
@@ -144,8 +151,40 @@ final class EstimateWorker: Service {
             records += EstimateRecords.records(outcome, cutoffs: missing, settings: plan.settings,
                                                evalFingerprint: estimation.eval.fingerprint)
         }
+        try estimation.checkUnchanged()
         return Computed(records: records, parameters: estimation.model.layout.count,
                         architecture: estimation.model.architecture, seconds: (clock.now - started).seconds)
+    }
+
+    /// The job's inputs: its plan, which must resolve to the settings its key hashes. A job
+    /// enqueued before jobs carried a plan resolves the run now, under the job's settings.
+    static func inputs(_ job: ClaimedJob) throws -> EstimationInputs {
+        guard let plan = job.plan else {
+            let settings = try JobSettings(text: job.settings)
+            var inputs = EstimationInputs(checkpoint: job.checkpoint.path, folder: try? CheckpointFolder(path: job.checkpoint.path),
+                                          base: settings.plan)
+            inputs.plan = settings.plan
+            inputs.evalFingerprint = settings.evalFingerprint
+            return inputs
+        }
+        let inputs = try EstimationInputs(jobJSON: plan)
+        guard JobSettings(inputs).key == job.settingsKey else {
+            throw JobSettingsError(detail: "the job's plan resolves to other settings than its key identifies")
+        }
+        return inputs
+    }
+
+    /// A checkpoint scheduled while unreadable is identified by its files' names, sizes and
+    /// times: they must still be those.
+    private static func checkSnapshot(_ job: ClaimedJob) throws(CheckpointError) {
+        let path = job.checkpoint.path
+        let runPath = CheckpointFolder.runFolder(of: path)
+        let snapshot = CheckpointUnit(name: (path as NSString).lastPathComponent, run: job.run.name, runPath: runPath)
+            .flatMap { CheckpointScanner(root: CheckpointFolder.runFolder(of: runPath)).inspect($0).state.snapshot }
+        guard snapshot?.unreadableFingerprint == job.checkpoint.fingerprint else {
+            throw CheckpointError(CheckpointError.Code.checkpointChanged, file: path,
+                                  "the checkpoint changed after its estimate was planned; its new version is estimated as a new checkpoint")
+        }
     }
 }
 

@@ -6,7 +6,8 @@ import Estimator
 /// with the run's `volume.toml` laid over it) and the eval data's fingerprint. Stored as JSON
 /// on the job; its SHA-256 is the job's settings key, so re-seeing the same checkpoint under the
 /// same settings enqueues nothing, and new settings (a reload) make a new job that computes only
-/// the missing rows.
+/// the missing rows. The settings are written and read by `EstimateSetting`, the codec of every
+/// `[estimate]`; the text must stay the same for the same settings.
 struct JobSettings: Equatable, Sendable {
     var plan: EstimationPlan
     /// SHA-256 of the eval file the scheduler found, or nil when it could not be read (the
@@ -14,21 +15,10 @@ struct JobSettings: Equatable, Sendable {
     var evalFingerprint: String?
 
     var json: JSONValue {
-        let s = plan.settings
-        return .object(JSONObject([
-            ("cutoffs", .array(s.cutoffs.map(JSONValue.double))),
-            ("preconditioners", .array(plan.preconditioners.map { .string($0.description) })),
-            ("prior", .string(s.prior.rawValue)),
-            ("prior_center", .string(s.priorCenter.rawValue)),
-            ("sigma", .string(s.sigma.description)),
-            ("directions", .int(s.directions)),
-            ("seed", .number(String(s.seed))),
-            ("tolerance", .double(s.tolerance)),
-            ("eval_fingerprint", evalFingerprint.map(JSONValue.string) ?? .null),
-        ]))
+        .object(JSONObject(plan.settingsJSON + [("eval_fingerprint", evalFingerprint.map(JSONValue.string) ?? .null)]))
     }
 
-    /// Hex SHA-256 of the compact JSON (keys in the fixed order above).
+    /// Hex SHA-256 of the compact JSON (keys in `EstimateSetting` order, then the eval's).
     var key: String { SHA256.hexDigest(Array(json.serialized().utf8)) }
 
     init(plan: EstimationPlan, evalFingerprint: String?) {
@@ -36,27 +26,20 @@ struct JobSettings: Equatable, Sendable {
         self.evalFingerprint = evalFingerprint
     }
 
+    /// The settings the inputs resolve to.
+    init(_ inputs: EstimationInputs) {
+        self.init(plan: inputs.plan, evalFingerprint: inputs.evalFingerprint)
+    }
+
     /// Reads the JSON back (the database normalizes key order and spacing).
-    init(text: String) throws {
-        let v = try JSONValue.parse(text)
-        func field<T>(_ name: String, _ read: (JSONValue) -> T?) throws -> T {
-            guard let value = v[name], let t = read(value) else {
-                throw JobSettingsError(detail: "job settings lack a valid '\(name)'")
-            }
-            return t
+    init(text: String) throws(JobSettingsError) {
+        let object = try JobSettingsError.object(text, "settings")
+        do {
+            plan = try EstimationPlan(settingsJSON: object)
+        } catch {
+            throw JobSettingsError(detail: "job settings: \(error)")
         }
-        var settings = EstimateSettings()
-        settings.cutoffs = try field("cutoffs") { $0.arrayValue?.compactMap(\.doubleValue) }
-        settings.prior = try field("prior") { $0.stringValue.flatMap(EstimateSettings.Prior.init(rawValue:)) }
-        settings.priorCenter = try field("prior_center") { $0.stringValue.flatMap(EstimateSettings.PriorCenter.init(rawValue:)) }
-        settings.sigma = try field("sigma") { $0.stringValue.flatMap(EstimateSettings.SigmaRule.init) }
-        settings.directions = try field("directions") { $0.intValue }
-        settings.seed = try field("seed") { $0.intValue.flatMap { UInt64(exactly: $0) } }
-        settings.tolerance = try field("tolerance") { $0.doubleValue }
-        let names: [String] = try field("preconditioners") { $0.arrayValue?.compactMap(\.stringValue) }
-        let specs = try names.map { try PreconditionerSpec(parsing: $0) }
-        plan = EstimationPlan(settings: settings, preconditioners: specs)
-        evalFingerprint = v["eval_fingerprint"]?.stringValue
+        evalFingerprint = object["eval_fingerprint"]?.stringValue
     }
 }
 
@@ -64,4 +47,14 @@ struct JobSettingsError: CodedError {
     let detail: String
     var code: String { "job.settings" }
     var description: String { detail }
+
+    /// `text` parsed as a JSON object; `what` names it in errors.
+    static func object(_ text: String, _ what: String) throws(JobSettingsError) -> JSONObject {
+        let value: JSONValue
+        do { value = try JSONValue.parse(text) } catch {
+            throw JobSettingsError(detail: "job \(what): \(error)")
+        }
+        guard let object = value.objectValue else { throw JobSettingsError(detail: "job \(what) are not a JSON object") }
+        return object
+    }
 }

@@ -2,7 +2,6 @@ import Base
 import DB
 import Estimator
 import Foundation
-import Hashing
 import Logging
 import ServiceLifecycle
 
@@ -90,8 +89,8 @@ final class Scheduler: Service {
         let (checkpoint, _) = try await store.upsertCheckpoint(
             runID: run.id, step: settled.step.map(Int64.init), path: settled.path, fingerprint: prepared.fingerprint)
         let description = settled.step.map { "\(settled.run) step \($0)" } ?? "\(settled.run)/\(settled.unit.name)"
-        await state.remember(.init(id: checkpoint.id, path: settled.path, runPath: settled.runPath), description: description)
-        try await enqueue(checkpoint.id, prepared.settings, maxAttempts: config.workers.maxAttempts, connection, about: description)
+        await state.remember(.init(id: checkpoint.id, path: settled.path), description: description)
+        try await enqueue(checkpoint.id, prepared.inputs, maxAttempts: config.workers.maxAttempts, connection, about: description)
     }
 
     /// New settings: every checkpoint seen gets a job for them; each computes only what is missing.
@@ -101,19 +100,23 @@ final class Scheduler: Service {
         logger.info("configuration reloaded; checking \(known.count) checkpoint(s) for missing estimates")
         for checkpoint in known {
             await untilDone("backfilling \(checkpoint.path)") {
-                let settings = try await self.files.run {
-                    Preparation.settings(runPath: checkpoint.runPath, base: config.estimate)
+                let inputs = try await self.files.run {
+                    Preparation.inputs(checkpoint: checkpoint.path, folder: try? CheckpointFolder(path: checkpoint.path),
+                                       base: config.estimate)
                 }
-                try await self.enqueue(checkpoint.id, settings, maxAttempts: config.workers.maxAttempts, connection,
+                try await self.enqueue(checkpoint.id, inputs, maxAttempts: config.workers.maxAttempts, connection,
                                        about: checkpoint.path)
             }
         }
     }
 
-    private func enqueue(_ checkpointID: Int64, _ settings: JobSettings, maxAttempts: Int, _ connection: Connection,
+    /// Enqueues a job for the checkpoint's settings, carrying the inputs they were resolved from.
+    private func enqueue(_ checkpointID: Int64, _ inputs: EstimationInputs, maxAttempts: Int, _ connection: Connection,
                          about description: String) async throws {
+        let settings = JobSettings(inputs)
         let (job, inserted) = try await JobQueue(connection: connection).enqueue(
-            checkpointID: checkpointID, settings: settings.json.serialized(), settingsKey: settings.key, maxAttempts: maxAttempts)
+            checkpointID: checkpointID, settings: settings.json.serialized(), settingsKey: settings.key,
+            plan: inputs.jobJSON.serialized(), maxAttempts: maxAttempts)
         if inserted {
             logger.info("queued \(description)", metadata: ["job": "\(job.id)", "checkpoint": "\(checkpointID)"])
             try await connection.notify(channel: EstimateWorker.jobChannel, payload: String(job.id))
@@ -123,42 +126,33 @@ final class Scheduler: Service {
     }
 }
 
-/// The file work behind scheduling one checkpoint: its content fingerprint and the settings its
-/// job runs under. Reading failures are not errors here: the job records them when it runs.
+/// The file work behind scheduling one checkpoint: its content fingerprint, and the inputs its
+/// job reads (the run resolved, the eval file hashed without being parsed). Reading failures are
+/// not errors here: the job records them when it runs.
 struct Preparation: Sendable {
     let fingerprint: String
-    let settings: JobSettings
+    let inputs: EstimationInputs
 
     init(_ settled: SettledCheckpoint, base: EstimationPlan) {
-        do {
-            fingerprint = try CheckpointFolder(path: settled.path).fingerprint()
-        } catch {
-            // Unreadable now: identify this version by its files' names, sizes and times, so a
-            // later rewrite is a new version; the worker reports the actual error.
-            var hasher = SHA256()
-            for file in settled.snapshot.files {
-                hasher.update(Array("\(file.name)\0\(file.size)\0\(file.modifiedSeconds).\(file.modifiedNanoseconds)\0".utf8))
-            }
-            fingerprint = "unreadable:" + hasher.hexDigest()
-        }
-        settings = Self.settings(runPath: settled.runPath, base: base)
+        let folder = try? CheckpointFolder(path: settled.path)
+        // Unreadable now: identify this version by its files' names, sizes and times, so a
+        // later rewrite is a new version; the worker reports the actual error.
+        fingerprint = (try? folder?.fingerprint()) ?? settled.snapshot.unreadableFingerprint
+        inputs = Self.inputs(checkpoint: settled.path, folder: folder, base: base)
     }
 
-    /// The daemon's `[estimate]` with the run's `volume.toml` laid over it, and the eval data's
-    /// fingerprint. A manifest or eval file that cannot be read leaves the base settings and no
-    /// fingerprint; the job then fails with the reading error.
-    static func settings(runPath: String, base: EstimationPlan) -> JobSettings {
-        guard let run = try? RunFolder(path: runPath) else {
-            return JobSettings(plan: base, evalFingerprint: nil)
-        }
-        let plan = run.manifest.map { $0.estimate.applied(to: base) } ?? base
-        let fingerprint = (try? run.evalDataPath()).flatMap { EvalFingerprints.shared.fingerprint($0) }
-        return JobSettings(plan: plan, evalFingerprint: fingerprint)
+    /// The checkpoint's inputs under the daemon's `[estimate]`, with the eval file's fingerprint
+    /// (nil when it cannot be read; the job then fails reading it).
+    static func inputs(checkpoint path: String, folder: CheckpointFolder?, base: EstimationPlan) -> EstimationInputs {
+        var inputs = EstimationInputs(checkpoint: path, folder: folder, base: base)
+        inputs.evalFingerprint = inputs.evalPath(runFolder: CheckpointFolder.runFolder(of: path))
+            .flatMap(EvalFingerprints.shared.fingerprint)
+        return inputs
     }
 }
 
-/// SHA-256 of eval files, cached by (path, size, modification time, inode) so rescans do not
-/// reread unchanged files.
+/// SHA-256 of eval files' bytes, cached by (path, size, modification time, inode) so rescans do
+/// not reread unchanged files.
 final class EvalFingerprints: @unchecked Sendable {
     static let shared = EvalFingerprints()
     private let lock = NSLock()
@@ -173,10 +167,10 @@ final class EvalFingerprints: @unchecked Sendable {
             return hit.fingerprint
         }
         lock.unlock()
-        guard let file = try? EvalDataFile(path: path) else { return nil }
+        guard let fingerprint = try? EvalDataFile.fingerprint(ofFile: path) else { return nil }
         lock.lock()
-        cache[path] = (stamp, file.fingerprint)
+        cache[path] = (stamp, fingerprint)
         lock.unlock()
-        return file.fingerprint
+        return fingerprint
     }
 }

@@ -39,5 +39,10 @@ extension CheckpointError {
         public static let missingTensor = "checkpoint.missing_tensor"
         /// No eval data file was found for the run.
         public static let missingEvalData = "eval.missing"
+        /// The checkpoint's content is not what was fingerprinted when the estimate was planned
+        /// (a new version of it is a new checkpoint).
+        public static let checkpointChanged = "checkpoint.changed_since_scheduled"
+        /// The eval file's bytes are not those fingerprinted when the estimate was planned.
+        public static let evalChanged = "eval.changed_since_scheduled"
     }
 }

@@ -6,13 +6,9 @@ import Glibc
 import Darwin
 #endif
 
-/// One checkpoint: an HF Trainer folder (`checkpoint-<N>/` with `model.safetensors` or
-/// `pytorch_model.bin`, possibly sharded behind an `*.index.json`, plus `optimizer.pt` and
-/// `config.json`) or a single `.safetensors` file (`step-<N>.safetensors`). Its run folder
-/// is the parent.
-///
-/// Only the weight files, `optimizer.pt` and `config.json` are content; every other file in
-/// the folder (trainer state, scheduler, RNG state, training arguments) is ignored.
+/// One checkpoint as the estimator reads it (the layout: `CheckpointLayout`): an HF Trainer
+/// folder or a single `.safetensors` file, with its weights, optimizer state and config. Its run
+/// folder is the parent. Only the content files are read; every other file is ignored.
 public struct CheckpointFolder: Sendable {
     public enum WeightFiles: Sendable, Equatable {
         case safetensors(String)
@@ -32,17 +28,12 @@ public struct CheckpointFolder: Sendable {
     /// `config.json` parsed, when the folder has one.
     public let config: JSONValue?
 
-    /// Weight candidates in the order they are preferred.
-    public static let weightFileNames = [
-        "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json",
-    ]
-
     public init(path given: String) throws(CheckpointError) {
         var path = given
         while path.count > 1, path.hasSuffix("/") { path.removeLast() }
-        let (parent, name) = FileSystem.split(path)
+        let name = FileSystem.split(path).name
         self.path = path
-        self.runFolder = parent
+        self.runFolder = Self.runFolder(of: path)
         switch FileSystem.kind(path) {
         case .missing:
             throw CheckpointError(FileError(path: path, operation: "open", reason: .system(.noSuchFileOrDirectory)))
@@ -50,31 +41,30 @@ public struct CheckpointFolder: Sendable {
             guard name.hasSuffix(".safetensors") else {
                 throw CheckpointError("checkpoint.unsupported_file", file: path, "a single-file checkpoint must be a .safetensors file")
             }
-            step = Self.step(fromName: String(name.dropLast(".safetensors".count)))
+            step = CheckpointLayout.step(fromName: name, form: .file)
             weightFiles = .safetensors(path)
             optimizerPath = nil
             configPath = nil
             config = nil
         case .directory:
-            step = Self.step(fromName: name)
+            step = CheckpointLayout.step(fromName: name, form: .folder)
             let folder = path
             func file(_ name: String) -> String? {
                 let full = folder + "/" + name
                 return FileSystem.kind(full) == .regular ? full : nil
             }
-            if let st = file("model.safetensors") {
-                weightFiles = .safetensors(st)
-            } else if let index = file("model.safetensors.index.json") {
-                weightFiles = .safetensorsShards(index: index, shards: try Self.shards(index, in: folder).files)
-            } else if let bin = file("pytorch_model.bin") {
-                weightFiles = .pytorch(bin)
-            } else if let index = file("pytorch_model.bin.index.json") {
-                weightFiles = .pytorchShards(index: index, shards: try Self.shards(index, in: folder).files)
-            } else {
-                throw CheckpointError("checkpoint.no_weights", file: path, "no weights: none of \(Self.weightFileNames.joined(separator: ", ")) is in the folder")
+            guard let weights = CheckpointLayout.weightFileNames.first(where: { file($0) != nil }) else {
+                throw CheckpointError("checkpoint.no_weights", file: path, "no weights: none of \(CheckpointLayout.weightFileNames.joined(separator: ", ")) is in the folder")
             }
-            optimizerPath = file("optimizer.pt")
-            configPath = file("config.json")
+            let weightsPath = folder + "/" + weights
+            switch weights {
+            case "model.safetensors": weightFiles = .safetensors(weightsPath)
+            case "model.safetensors.index.json": weightFiles = .safetensorsShards(index: weightsPath, shards: try Self.shards(weightsPath, in: folder).files)
+            case "pytorch_model.bin": weightFiles = .pytorch(weightsPath)
+            default: weightFiles = .pytorchShards(index: weightsPath, shards: try Self.shards(weightsPath, in: folder).files)
+            }
+            optimizerPath = file(CheckpointLayout.optimizerFileName)
+            configPath = file(CheckpointLayout.configFileName)
             config = try configPath.map { (configPath) throws(CheckpointError) in try Self.parseConfig(configPath) }
         case .other:
             throw CheckpointError("checkpoint.unsupported_file", file: path, "not a checkpoint folder or .safetensors file")
@@ -115,6 +105,12 @@ public struct CheckpointFolder: Sendable {
         return files.sorted { FileSystem.split($0).name.utf8.lexicographicallyPrecedes(FileSystem.split($1).name.utf8) }
     }
 
+    /// The content files' names, in `contentFiles`' order.
+    public var contentFileNames: [String] { contentFiles.map { FileSystem.split($0).name } }
+
+    /// The run folder of the checkpoint at `path`: its parent.
+    public static func runFolder(of path: String) -> String { FileSystem.split(path).parent }
+
     /// Hex SHA-256 over the content files in name order; each contributes its name's length
     /// and UTF-8 bytes, then its length and bytes (all lengths as 64-bit little-endian).
     public func fingerprint() throws(CheckpointError) -> String {
@@ -140,39 +136,19 @@ public struct CheckpointFolder: Sendable {
         return value
     }
 
-    static func step(fromName name: String) -> Int? {
-        for prefix in ["checkpoint-", "step-"] where name.hasPrefix(prefix) {
-            let digits = name.dropFirst(prefix.count)
-            guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            return Int(digits)
-        }
-        return nil
-    }
-
     /// The shard files an index lists, in first-listed order, each checked to stay inside `folder`.
     static func shards(_ index: String, in folder: String) throws(CheckpointError) -> (files: [String], names: [String], weightMap: [(tensor: String, shard: String)]) {
         func fail(_ code: String, _ detail: String) -> CheckpointError {
             CheckpointError("checkpoint.\(code)", file: index, detail)
         }
-        let text = try FileSystem.read(index, limit: 100 << 20)
-        let json: JSONValue
-        do { json = try JSONValue.parse(text) } catch {
-            throw fail("bad_index", "invalid JSON: \(error.reason) at byte \(error.offset)")
-        }
-        guard let map = json["weight_map"]?.objectValue else {
-            throw fail("bad_index", "index has no 'weight_map' object")
-        }
         let realFolder = FileSystem.realPath(folder)
         var names: [String] = []
         var files: [String] = []
         var weightMap: [(tensor: String, shard: String)] = []
-        for (tensor, value) in map.entries {
-            guard let shard = value.stringValue else {
-                throw fail("bad_index", "weight_map entry for '\(tensor)' is not a file name")
-            }
+        for (tensor, shard) in try CheckpointLayout.weightMap(ofIndex: index) {
             weightMap.append((tensor, shard))
             if names.contains(shard) { continue }
-            guard !shard.isEmpty, shard != ".", shard != "..", !shard.contains("/"), !shard.contains("\0") else {
+            guard CheckpointLayout.isPlainFileName(shard) else {
                 throw fail("bad_shard", "shard name '\(shard)' (for tensor '\(tensor)') must be a file name inside the checkpoint folder")
             }
             let file = folder + "/" + shard

@@ -41,10 +41,16 @@ public struct EvalDataFile: Sendable {
             let mask = names.contains("attention_mask") ? try Self.mask(try file.tensor("attention_mask"), shape: ids.shape, fail) : nil
             data = .tokens(ids: ids, mask: mask)
         }
+        self.path = path
+        self.fingerprint = try Self.fingerprint(ofFile: path)
+    }
+
+    /// Hex SHA-256 of the file's bytes, read in chunks without parsing them: what identifies
+    /// the eval data in every estimate's key.
+    public static func fingerprint(ofFile path: String) throws(CheckpointError) -> String {
         var hasher = SHA256()
         try FileSystem.hash(path, into: &hasher, lengthFirst: false)
-        self.path = path
-        self.fingerprint = hasher.hexDigest()
+        return hasher.hexDigest()
     }
 
     private static func features(_ t: RawTensor, _ fail: (String, String) -> CheckpointError) throws(CheckpointError) -> Tensor<Float> {

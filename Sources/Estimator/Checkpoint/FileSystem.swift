@@ -21,6 +21,21 @@ enum FileSystem {
         }
     }
 
+    /// What says a file was rewritten or replaced: its size, modification time and inode.
+    struct Stamp: Equatable, Sendable {
+        var size: Int64
+        var modifiedSeconds: Int64
+        var modifiedNanoseconds: Int64
+        var inode: UInt64
+    }
+
+    /// The file's stamp, following symbolic links; nil when it cannot be `stat`ed.
+    static func stamp(_ path: String) -> Stamp? {
+        guard let info = try? Stat(path) else { return nil }
+        return Stamp(size: info.size, modifiedSeconds: Int64(info.st_mtim.tv_sec),
+                     modifiedNanoseconds: Int64(info.st_mtim.tv_nsec), inode: UInt64(info.inode.rawValue))
+    }
+
     static func isSymbolicLink(_ path: String) -> Bool {
         (try? Stat(path, followTargetSymlink: false))?.type == .symbolicLink
     }

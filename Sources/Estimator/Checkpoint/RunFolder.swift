@@ -15,15 +15,19 @@ public struct RunFolder: Sendable {
 
     /// The eval data file: the manifest's `[data] eval`, else the first of `evalFileNames` present.
     public func evalDataPath() throws(CheckpointError) -> String {
+        path + "/" + (try evalFileName())
+    }
+
+    /// The eval data file's name in the run folder (a relative path for `[data] eval`).
+    public func evalFileName() throws(CheckpointError) -> String {
         if let name = manifest?.evalFile {
-            let file = path + "/" + name
-            guard FileSystem.kind(file) == .regular else {
+            guard FileSystem.kind(path + "/" + name) == .regular else {
                 throw CheckpointError(CheckpointError.Code.missingEvalData, file: path + "/" + RunManifest.fileName, "eval data '\(name)' named by [data] eval is not in the run folder")
             }
-            return file
+            return name
         }
         for name in Self.evalFileNames where FileSystem.kind(path + "/" + name) == .regular {
-            return path + "/" + name
+            return name
         }
         throw CheckpointError(CheckpointError.Code.missingEvalData, file: path, "no eval data: no volume.toml [data] eval, no eval_tokens.safetensors and no eval.safetensors in the run folder")
     }

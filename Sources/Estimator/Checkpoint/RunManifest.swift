@@ -1,56 +1,4 @@
 import Base
-
-/// `[estimate]` settings that replace defaults: a run's `volume.toml` over the daemon's
-/// configuration, the command line over both. Nil means "not given here".
-public struct EstimateOverrides: Sendable, Equatable {
-    public var cutoffs: [Double]?
-    public var preconditioners: [PreconditionerSpec]?
-    public var prior: EstimateSettings.Prior?
-    public var priorCenter: EstimateSettings.PriorCenter?
-    public var sigma: EstimateSettings.SigmaRule?
-    public var directions: Int?
-    public var seed: UInt64?
-    public var tolerance: Double?
-    /// Command line only (`volumed estimate --directions-from`).
-    public var directionStream: DirectionStream?
-
-    public init(
-        cutoffs: [Double]? = nil, preconditioners: [PreconditionerSpec]? = nil, prior: EstimateSettings.Prior? = nil,
-        priorCenter: EstimateSettings.PriorCenter? = nil, sigma: EstimateSettings.SigmaRule? = nil,
-        directions: Int? = nil, seed: UInt64? = nil, tolerance: Double? = nil
-    ) {
-        self.cutoffs = cutoffs
-        self.preconditioners = preconditioners
-        self.prior = prior
-        self.priorCenter = priorCenter
-        self.sigma = sigma
-        self.directions = directions
-        self.seed = seed
-        self.tolerance = tolerance
-    }
-
-    /// Reads an `[estimate]` table (of a run manifest or the daemon's configuration); `prefix`
-    /// is the table's dotted name for error messages.
-    public init(table: TOMLTable, source: String, prefix: String = "estimate") throws(CheckpointError) {
-        self = try Reader(source: source).overrides(table, prefix: prefix)
-    }
-
-    /// These overrides laid over `plan`.
-    public func applied(to plan: EstimationPlan) -> EstimationPlan {
-        var p = plan
-        if let cutoffs { p.settings.cutoffs = cutoffs }
-        if let preconditioners { p.preconditioners = preconditioners }
-        if let prior { p.settings.prior = prior }
-        if let priorCenter { p.settings.priorCenter = priorCenter }
-        if let sigma { p.settings.sigma = sigma }
-        if let directions { p.settings.directions = directions }
-        if let seed { p.settings.seed = seed }
-        if let tolerance { p.settings.tolerance = tolerance }
-        if let directionStream { p.settings.directionStream = directionStream }
-        return p
-    }
-}
-
 /// A run's `volume.toml`:
 ///
 /// ```toml
@@ -95,133 +43,61 @@ public struct RunManifest: Sendable, Equatable {
         } catch {
             throw CheckpointError("manifest.syntax", file: source, "line \(error.line), column \(error.column): \(error.message)")
         }
-        let reader = Reader(source: source)
+        do {
+            try self.init(SettingsTable(root))
+        } catch {
+            let code = if case .unknownKey = error.reason { "manifest.unknown_key" } else { "manifest.bad_value" }
+            throw CheckpointError(code, file: source, error.description)
+        }
+    }
+
+    /// Reads the tables in the file's order, so that the first problem in the file is the one reported.
+    private init(_ root: SettingsTable) throws(SettingError) {
         self.init()
-        // In the file's order, so that the first problem in the file is the one reported.
-        for (key, value) in root {
+        for key in root.table.keys {
             switch key {
             case "model":
-                for (k, v) in try reader.table(value, key) {
+                guard let model = try root.subtable(key) else { continue }
+                for k in model.table.keys {
                     switch k {
-                    case "architecture": architecture = try reader.name(v, "model.architecture")
-                    case "activation": activation = try reader.name(v, "model.activation")
-                    default: throw reader.unknown("model.\(k)")
+                    case "architecture": architecture = try model.name(k)
+                    case "activation": activation = try model.name(k)
+                    default: throw model.unknown(k, known: ["architecture", "activation"])
                     }
                 }
             case "data":
-                for (k, v) in try reader.table(value, key) {
+                guard let data = try root.subtable(key) else { continue }
+                for k in data.table.keys {
                     switch k {
-                    case "eval": evalFile = try reader.relativePath(v, "data.eval")
-                    default: throw reader.unknown("data.\(k)")
+                    case "eval": evalFile = try data.relativePath(k)
+                    default: throw data.unknown(k, known: ["eval"])
                     }
                 }
             case "estimate":
-                estimate = try reader.overrides(try reader.table(value, key), prefix: key)
+                guard let table = try root.subtable(key) else { continue }
+                estimate = try EstimateOverrides(table: table)
             default:
-                throw reader.unknown(key)
+                throw root.unknown(key, known: ["model", "data", "estimate"])
             }
         }
     }
 }
 
-private struct Reader {
-    let source: String
-
-    func unknown(_ key: String) -> CheckpointError {
-        CheckpointError("manifest.unknown_key", file: source, "unknown key '\(key)'")
+extension SettingsTable {
+    /// A non-empty string.
+    fileprivate func name(_ key: String) throws(SettingError) -> String? {
+        guard let name = try string(key) else { return nil }
+        guard !name.isEmpty else { throw invalid(key, "must not be empty") }
+        return name
     }
 
-    func bad(_ key: String, _ expected: String, _ value: TOMLValue) -> CheckpointError {
-        CheckpointError("manifest.bad_value", file: source, "'\(key)' must be \(expected), not \(value)")
-    }
-
-    func table(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> TOMLTable {
-        guard let table = value.table else { throw bad(key, "a table", value) }
-        return table
-    }
-
-    func name(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> String {
-        guard let s = value.string, !s.isEmpty else { throw bad(key, "a non-empty string", value) }
-        guard !s.utf8.contains(0) else { throw bad(key, "a string without NUL characters", value) }
-        return s
-    }
-
-    func relativePath(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> String {
-        let path = try name(value, key)
+    /// A path inside the run folder.
+    fileprivate func relativePath(_ key: String) throws(SettingError) -> String? {
+        guard let path = try name(key) else { return nil }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard !path.hasPrefix("/"), !parts.contains(".."), !parts.contains("") else {
-            throw CheckpointError("manifest.bad_value", file: source, "'\(key)' must be a file name inside the run folder, not '\(path)'")
+            throw invalid(key, "must be a file name inside the run folder, got \"\(path)\"")
         }
         return path
-    }
-
-    func positive(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> Double {
-        let number = value.float ?? value.integer.map(Double.init)
-        guard let number, number.isFinite, number > 0 else { throw bad(key, "a positive number", value) }
-        return number
-    }
-
-    func integer(_ value: TOMLValue, _ key: String, minimum: Int) throws(CheckpointError) -> Int {
-        guard let n = value.int, n >= minimum else {
-            throw bad(key, minimum > 0 ? "a positive integer" : "a non-negative integer", value)
-        }
-        return n
-    }
-
-    func array(_ value: TOMLValue, _ key: String) throws(CheckpointError) -> [TOMLValue] {
-        guard let array = value.array, !array.isEmpty else { throw bad(key, "a non-empty array", value) }
-        return array
-    }
-
-    func overrides(_ table: TOMLTable, prefix: String) throws(CheckpointError) -> EstimateOverrides {
-        var o = EstimateOverrides()
-        for (k, v) in table {
-            let key = "\(prefix).\(k)"
-            switch k {
-            case "cutoffs":
-                var cutoffs: [Double] = []
-                for item in try array(v, key) { cutoffs.append(try positive(item, key + "[]")) }
-                guard Set(cutoffs).count == cutoffs.count else { throw bad(key, "distinct cutoffs", v) }
-                o.cutoffs = cutoffs
-            case "preconditioners":
-                var specs: [PreconditionerSpec] = []
-                for item in try array(v, key) {
-                    do {
-                        specs.append(try PreconditionerSpec(parsing: try name(item, key + "[]")))
-                    } catch let error as PreconditionerSpecError {
-                        throw CheckpointError("manifest.bad_value", file: source, "'\(key)' must be valid preconditioners: \(error.detail)")
-                    } catch {
-                        throw error as! CheckpointError
-                    }
-                }
-                guard Set(specs).count == specs.count else { throw bad(key, "distinct preconditioners", v) }
-                o.preconditioners = specs
-            case "prior":
-                guard let prior = EstimateSettings.Prior(rawValue: try name(v, key)) else {
-                    throw bad(key, "\"gaussian\" or \"uniform\"", v)
-                }
-                o.prior = prior
-            case "prior_center":
-                guard let center = EstimateSettings.PriorCenter(rawValue: try name(v, key)) else {
-                    throw bad(key, "\"zero\" or \"anchor\"", v)
-                }
-                o.priorCenter = center
-            case "sigma":
-                if let s = v.string {
-                    guard s == "rms" else { throw bad(key, "\"rms\" or a positive number", v) }
-                    o.sigma = .rms
-                } else {
-                    o.sigma = .value(try positive(v, key))
-                }
-            case "directions": o.directions = try integer(v, key, minimum: 1)
-            case "seed": o.seed = UInt64(try integer(v, key, minimum: 0))
-            case "tolerance":
-                let t = try positive(v, key)
-                guard t < 1 else { throw bad(key, "a number between 0 and 1", v) }
-                o.tolerance = t
-            default: throw unknown(key)
-            }
-        }
-        return o
     }
 }

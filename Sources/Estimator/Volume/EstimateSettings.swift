@@ -56,21 +56,6 @@ public struct EstimateSettings: Sendable, Equatable {
         self.seed = seed
         self.tolerance = tolerance
     }
-
-    /// Checks ranges; the message names the setting.
-    public func validate() throws(EstimatorError) {
-        guard !cutoffs.isEmpty else { throw EstimatorError(code: "settings.cutoff", "at least one cutoff is needed") }
-        for c in cutoffs where !(c.isFinite && c > 0) {
-            throw EstimatorError(code: "settings.cutoff", "cutoff \(c) must be a positive number")
-        }
-        guard Set(cutoffs).count == cutoffs.count else {
-            throw EstimatorError(code: "settings.cutoff", "a cutoff is given twice")
-        }
-        guard directions >= 1 else { throw EstimatorError(code: "settings.directions", "directions must be at least 1") }
-        guard tolerance.isFinite, tolerance > 0, tolerance < 1 else {
-            throw EstimatorError(code: "settings.tolerance", "tolerance \(tolerance) must be in (0, 1)")
-        }
-    }
 }
 
 /// The random stream an estimate's directions come from.

@@ -136,7 +136,7 @@ private func store(_ records: [EstimateRecord], run: String, step: Int64?, _ con
 
 /// A migrated database in a private, non-durable embedded cluster, which is always stopped
 /// and deleted afterwards (the minimum of DBTests' cluster support: test targets share no code).
-private func withMigratedDatabase(_ body: (Connection) async throws -> Void) async throws {
+func withMigratedDatabase(_ body: (Connection) async throws -> Void) async throws {
     var template = Array("/tmp/volumed-report-test-XXXXXX".utf8CString)
     guard let created = mkdtemp(&template) else { throw POSIXError(.EIO) }
     let stateDirectory = String(cString: created)

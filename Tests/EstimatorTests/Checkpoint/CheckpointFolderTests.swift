@@ -67,17 +67,6 @@ import Testing
         #expect(#expect(throws: CheckpointError.self) { try CheckpointFolder(path: text) }?.code == "checkpoint.unsupported_file")
     }
 
-    @Test func parsesStepsFromNames() {
-        #expect(CheckpointFolder.step(fromName: "checkpoint-0") == 0)
-        #expect(CheckpointFolder.step(fromName: "checkpoint-3000") == 3000)
-        #expect(CheckpointFolder.step(fromName: "step-12") == 12)
-        #expect(CheckpointFolder.step(fromName: "tmp-checkpoint-30") == nil)
-        #expect(CheckpointFolder.step(fromName: "checkpoint-") == nil)
-        #expect(CheckpointFolder.step(fromName: "checkpoint-1a") == nil)
-        #expect(CheckpointFolder.step(fromName: "checkpoint-99999999999999999999") == nil)
-        #expect(CheckpointFolder.step(fromName: "checkpoint-٣") == nil)
-    }
-
     @Test func reportsFoldersWithoutWeights() throws {
         let dir = try TemporaryDirectory()
         let folder = try dir.makeFolder("checkpoint-5")

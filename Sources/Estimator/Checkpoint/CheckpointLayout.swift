@@ -1,0 +1,134 @@
+import Base
+/// The checkpoint layout (docs: "Inputs"), in one place: which entries of a run folder are
+/// checkpoints and which step each carries, which files of a checkpoint are its content, and
+/// where a sharded checkpoint lists its shards. The watcher and the readers both ask here.
+///
+/// A checkpoint is an HF Trainer folder `checkpoint-<step>/` (weights, maybe sharded behind an
+/// `*.index.json`, plus `optimizer.pt` and `config.json`) or a single `step-<N>.safetensors`
+/// file. Every other file in a checkpoint folder (trainer state, scheduler, RNG state, training
+/// arguments) is not content.
+public enum CheckpointLayout {
+    /// How a checkpoint sits in its run folder.
+    public enum Form: Sendable, Hashable {
+        /// `checkpoint-<step>/`.
+        case folder
+        /// `step-<N>.safetensors`.
+        case file
+    }
+
+    static let folderPrefix = "checkpoint-"
+    static let filePrefix = "step-"
+    static let fileSuffix = ".safetensors"
+
+    /// Weight files, in the order a reader prefers them when a folder holds several.
+    public static let weightFileNames = [
+        "model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json",
+    ]
+    /// Index files whose `weight_map` names the shards.
+    public static let indexFileNames: Set<String> = ["model.safetensors.index.json", "pytorch_model.bin.index.json"]
+    public static let optimizerFileName = "optimizer.pt"
+    public static let configFileName = "config.json"
+
+    // MARK: Checkpoints in a run folder
+
+    /// What the run-folder entry `name` would be as a checkpoint, judged by its name only; nil
+    /// for everything else (`tmp-checkpoint-*`, `trainer_state.json`, hidden files, …).
+    public static func form(ofEntryNamed name: String) -> Form? {
+        guard !name.hasPrefix(".") else { return nil }
+        if name.hasPrefix(folderPrefix), name.count > folderPrefix.count { return .folder }
+        if name.hasPrefix(filePrefix), name.hasSuffix(fileSuffix), name.count > filePrefix.count + fileSuffix.count {
+            return .file
+        }
+        return nil
+    }
+
+    /// The training step in a checkpoint's name: `N` of `checkpoint-N` or `step-N` (of a file,
+    /// after dropping `.safetensors`); nil for any other name. Decimal digits only, so
+    /// `checkpoint--5` and `checkpoint-+5` carry no step; nil when the number overflows.
+    public static func step(fromName name: String, form: Form) -> Int? {
+        var stem = Substring(name)
+        if form == .file {
+            guard stem.hasSuffix(fileSuffix) else { return nil }
+            stem = stem.dropLast(fileSuffix.count)
+        }
+        for prefix in [folderPrefix, filePrefix] where stem.hasPrefix(prefix) {
+            let digits = stem.dropFirst(prefix.count)
+            guard !digits.isEmpty, digits.utf8.allSatisfy(isDigit) else { return nil }
+            return Int(digits)
+        }
+        return nil
+    }
+
+    // MARK: Content files
+
+    /// Whether a file of a checkpoint folder named `name` is content by its name: a weights or
+    /// index file, an HF shard (`model-00001-of-00003.safetensors`,
+    /// `pytorch_model-00001-of-00003.bin`), `optimizer.pt` or `config.json`. Shards with other
+    /// names are content when an index lists them.
+    public static func isContentFileName(_ name: String) -> Bool {
+        weightFileNames.contains(name) || name == optimizerFileName || name == configFileName || isShardFileName(name)
+    }
+
+    static func isShardFileName(_ name: String) -> Bool {
+        let stem: Substring
+        if name.hasPrefix("model-"), name.hasSuffix(".safetensors") {
+            stem = name.dropFirst("model-".count).dropLast(".safetensors".count)
+        } else if name.hasPrefix("pytorch_model-"), name.hasSuffix(".bin") {
+            stem = name.dropFirst("pytorch_model-".count).dropLast(".bin".count)
+        } else {
+            return false
+        }
+        let parts = stem.split(separator: "-", omittingEmptySubsequences: false)
+        func isNumber(_ part: Substring) -> Bool { !part.isEmpty && part.utf8.allSatisfy(isDigit) }
+        return parts.count == 3 && isNumber(parts[0]) && parts[1] == "of" && isNumber(parts[2])
+    }
+
+    /// The names in a checkpoint folder's `listing` that are or may become content: every
+    /// content file name and every shard an index in the listing lists. A superset of what
+    /// `CheckpointFolder` reads, read with one small file per index: the watcher watches these
+    /// to notice that a checkpoint changed. An index that is unreadable, still being written or
+    /// malformed lists nothing here; the job that reads it reports the error.
+    public static func candidateContentFileNames(in folder: String, listing: Set<String>) -> Set<String> {
+        var names = listing.filter(isContentFileName)
+        for index in indexFileNames where listing.contains(index) {
+            guard let weightMap = try? weightMap(ofIndex: folder + "/" + index) else { continue }
+            for (_, shard) in weightMap where isPlainFileName(shard) && listing.contains(shard) {
+                names.insert(shard)
+            }
+        }
+        return names
+    }
+
+    /// Whether the folder's content includes weights, so that it is complete enough to read.
+    public static func hasWeights(_ names: some Sequence<String>) -> Bool {
+        names.contains { weightFileNames.contains($0) }
+    }
+
+    // MARK: Shard indexes
+
+    /// The `weight_map` of a shard index: (tensor, shard file name) in the file's order.
+    static func weightMap(ofIndex path: String) throws(CheckpointError) -> [(tensor: String, shard: String)] {
+        func fail(_ detail: String) -> CheckpointError { CheckpointError("checkpoint.bad_index", file: path, detail) }
+        let text = try FileSystem.read(path, limit: 100 << 20)
+        let json: JSONValue
+        do { json = try JSONValue.parse(text) } catch {
+            throw fail("invalid JSON: \(error.reason) at byte \(error.offset)")
+        }
+        guard let map = json["weight_map"]?.objectValue else { throw fail("index has no 'weight_map' object") }
+        var entries: [(tensor: String, shard: String)] = []
+        for (tensor, value) in map.entries {
+            guard let shard = value.stringValue else {
+                throw fail("weight_map entry for '\(tensor)' is not a file name")
+            }
+            entries.append((tensor, shard))
+        }
+        return entries
+    }
+
+    /// A name that stays inside its folder: not empty, not `.` or `..`, without `/` or NUL.
+    static func isPlainFileName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+@testable import Estimator
+
+@Suite struct CheckpointLayoutTests {
+    @Test func parsesStepsFromNames() {
+        #expect(CheckpointLayout.step(fromName: "checkpoint-0", form: .folder) == 0)
+        #expect(CheckpointLayout.step(fromName: "checkpoint-3000", form: .folder) == 3000)
+        #expect(CheckpointLayout.step(fromName: "step-12", form: .folder) == 12)
+        #expect(CheckpointLayout.step(fromName: "step-12.safetensors", form: .file) == 12)
+        #expect(CheckpointLayout.step(fromName: "checkpoint-7.safetensors", form: .file) == 7)
+        #expect(CheckpointLayout.step(fromName: "step-12.safetensors", form: .folder) == nil)
+        #expect(CheckpointLayout.step(fromName: "final.safetensors", form: .file) == nil)
+        #expect(CheckpointLayout.step(fromName: "tmp-checkpoint-30", form: .folder) == nil)
+        #expect(CheckpointLayout.step(fromName: "checkpoint-", form: .folder) == nil)
+        #expect(CheckpointLayout.step(fromName: "checkpoint-1a", form: .folder) == nil)
+        #expect(CheckpointLayout.step(fromName: "checkpoint--5", form: .folder) == nil)
+        #expect(CheckpointLayout.step(fromName: "checkpoint-+5", form: .folder) == nil)
+        #expect(CheckpointLayout.step(fromName: "checkpoint-99999999999999999999", form: .folder) == nil)
+        #expect(CheckpointLayout.step(fromName: "checkpoint-٣", form: .folder) == nil)
+    }
+
+    @Test func namesDecideWhichRunEntriesAreCheckpoints() {
+        #expect(CheckpointLayout.form(ofEntryNamed: "checkpoint-100") == .folder)
+        #expect(CheckpointLayout.form(ofEntryNamed: "checkpoint-final") == .folder)
+        #expect(CheckpointLayout.form(ofEntryNamed: "step-12.safetensors") == .file)
+        for name in ["checkpoint-", "tmp-checkpoint-3", "step-.safetensors", "step-3.bin", "trainer_state.json", ".checkpoint-1", "volume.toml"] {
+            #expect(CheckpointLayout.form(ofEntryNamed: name) == nil, "\(name)")
+        }
+    }
+
+    @Test func recognisesContentFileNames() {
+        for name in ["model.safetensors", "pytorch_model.bin", "optimizer.pt", "config.json", "model-00001-of-00003.safetensors",
+            "pytorch_model-00002-of-00002.bin", "model.safetensors.index.json"]
+        {
+            #expect(CheckpointLayout.isContentFileName(name), "\(name)")
+        }
+        for name in ["trainer_state.json", "rng_state.pth", "scheduler.pt", "training_args.bin", "model-1-of.safetensors",
+            "model-a-of-2.safetensors", "model-00001-of-00003.bin", "generation_config.json"]
+        {
+            #expect(!CheckpointLayout.isContentFileName(name), "\(name)")
+        }
+    }
+
+    /// The watcher's candidates: content names, and the shards an index lists (only those in
+    /// the folder, only plain names); a malformed index lists nothing.
+    @Test func candidatesAreContentNamesAndListedShards() throws {
+        let dir = try TemporaryDirectory()
+        let folder = try dir.makeFolder("checkpoint-3")
+        try dir.write("checkpoint-3/model.safetensors.index.json",
+                      #"{"weight_map": {"a": "part-one.safetensors", "b": "part-one.safetensors", "c": "../escape.safetensors", "d": "gone.safetensors"}}"#)
+        let listing: Set = ["model.safetensors.index.json", "part-one.safetensors", "model-00002-of-00002.safetensors",
+                            "notes.safetensors", "trainer_state.json", "config.json"]
+        #expect(CheckpointLayout.candidateContentFileNames(in: folder, listing: listing) == [
+            "model.safetensors.index.json", "part-one.safetensors", "model-00002-of-00002.safetensors", "config.json",
+        ])
+        try dir.write("checkpoint-3/model.safetensors.index.json", #"{"weight_map": "#)
+        #expect(!CheckpointLayout.candidateContentFileNames(in: folder, listing: listing).contains("part-one.safetensors"))
+        #expect(CheckpointLayout.hasWeights(listing))
+        #expect(!CheckpointLayout.hasWeights(["optimizer.pt", "config.json"]))
+    }
+
+    /// What the watcher counts includes what the reader fingerprints.
+    @Test(arguments: ["digits/checkpoint-100", "digits-legacy/checkpoint-100", "neox-tiny/checkpoint-30"])
+    func readerContentIsAmongTheCandidates(checkpoint: String) throws {
+        let path = Fixtures.path(checkpoint)
+        let listing = Set(try FileManager.default.contentsOfDirectory(atPath: path))
+        let candidates = CheckpointLayout.candidateContentFileNames(in: path, listing: listing)
+        #expect(Set(try CheckpointFolder(path: path).contentFileNames) == candidates)
+    }
+}
