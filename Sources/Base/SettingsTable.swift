@@ -1,4 +1,3 @@
-import Base
 /// One table of a settings file (the daemon's configuration, a run's `volume.toml`), read key by
 /// key: typed reads whose errors name the dotted key and show the refused value, and a suggestion
 /// for a misspelt key. `secret` keys never have their value echoed.
