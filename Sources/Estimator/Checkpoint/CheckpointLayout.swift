@@ -1,5 +1,5 @@
 import Base
-/// The checkpoint layout (docs: "Inputs"), in one place: which entries of a run folder are
+/// The checkpoint layout (docs/architecture.md, "Watched folder"), in one place: which entries of a run folder are
 /// checkpoints and which step each carries, which files of a checkpoint are its content, and
 /// where a sharded checkpoint lists its shards. The watcher and the readers both ask here.
 ///
