@@ -5,7 +5,7 @@ import Testing
 /// dominate the log-sum-exp. Each fixture runs the same 40 seeds (same seed, same directions)
 /// at the default tolerance 0.01 and at 0.0001, whose own error is a hundredth as large; the
 /// mean paired difference in log volume must stay within D·0.01/20 nats, a tenth of the
-/// largest one-sided error D·tol/2 (every dominant radius ~tol/2 short in cost).
+/// largest one-sided error D·tol/2 (every dominant radius short by a relative tol/2).
 @Suite struct RadiusBiasTests {
     struct Fixture: Sendable, CustomTestStringConvertible {
         let checkpoint: String
