@@ -55,7 +55,7 @@ struct EmbeddedCluster: Sendable {
         let pgctl = try EmbeddedPostgres.newestBinDirectory() + "/pg_ctl"
         let command = [pgctl, "-D", layout.dataDirectory] + arguments
         let asOwner = geteuid() == 0
-            ? ["/usr/bin/setpriv", "--reuid=\(owner.userID.rawValue)", "--regid=\(owner.groupID.rawValue)", "--clear-groups", "--"] + command
+            ? ChildProcess.asUser(owner.userID.rawValue, group: owner.groupID.rawValue, command)
             : command
         // In the cluster folder: the server's recorded command line names the data folder relatively.
         let process = try ChildProcess(

@@ -1,3 +1,4 @@
+import Base
 import Foundation
 import SystemPackage
 
@@ -30,7 +31,7 @@ struct ServiceAccount: Equatable {
 
     /// `arguments` prefixed to run as this account, with no supplementary groups.
     func command(_ arguments: [String]) -> [String] {
-        ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--"] + arguments
+        ChildProcess.asUser(uid, group: gid, arguments)
     }
 
     /// Whether this account may enter `directory` (the execute bit that applies to it).

@@ -45,7 +45,7 @@ final class VolumedProcess: Sendable {
         var argv = [try Self.executable()] + arguments
         if case .nobody = user {
             let (uid, gid) = user.ids
-            argv = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--"] + argv
+            argv = ChildProcess.asUser(uid, group: gid, argv)
         }
         process = try ChildProcess(executable: argv[0], arguments: Array(argv.dropFirst()),
                                    environment: inherited.merging(environment) { $1 }, logPath: logPath)
