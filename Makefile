@@ -28,6 +28,8 @@ unit:
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter EstimatorTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DBTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DaemonTests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter PlottingTests
+	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DashboardTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter BenchmarksTests
 
 # The radius search's bias check alone (it also runs in `unit`): per fixture, 40 seeds at
@@ -42,7 +44,7 @@ radius-bias:
 # folder. The daemon tests run the `volumed` built next to them, so it is sanitized too; it
 # inherits the *SAN_OPTIONS and OPENBLAS_NUM_THREADS set here. A report fails the run (the
 # sanitizers' exit codes), in the test process and in a daemon the tests expect to exit 0.
-SANITIZE_TARGETS := BaseTests EstimatorTests DBTests DaemonTests BenchmarksTests
+SANITIZE_TARGETS := BaseTests EstimatorTests DBTests DaemonTests PlottingTests DashboardTests BenchmarksTests
 # LeakSanitizer reports leaks inside the XCTest runtime that the test bundle loads.
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no
 # OpenBLAS's worker threads are not instrumented: TSan cannot see their synchronization, so

@@ -20,6 +20,8 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -74,11 +76,30 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Volume-vs-step plots and histograms as self-contained SVG: one drawing code path for
+        // `volumed report --svg` and the dashboard's pages. Pure: series in, text out.
+        .target(name: "Plotting"),
+        // The read-only web dashboard inside `volumed serve`: HTML pages with inline SVG, live
+        // updates by server-sent events from `LISTEN volumed_estimates`, a JSON API, and
+        // Prometheus metrics. FlyingFox serves HTTP on plain sockets (no SwiftNIO).
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "Base",
+                "DB",
+                "Plotting",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // `volumed bench`'s measurements: part of the `volumed` executable, in no library product.
         .target(
             name: "Benchmarks",
             dependencies: [
                 "Base",
+                "Dashboard",
                 "DB",
                 "Estimator",
             ]
@@ -89,9 +110,11 @@ var package = Package(
                 "Base",
                 "Benchmarks",
                 "Config",
+                "Dashboard",
                 "Estimator",
                 "DB",
                 "CInotifyTools",
+                "Plotting",
                 "Hashing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,6 +144,8 @@ var package = Package(
         .testTarget(name: "BaseTests", dependencies: ["Base", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Base", "Hashing"], exclude: ["Volume/make_integral_table.py"]),
         .testTarget(name: "DBTests", dependencies: ["DB", "Base", "Hashing"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Plotting", "DB", "Base"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Base", "Estimator", "DB"]),
         .testTarget(name: "DaemonTests", dependencies: [
             "Daemon", "Base", "Config", "Estimator", "DB", "ProcessHarness",

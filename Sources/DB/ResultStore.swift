@@ -168,7 +168,8 @@ public struct ResultStore: Sendable {
     public func recentFailures(limit: Int = 10) async throws -> [JobFailure] {
         try await connection.query(
             """
-            SELECT j.id AS job_id, j.state, r.name AS run, c.step, c.path AS checkpoint_path,
+            SELECT j.id AS job_id, j.state, r.id AS run_id, r.name AS run, c.id AS checkpoint_id, c.step,
+                   c.path AS checkpoint_path,
                    j.attempts, j.max_attempts, j.error_code, j.last_error, j.updated_at
             FROM jobs j
             JOIN checkpoints c ON c.id = j.checkpoint_id

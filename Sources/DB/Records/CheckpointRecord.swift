@@ -14,6 +14,18 @@ public struct CheckpointRecord: Sendable, Equatable {
     public let architecture: String?
     public let createdAt: Date
 
+    public init(id: Int64, runID: Int64, step: Int64?, path: String, fingerprint: String,
+                nParams: Int64?, architecture: String?, createdAt: Date) {
+        self.id = id
+        self.runID = runID
+        self.step = step
+        self.path = path
+        self.fingerprint = fingerprint
+        self.nParams = nParams
+        self.architecture = architecture
+        self.createdAt = createdAt
+    }
+
     init(row: Row, prefix: String = "") throws {
         id = try row.decode(Int64.self, column: prefix + "id")
         runID = try row.decode(Int64.self, column: prefix + "run_id")

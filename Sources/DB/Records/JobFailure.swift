@@ -5,7 +5,9 @@ import Foundation
 public struct JobFailure: Sendable, Equatable {
     public let jobID: Int64
     public let state: JobState
+    public let runID: Int64
     public let run: String
+    public let checkpointID: Int64
     public let step: Int64?
     public let checkpointPath: String
     public let attempts: Int
@@ -14,6 +16,23 @@ public struct JobFailure: Sendable, Equatable {
     public let lastError: String
     public let updatedAt: Date
 
+    public init(jobID: Int64, state: JobState, runID: Int64, run: String, checkpointID: Int64, step: Int64?,
+                checkpointPath: String, attempts: Int, maxAttempts: Int, errorCode: String?, lastError: String,
+                updatedAt: Date) {
+        self.jobID = jobID
+        self.state = state
+        self.runID = runID
+        self.run = run
+        self.checkpointID = checkpointID
+        self.step = step
+        self.checkpointPath = checkpointPath
+        self.attempts = attempts
+        self.maxAttempts = maxAttempts
+        self.errorCode = errorCode
+        self.lastError = lastError
+        self.updatedAt = updatedAt
+    }
+
     init(row: Row) throws {
         jobID = try row.decode(Int64.self, column: "job_id")
         let stateText = try row.decode(String.self, column: "state")
@@ -21,7 +40,9 @@ public struct JobFailure: Sendable, Equatable {
             throw DatabaseError(code: "db.decode", message: "job \(jobID) has an unknown state \"\(stateText)\"")
         }
         self.state = state
+        runID = try row.decode(Int64.self, column: "run_id")
         run = try row.decode(String.self, column: "run")
+        checkpointID = try row.decode(Int64.self, column: "checkpoint_id")
         step = try row.decode(Int64?.self, column: "step")
         checkpointPath = try row.decode(String.self, column: "checkpoint_path")
         attempts = try row.decode(Int.self, column: "attempts")

@@ -8,6 +8,13 @@ public struct RunRecord: Sendable, Equatable {
     public let path: String
     public let createdAt: Date
 
+    public init(id: Int64, name: String, path: String, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.path = path
+        self.createdAt = createdAt
+    }
+
     init(row: Row, prefix: String = "") throws {
         id = try row.decode(Int64.self, column: prefix + "id")
         name = try row.decode(String.self, column: prefix + "name")

@@ -8,6 +8,14 @@ public struct StoredEstimate: Sendable, Equatable {
     public let jobID: Int64?
     public let record: EstimateRecord
     public let createdAt: Date
+
+    public init(id: Int64, checkpointID: Int64, jobID: Int64?, record: EstimateRecord, createdAt: Date) {
+        self.id = id
+        self.checkpointID = checkpointID
+        self.jobID = jobID
+        self.record = record
+        self.createdAt = createdAt
+    }
 }
 
 extension StoredEstimate {
