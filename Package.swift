@@ -81,14 +81,16 @@ var package = Package(
         .target(name: "Plotting"),
         // The read-only web dashboard inside `volumed serve`: HTML pages with inline SVG, live
         // updates by server-sent events from `LISTEN volumed_estimates`, a JSON API, and
-        // Prometheus metrics. FlyingFox serves HTTP on plain sockets (no SwiftNIO).
+        // Prometheus metrics. HTTP on FlyingFox's socket layer, FlyingSocks (epoll, no SwiftNIO),
+        // with our own bounded connection loop (FlyingFox's HTTPServer has no size, count or
+        // read-time limits).
         .target(
             name: "Dashboard",
             dependencies: [
                 "Base",
                 "DB",
                 "Plotting",
-                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -145,7 +147,13 @@ var package = Package(
         .testTarget(name: "EstimatorTests", dependencies: ["Estimator", "Base", "Hashing"], exclude: ["Volume/make_integral_table.py"]),
         .testTarget(name: "DBTests", dependencies: ["DB", "Base", "Hashing"]),
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Plotting", "DB", "Base"]),
+        .testTarget(name: "DashboardTests", dependencies: [
+            "Dashboard", "Plotting", "DB", "Base",
+            // The server tests: a real client socket, and the dashboard in a service group.
+            .product(name: "FlyingSocks", package: "FlyingFox"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Base", "Estimator", "DB"]),
         .testTarget(name: "DaemonTests", dependencies: [
             "Daemon", "Base", "Config", "Estimator", "DB", "ProcessHarness",

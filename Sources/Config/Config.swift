@@ -16,6 +16,7 @@ public struct Config: Sendable, Equatable {
     public var estimate = EstimationPlan()
     public var workers = Workers()
     public var daemon = Daemon()
+    public var http = HTTP()
 
     public init() {}
 
@@ -64,6 +65,16 @@ public struct Config: Sendable, Equatable {
 
         public init() {}
     }
+
+    /// `[http]`: the read-only dashboard and `/metrics`. Off unless `listen` is set.
+    public struct HTTP: Sendable, Equatable {
+        /// `"127.0.0.1:8321"` or `"[::1]:8321"`; nil: no HTTP server.
+        public var listen: ListenAddress?
+
+        public init(listen: ListenAddress? = nil) {
+            self.listen = listen
+        }
+    }
 }
 
 // MARK: - Loading
@@ -111,13 +122,14 @@ extension Config {
     }
 
     private init(_ top: SettingsTable) throws(SettingError) {
-        try top.rejectUnknownKeys(["watch", "database", "estimate", "workers", "daemon"])
+        try top.rejectUnknownKeys(["watch", "database", "estimate", "workers", "daemon", "http"])
         self.init()
         if let table = try top.subtable("watch") { watch = try Watch(table) }
         if let table = try top.subtable("database") { database = try Database(table) }
         if let table = try top.subtable("estimate") { estimate = try EstimateOverrides(table: table).applied(to: estimate) }
         if let table = try top.subtable("workers") { workers = try Workers(table) }
         if let table = try top.subtable("daemon") { daemon = try Daemon(table) }
+        if let table = try top.subtable("http") { http = try HTTP(table) }
     }
 
     /// The state directory (embedded database, …): `--state-dir` > `[daemon] state_dir` >
@@ -194,6 +206,20 @@ extension Config.Daemon {
                 throw table.invalid("log_level", "expected one of \(names), got \"\(level)\"")
             }
             logLevel = value
+        }
+    }
+}
+
+extension Config.HTTP {
+    init(_ table: SettingsTable) throws(SettingError) {
+        try table.rejectUnknownKeys(["listen"])
+        self.init()
+        if let text = try table.string("listen") {
+            do {
+                listen = try ListenAddress(parsing: text)
+            } catch {
+                throw table.invalid("listen", "\(error.reason), got \"\(text)\"")
+            }
         }
     }
 }

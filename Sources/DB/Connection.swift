@@ -201,6 +201,8 @@ public actor Connection {
         }
         let fresh = try makeSession()
         session = fresh
+        // `open()` made the first session; every one made here replaces a lost one.
+        options.onReconnect?()
         return fresh
     }
 

@@ -8,17 +8,22 @@ public struct ConnectionOptions: Sendable {
     /// A schema search path set on every (re)connect, e.g. a scratch schema for benchmarks.
     public var searchPath: String?
     public var logger: Logger
+    /// Called (on the connection's thread) each time a lost session is re-established, after
+    /// its `LISTEN`s are re-issued: notifications sent meanwhile were lost. Metrics count it.
+    public var onReconnect: (@Sendable () -> Void)?
 
     public init(
         reconnect: ReconnectPolicy = ReconnectPolicy(),
         applicationName: String = "volumed",
         searchPath: String? = nil,
-        logger: Logger = Logger(label: "volumed.db")
+        logger: Logger = Logger(label: "volumed.db"),
+        onReconnect: (@Sendable () -> Void)? = nil
     ) {
         self.reconnect = reconnect
         self.applicationName = applicationName
         self.searchPath = searchPath
         self.logger = logger
+        self.onReconnect = onReconnect
     }
 }
 

@@ -37,6 +37,7 @@ import Testing
         #expect(config.workers.maxAttempts == 3)
         #expect(config.daemon.stateDirectory == nil)
         #expect(config.daemon.logLevel == .info)
+        #expect(config.http.listen == nil)
         #expect(config == Config())
     }
 
@@ -153,6 +154,47 @@ import Testing
         #expect(failure.key == key)
         #expect(failure.description.hasPrefix("volumed.toml: \(key): "))
         #expect(failure.description.contains(reason), "\(failure.description)")
+    }
+
+    @Test func readsTheDashboardAddressForIPv4AndBracketedIPv6() throws {
+        let v4 = try #require(try parse("[http]\nlisten = \"127.0.0.1:8321\"\n").http.listen)
+        #expect(v4 == ListenAddress(host: "127.0.0.1", port: 8321, family: .ipv4))
+        #expect(v4.description == "127.0.0.1:8321")
+        let v6 = try #require(try parse("[http]\nlisten = \"[::1]:9000\"\n").http.listen)
+        #expect(v6 == ListenAddress(host: "::1", port: 9000, family: .ipv6))
+        #expect(v6.description == "[::1]:9000")
+        #expect(try parse("[http]\n").http.listen == nil)
+    }
+
+    @Test(arguments: [
+        ("localhost:8321", "is not an IPv4 address"),
+        ("127.0.0.1", "expected \"host:port\""),
+        ("127.0.0.1:", "the port must be a number from 0 to 65535"),
+        ("127.0.0.1:65536", "the port must be a number from 0 to 65535"),
+        ("127.0.0.1:-1", "the port must be a number from 0 to 65535"),
+        ("127.0.0.1:80a", "the port must be a number from 0 to 65535"),
+        ("256.0.0.1:8321", "\"256.0.0.1\" is not an IPv4 address"),
+        ("::1:8321", "write an IPv6 address in brackets"),
+        ("[::1:8321", "closing bracket"),
+        ("[::1]8321", "expected \":port\" after \"]\""),
+        ("[127.0.0.1]:8321", "is not an IPv6 address"),
+        ("", "expected \"host:port\""),
+    ])
+    func rejectsAMalformedDashboardAddressNamingHTTPListen(value: String, reason: String) throws {
+        let failure = try #require(error("[http]\nlisten = \"\(value)\"\n"))
+        #expect(failure.code == "config.value")
+        #expect(failure.key == "http.listen")
+        #expect(failure.description.hasPrefix("volumed.toml: http.listen: "), "\(failure.description)")
+        #expect(failure.description.contains(reason), "\(failure.description)")
+        #expect(failure.description.contains("got \"\(value)\""), "\(failure.description)")
+    }
+
+    @Test func rejectsUnknownKeysAndWrongTypesInTheHTTPTable() throws {
+        let unknown = try #require(error("[http]\nlisen = \"127.0.0.1:1\"\n"))
+        #expect(unknown.description == "volumed.toml: unknown key 'http.lisen' (did you mean 'http.listen'?)")
+        let number = try #require(error("[http]\nlisten = 8321\n"))
+        #expect(number.code == "config.type")
+        #expect(number.key == "http.listen")
     }
 
     @Test func acceptsANumericSigmaAndIntegerNumbers() throws {

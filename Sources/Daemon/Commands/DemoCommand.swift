@@ -23,7 +23,11 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Show the daemon's log.")
     var verbose = false
 
+    @Option(help: ArgumentHelp("Where the dashboard listens, or 'off'.", valueName: "host:port|off"))
+    var http = ListenAddress.dashboardDefault.description
+
     func run() async throws {
+        let dashboard = try HTTPOption.parse(http)
         let fm = FileManager.default
         guard fm.fileExists(atPath: examples) else {
             throw ValidationError("no examples folder '\(examples)' (run from the repository root, or pass --examples)")
@@ -39,11 +43,13 @@ struct DemoCommand: AsyncParsableCommand {
         config.watch.settleSeconds = 1
         config.watch.rescanSeconds = 60
         config.daemon.stateDirectory = state
+        config.http.listen = dashboard
         LogSetup.bootstrapOnce(level: verbose ? .info : .warning)
         let location = DatabaseLocation.embedded(stateDirectory: state)
         print("volumed demo — watching \(watch)")
         print("estimates: cutoff \(config.estimate.settings.cutoffs.map { format($0, 2) }.joined(separator: ", ")), preconditioners \(config.estimate.preconditioners.map(\.name).joined(separator: ", ")), \(config.estimate.settings.directions) directions")
         print("query the results with:  \(location.psqlCommand) -c 'SELECT * FROM volume_by_step'")
+        if let dashboard { print("dashboard: http://\(dashboard)/") }
         print("")
         let logger = Logger(label: "volumed.demo")
         let feeder = DemoFeeder(examples: examples, watchRoot: watch, interval: .milliseconds(Int64(interval * 1000)), logger: logger)

@@ -24,7 +24,8 @@ struct ReloadService: Service {
                 var applied = current
                 applied.estimate = fresh.estimate
                 for (section, changed) in [("watch", fresh.watch != current.watch), ("database", fresh.database != current.database),
-                                           ("workers", fresh.workers != current.workers), ("daemon", fresh.daemon != current.daemon)] where changed {
+                                           ("workers", fresh.workers != current.workers), ("daemon", fresh.daemon != current.daemon),
+                                           ("http", fresh.http != current.http)] where changed {
                     logger.warning("[\(section)] changed; it takes effect at the next restart")
                 }
                 await state.replace(applied)

@@ -1,4 +1,5 @@
 import Config
+import Dashboard
 import DB
 import Estimator
 import Foundation
@@ -7,7 +8,8 @@ import ServiceLifecycle
 import UnixSignals
 
 /// The running daemon: the database (migrated), and the service graph — watchdog, watcher,
-/// scheduler, workers, status and reload — under swift-service-lifecycle. SIGTERM/SIGINT shut
+/// scheduler, workers, status, reload and (with `[http] listen`) the dashboard — under
+/// swift-service-lifecycle. SIGTERM/SIGINT shut
 /// it down gracefully (services stop in reverse order: status sends STOPPING=1, workers stop
 /// claiming and return their leases, the scheduler and watcher stop); then the database closes.
 struct DaemonRuntime {
@@ -23,6 +25,18 @@ struct DaemonRuntime {
     var logger = Logger(label: "volumed")
     /// Extra services started after the daemon's own (the demo's feeder and printer).
     var extraServices: @Sendable (Database) -> [any Service] = { _ in [] }
+    /// This runtime's metrics (one registry per runtime; exposed by the dashboard's `/metrics`).
+    var metrics = DaemonMetrics(version: VolumedVersion.current)
+
+    /// `--http` was given: the dashboard runs even with `workersOnly`.
+    var httpFromCommandLine = false
+
+    /// Where the dashboard listens: `[http] listen`, except that `--workers-only` instances
+    /// (which share the main instance's configuration file, so would all ask for its port)
+    /// serve none unless `--http` names an address for them; nil: no dashboard.
+    var dashboardAddress: ListenAddress? {
+        workersOnly && !httpFromCommandLine ? nil : config.http.listen
+    }
 
     /// Runs until SIGTERM/SIGINT.
     func run() async throws {
@@ -41,7 +55,10 @@ struct DaemonRuntime {
 
         let database: Database
         do {
-            database = try await Database.open(location)
+            let metrics = metrics
+            database = try await Database.open(location, connectionOptions: ConnectionOptions(onReconnect: {
+                metrics.databaseReconnected()
+            }))
         } catch {
             if stop.isSet { return logger.info("stopped during start-up") }
             throw error
@@ -65,18 +82,27 @@ struct DaemonRuntime {
     private func runServices(_ database: Database) async throws {
         let state = DaemonState(config: config)
         var services: [any Service] = [WatchdogService(notifier: notifier, logger: logger)]
+        // Bound here, before any service starts: a taken port stops the daemon at once.
+        let dashboard = try dashboardAddress.map { address in
+            try DashboardService(
+                host: address.host, port: address.port, ipv6: address.family == .ipv6, metrics: metrics, logger: logger,
+                connect: { options in try await database.connect(options: options) })
+        }
         if !workersOnly {
             let watcher = Watcher(config: config.watch, logger: logger)
             services.append(watcher)
-            services.append(Scheduler(events: watcher.events, database: database, state: state, notifier: notifier, logger: logger))
+            services.append(Scheduler(events: watcher.events, database: database, state: state, notifier: notifier,
+                                      metrics: metrics, logger: logger))
         } else {
             try? notifier.ready()
         }
         for index in 0..<config.workers.count {
-            services.append(EstimateWorker(index: index, database: database, state: state, logger: logger))
+            services.append(EstimateWorker(index: index, database: database, state: state, metrics: metrics, logger: logger))
         }
         services.append(StatusReporter(database: database, state: state, notifier: notifier, logger: logger))
         services.append(ReloadService(configPath: configPath, overrides: overrides, state: state, notifier: notifier, logger: logger))
+        // Last, so that it is the first to stop: its event streams end as shutdown begins.
+        if let dashboard { services.append(dashboard) }
         services += extraServices(database)
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0) },

@@ -1,5 +1,6 @@
 import Base
 import Config
+import Dashboard
 import DB
 import Estimator
 import Foundation
@@ -17,15 +18,18 @@ final class EstimateWorker: Service {
     private let index: Int
     private let database: Database
     private let state: DaemonState
+    private let metrics: DaemonMetrics
     private let logger: Logger
     private let owner: String
     private let compute: BlockingQueue
     private let idlePoll: Duration
 
-    init(index: Int, database: Database, state: DaemonState, logger: Logger, idlePoll: Duration = .seconds(1)) {
+    init(index: Int, database: Database, state: DaemonState, metrics: DaemonMetrics, logger: Logger,
+         idlePoll: Duration = .seconds(1)) {
         self.index = index
         self.database = database
         self.state = state
+        self.metrics = metrics
         self.owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):worker-\(index)"
         self.logger = logger
         self.compute = BlockingQueue(label: "volumed.worker-\(index)")
@@ -99,6 +103,7 @@ final class EstimateWorker: Service {
                 try await ResultStore(connection: connection).describeCheckpoint(
                     id: job.checkpoint.id, nParams: Int64(computed.parameters), architecture: computed.architecture)
                 let inserted = try await queue.complete(job, estimates: computed.records)
+                Self.record(computed.records, in: metrics)
                 log.info("recorded \(what)", metadata: ["rows": "\(inserted)", "seconds": "\(String(format: "%.2f", computed.seconds))"])
             case .failure(let error as EstimatorError) where error.code == EstimatorError.cancelled:
                 if stop.reason == .shutdown {
@@ -108,9 +113,11 @@ final class EstimateWorker: Service {
             case .failure(let error as any CodedError) where !(error is DatabaseError):
                 // Bad input is permanent: the same files fail the same way. A new version of
                 // the checkpoint is a new job.
+                metrics.jobFailed(code: error.code)
                 let state = try await queue.fail(job, code: error.code, message: error.description, retryable: false)
                 log.error("failed: \(error.description)", metadata: ["code": "\(error.code)", "state": "\(state.rawValue)"])
             case .failure(let error):
+                metrics.jobFailed(code: "job.error")
                 let state = try await queue.fail(job, code: "job.error", message: "\(error)", retryable: true)
                 log.error("failed: \(error)", metadata: ["state": "\(state.rawValue)"])
             }
@@ -118,6 +125,20 @@ final class EstimateWorker: Service {
             // The lease was lost or the database is gone; the lease expires and the job runs again.
             log.error("could not record the job's outcome", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// A completed job's computed rows. The cutoffs of one preconditioner share its ray search,
+    /// so its KL evaluations count once (the largest of its rows).
+    static func record(_ records: [EstimateRecord], in metrics: DaemonMetrics) {
+        var seconds: [Double] = []
+        var evaluations: [String: Int64] = [:]
+        for record in records {
+            guard case .computed(let result) = record.outcome else { continue }
+            seconds.append(result.seconds)
+            let search = record.key.preconditioner + ":" + record.key.preconditionerParams
+            evaluations[search] = max(evaluations[search] ?? 0, result.klEvaluations)
+        }
+        metrics.jobCompleted(estimateSeconds: seconds, klEvaluations: evaluations.values.reduce(0, +))
     }
 
     struct Computed: Sendable {

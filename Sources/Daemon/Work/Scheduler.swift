@@ -1,4 +1,5 @@
 import Base
+import Dashboard
 import DB
 import Estimator
 import Foundation
@@ -15,14 +16,17 @@ final class Scheduler: Service {
     private let database: Database
     private let state: DaemonState
     private let notifier: SDNotify
+    private let metrics: DaemonMetrics
     private let logger: Logger
     private let files = BlockingQueue(label: "volumed.scheduler.files")
 
-    init(events: AsyncStream<WatchEvent>, database: Database, state: DaemonState, notifier: SDNotify, logger: Logger) {
+    init(events: AsyncStream<WatchEvent>, database: Database, state: DaemonState, notifier: SDNotify,
+         metrics: DaemonMetrics, logger: Logger) {
         self.events = events
         self.database = database
         self.state = state
         self.notifier = notifier
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -47,6 +51,8 @@ final class Scheduler: Service {
     private func handle(_ event: WatchEvent, _ connection: Connection) async {
         switch event {
         case .scanCompleted(let report):
+            metrics.watcherEvent(kind: "scan")
+            if report.reason != .startup { metrics.watcherRescanned() }
             logger.info("scan finished", metadata: [
                 "reason": "\(report.reason.rawValue)", "runs": "\(report.runs)",
                 "checkpoints": "\(report.checkpoints)", "problems": "\(report.problems)",
@@ -59,6 +65,7 @@ final class Scheduler: Service {
                 }
             }
         case .settled(let checkpoint):
+            metrics.watcherEvent(kind: "settled")
             await untilDone("scheduling \(checkpoint.path)") {
                 try await self.schedule(checkpoint, connection)
             }
