@@ -34,9 +34,8 @@ public struct DashboardRequest: Sendable, Equatable {
     /// Parses the request line and headers (`head`, without the blank line that ends them).
     init(head: ArraySlice<UInt8>) throws(ParseError) {
         guard let text = String(validating: head, as: UTF8.self) else { throw .malformed("the request head is not UTF-8") }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
-        }
+        // "\r\n" is one Character in Swift: split on it and on a bare "\n".
+        var lines = text.split(omittingEmptySubsequences: false) { $0 == "\r\n" || $0 == "\n" }
         guard !lines.isEmpty else { throw .malformed("empty request") }
         let requestLine = lines.removeFirst().split(separator: " ", omittingEmptySubsequences: false)
         guard requestLine.count == 3, !requestLine[0].isEmpty, requestLine[0].allSatisfy({ $0.isASCII && $0.isUppercase }) else {

@@ -58,8 +58,10 @@ struct RequestReader {
         var index = start
         while index < bytes.count {
             if bytes[index] == lf {
-                if index + 1 < bytes.count, bytes[index + 1] == lf { return (index, index + 2) }
-                if index + 2 < bytes.count, bytes[index + 1] == cr, bytes[index + 2] == lf { return (index, index + 3) }
+                // The head ends before the last line's own "\r\n" (or "\n").
+                let end = index > 0 && bytes[index - 1] == cr ? index - 1 : index
+                if index + 1 < bytes.count, bytes[index + 1] == lf { return (end, index + 2) }
+                if index + 2 < bytes.count, bytes[index + 1] == cr, bytes[index + 2] == lf { return (end, index + 3) }
             }
             index += 1
         }
