@@ -14,7 +14,7 @@ public struct DashboardStore: Sendable {
     /// Every run with its newest volumes and jobs, the whole queue, the last `failureLimit`
     /// failures.
     public func overview(failureLimit: Int = 10) async throws -> DashboardOverview {
-        try await connection.transaction(idempotent: true) { transaction in
+        try await read { transaction in
             let runRows = try transaction.query(
                 """
                 SELECT \(RunRecord.selectList(from: "r", prefix: "")),
@@ -47,7 +47,7 @@ public struct DashboardStore: Sendable {
                     checkpoints: try row.decode(Int.self, column: "checkpoints"),
                     latestStep: try row.decode(Int64?.self, column: "latest_step"),
                     jobs: try QueueCounts(rows: jobsByRun[run.id] ?? []),
-                    latest: latestByRun[run.id] ?? [])
+                    latest: (latestByRun[run.id] ?? []).sorted { EstimateKey.seriesOrder($0.key, $1.key) })
             }
             return DashboardOverview(runs: runs, queue: queue, failures: failures)
         }
@@ -55,7 +55,7 @@ public struct DashboardStore: Sendable {
 
     /// The run page's data: nil when there is no run with this id.
     public func run(id: Int64) async throws -> RunDetail? {
-        try await connection.transaction(idempotent: true) { transaction in
+        try await read { transaction in
             guard let runRow = try transaction.query(
                 "SELECT \(RunRecord.columnNames.joined(separator: ", ")) FROM runs WHERE id = $1", [id]
             ).first else { return nil }
@@ -66,16 +66,25 @@ public struct DashboardStore: Sendable {
                 """,
                 [id]
             ).map { try CheckpointRecord(row: $0) }
-            let points = try transaction.query(
+            // Ordered by step here and grouped into series below: sorting thousands of rows on
+            // the key's ten columns cost PostgreSQL more than the rest of the read.
+            let pointRows = try transaction.query(
                 """
-                SELECT e.id AS estimate_id, e.checkpoint_id, c.step, \(Self.keyColumns(of: "e")),
+                SELECT e.id AS estimate_id, e.checkpoint_id, c.step, \(Self.keyColumns),
                        e.log10_volume, e.interval_low, e.interval_high, e.created_at
                 FROM checkpoints c JOIN estimates e ON e.checkpoint_id = c.id
                 WHERE c.run_id = $1 AND e.skipped IS NULL
-                ORDER BY \(Self.seriesOrder), c.step NULLS LAST, c.created_at, c.id
+                ORDER BY c.step NULLS LAST, c.created_at, c.id
                 """,
                 [id]
-            ).map(SeriesPoint.init(row:))
+            )
+            var keys = EstimateKey.Decoder()
+            var series: [EstimateKey: [SeriesPoint]] = [:]
+            for row in pointRows {
+                let key = try keys.key(of: row)
+                series[key, default: []].append(try SeriesPoint(row: row, key: key))
+            }
+            let points = series.keys.sorted(by: EstimateKey.seriesOrder).flatMap { series[$0] ?? [] }
             let jobs = try QueueCounts(rows: try transaction.query(
                 """
                 SELECT \(QueueCounts.selectList)
@@ -90,7 +99,7 @@ public struct DashboardStore: Sendable {
 
     /// The checkpoint page's data: nil when there is no checkpoint with this id.
     public func checkpoint(id: Int64) async throws -> CheckpointDetail? {
-        try await connection.transaction(idempotent: true) { transaction in
+        try await read { transaction in
             guard let row = try transaction.query(
                 """
                 SELECT \(CheckpointRecord.selectList(from: "c", prefix: "checkpoint_")),
@@ -146,44 +155,82 @@ public struct DashboardStore: Sendable {
             skipped: try row.decode(Int.self, column: "skipped"))
     }
 
-    // MARK: Queries
-
-    /// `table.column, …` for the key's columns (selected under their own names).
-    private static func keyColumns(of table: String) -> String {
-        EstimateKey.columns.map { "\(table).\($0.name)" }.joined(separator: ", ")
+    /// Runs `body` in one read-only transaction that sees one snapshot throughout (repeatable
+    /// read; PostgreSQL's default, read committed, takes a new one per statement).
+    private func read<T: Sendable>(_ body: @Sendable (Transaction) throws -> T) async throws -> T {
+        try await connection.transaction(idempotent: true) { transaction in
+            try transaction.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return try body(transaction)
+        }
     }
 
-    /// The order series are listed in: preconditioner, its parameters, cutoff, then the rest of
-    /// the key (unqualified: only `estimates` has these columns).
-    private static let seriesOrder: String = {
-        let first = ["preconditioner", "preconditioner_params", "cutoff"]
-        return (first + EstimateKey.columns.map(\.name).filter { !first.contains($0) }).joined(separator: ", ")
-    }()
+    // MARK: Queries
+
+    /// The key's columns, comma-separated (only `estimates` has these names).
+    private static let keyColumns = EstimateKey.columns.columnList()
 
     /// Per run and series: the newest step's value and the previous step's, each from the
     /// newest checkpoint version of its step that has a computed estimate in the series.
     /// Checkpoints without a step come after every step (`step DESC NULLS LAST`): they stand in
-    /// only for series that have no stepped point.
-    private static let latestVolumesQuery: String = {
-        let key = EstimateKey.columns.map(\.name).joined(separator: ", ")
-        return """
-            WITH versions AS (
-                SELECT DISTINCT ON (c.run_id, \(key), c.step)
-                       c.run_id, c.id AS checkpoint_id, c.step, \(keyColumns(of: "e")), e.log10_volume
-                FROM estimates e JOIN checkpoints c ON c.id = e.checkpoint_id
-                WHERE e.skipped IS NULL
-                ORDER BY c.run_id, \(key), c.step, c.created_at DESC, c.id DESC
-            ), ranked AS (
-                SELECT versions.*,
-                       row_number() OVER series AS rank,
-                       lead(checkpoint_id) OVER series AS previous_checkpoint_id,
-                       lead(step) OVER series AS previous_step,
-                       lead(log10_volume) OVER series AS previous_log10_volume
-                FROM versions
-                WINDOW series AS (PARTITION BY run_id, \(key) ORDER BY step DESC NULLS LAST)
-            )
-            SELECT * FROM ranked WHERE rank = 1
-            ORDER BY run_id, \(seriesOrder)
-            """
-    }()
+    /// only for series that have no stepped point. This reads every computed estimate, so the
+    /// series are numbered first (hashing their keys) and the sorts are on integers only:
+    /// sorting on the key's text columns took twice as long.
+    private static let latestVolumesQuery = """
+        WITH series AS (
+            SELECT row_number() OVER () AS series, keys.*
+            FROM (SELECT DISTINCT \(keyColumns) FROM estimates WHERE skipped IS NULL) AS keys
+        ), versions AS (
+            SELECT DISTINCT ON (c.run_id, s.series, c.step)
+                   c.run_id, s.series, c.id AS checkpoint_id, c.step, e.log10_volume
+            FROM estimates e
+            JOIN series s USING (\(keyColumns))
+            JOIN checkpoints c ON c.id = e.checkpoint_id
+            WHERE e.skipped IS NULL
+            ORDER BY c.run_id, s.series, c.step, c.created_at DESC, c.id DESC
+        ), ranked AS (
+            SELECT versions.*,
+                   row_number() OVER newest_first AS rank,
+                   lead(checkpoint_id) OVER newest_first AS previous_checkpoint_id,
+                   lead(step) OVER newest_first AS previous_step,
+                   lead(log10_volume) OVER newest_first AS previous_log10_volume
+            FROM versions
+            WINDOW newest_first AS (PARTITION BY run_id, series ORDER BY step DESC NULLS LAST)
+        )
+        SELECT ranked.*, \(keyColumns) FROM ranked JOIN series USING (series) WHERE rank = 1
+        """
+}
+
+extension EstimateKey {
+    /// The order the dashboard lists series in: preconditioner, its parameters, cutoff, then
+    /// the rest of the key.
+    static func seriesOrder(_ a: EstimateKey, _ b: EstimateKey) -> Bool {
+        let first = (a.preconditioner, a.preconditionerParams, a.cutoff, a.evalFingerprint, a.prior, a.priorCenter)
+        let other = (b.preconditioner, b.preconditionerParams, b.cutoff, b.evalFingerprint, b.prior, b.priorCenter)
+        if first != other { return first < other }
+        return (a.sigmaRule, a.directions, a.seed, a.tolerance) < (b.sigmaRule, b.directions, b.seed, b.tolerance)
+    }
+}
+
+extension EstimateKey {
+    /// Reads the keys of many rows, each distinct key once: a run page has thousands of points
+    /// in a few series, and decoding a key per point took as long as the query.
+    struct Decoder {
+        private var indices: [Int]?
+        private var known: [[String?]: EstimateKey] = [:]
+
+        mutating func key(of row: Row) throws -> EstimateKey {
+            let indices = try self.indices ?? EstimateKey.columns.map { column in
+                guard let index = row.columns.index(of: column.name) else {
+                    throw DatabaseError(code: "db.decode", message: "no column \"\(column.name)\" in the result")
+                }
+                return index
+            }
+            self.indices = indices
+            let text = indices.map { row.values[$0] }
+            if let key = known[text] { return key }
+            let key = try EstimateKey(row: row)
+            known[text] = key
+            return key
+        }
+    }
 }

@@ -46,11 +46,11 @@ public struct SeriesPoint: Sendable, Equatable {
 }
 
 extension SeriesPoint {
-    /// Reads `estimate_id`, `checkpoint_id`, `step`, the key's columns, `log10_volume`, the
-    /// interval and `created_at`.
-    init(row: Row) throws {
+    /// Reads `estimate_id`, `checkpoint_id`, `step`, `log10_volume`, the interval and
+    /// `created_at`; the key is the series'.
+    init(row: Row, key: EstimateKey) throws {
         self.init(
-            key: try EstimateKey(row: row),
+            key: key,
             estimateID: try row.decode(Int64.self, column: "estimate_id"),
             checkpointID: try row.decode(Int64.self, column: "checkpoint_id"),
             step: try row.decode(Int64?.self, column: "step"),
