@@ -91,12 +91,13 @@ public enum DashboardBenchmark {
     }
 
     /// One run, `checkpoints` steps (100, 200, …), and per checkpoint one estimate per series
-    /// (`none` and `adam` × cutoffs 1e-2, 1e-3, … as needed) with its samples: set-based SQL,
-    /// since going through the job queue would take longer than the measurement.
+    /// (`none` and `adam` × cutoffs 1e-2, 1e-3, … as needed) with its samples, the paths and
+    /// fingerprints as long as the daemon's: set-based SQL, since going through the job queue
+    /// would take longer than the measurement.
     private static func populate(
         _ connection: Connection, checkpoints: Int, series: Int, samplesPerEstimate: Int
     ) async throws -> RunRecord {
-        let run = try await ResultStore(connection: connection).upsertRun(name: "bench", path: "bench")
+        let run = try await ResultStore(connection: connection).upsertRun(name: "bench", path: "/srv/watch/bench")
         let preconditioners = (0..<series).map { $0 % 2 == 0 ? "none" : "adam" }
         let params = (0..<series).map { $0 % 2 == 0 ? "" : "eps=0.001,exponent=0.5" }
         let cutoffs = (0..<series).map { pow(10, -2 - Double($0 / 2)) }
@@ -104,7 +105,8 @@ public enum DashboardBenchmark {
             try transaction.execute(
                 """
                 INSERT INTO checkpoints (run_id, step, path, fingerprint, n_params, architecture)
-                SELECT $1::bigint, 100 * n, 'bench/checkpoint-' || (100 * n), 'bench-' || n, 4810, 'mlp'
+                SELECT $1::bigint, 100 * n, '/srv/watch/bench/checkpoint-' || (100 * n),
+                       'sha256:' || encode(sha256(n::text::bytea), 'hex'), 4810, 'mlp'
                 FROM generate_series(1, $2) AS n
                 """,
                 [run.id, checkpoints]
@@ -124,7 +126,7 @@ public enum DashboardBenchmark {
                                        seed, tolerance, log_volume, log10_volume, bits, max_sample, ess,
                                        interval_low, interval_high, kl_evaluations, unbounded, nonfinite, seconds,
                                        software_version)
-                SELECT c.id, j.id, 'bench', s.cutoff, s.preconditioner, s.params, 'gaussian', 'zero', 'rms', 0.02,
+                SELECT c.id, j.id, 'eval-sha256:' || encode(sha256('bench'), 'hex'), s.cutoff, s.preconditioner, s.params, 'gaussian', 'zero', 'rms', 0.02,
                        $5::int, 0, 0.01, v.log_volume, v.log_volume / ln(10), v.log_volume / ln(2), v.log_volume + 5, 40,
                        v.log_volume - 2, v.log_volume + 1, 3 * $5::bigint, 0, 0, 0.5, 'bench'
                 FROM checkpoints c

@@ -110,7 +110,7 @@ public struct DashboardStore: Sendable {
                 [id]
             ).first else { return nil }
             let checkpoint = try CheckpointRecord(row: row, prefix: "checkpoint_")
-            // Two statements rather than `IS NOT DISTINCT FROM`, which no index serves.
+            // `IS NULL` or `=` rather than `IS NOT DISTINCT FROM`, which no index serves.
             let sameStep = checkpoint.step == nil ? "step IS NULL" : "step = $3"
             let otherVersions = try transaction.query(
                 """

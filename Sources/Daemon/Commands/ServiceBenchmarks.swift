@@ -35,16 +35,18 @@ struct QueueThroughputBenchmark {
 struct RunPageBenchmark {
     let checkpoints: Int
     let series: Int
+    let samplesPerEstimate = 100
     let repetitions = 20
 
     func run() async throws {
-        print("== dashboard run page: \(checkpoints) checkpoints × \(series) series (100 samples each), \(repetitions) requests after one warm-up (embedded PostgreSQL)")
+        print("== dashboard run page: \(checkpoints) checkpoints × \(series) series (\(samplesPerEstimate) samples each), \(repetitions) requests after one warm-up (embedded PostgreSQL)")
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("volumed-bench-dashboard-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: state) }
         let database = try await Database.open(.embedded(stateDirectory: state))
         do {
             let r = try await DashboardBenchmark.measureRunPage(
-                database: database, checkpoints: checkpoints, series: series, repetitions: repetitions)
+                database: database, checkpoints: checkpoints, series: series, samplesPerEstimate: samplesPerEstimate,
+                repetitions: repetitions)
             var rows = [["part", "median ms", "max ms", "target ms"]]
             rows.append(["read (DashboardStore.run)", format(median(r.queryMilliseconds), 2), format(r.queryMilliseconds.max() ?? .nan, 2), ""])
             rows.append(["render (DashboardPages.run)", format(median(r.renderMilliseconds), 2), format(r.renderMilliseconds.max() ?? .nan, 2), ""])
