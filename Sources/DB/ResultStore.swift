@@ -87,35 +87,41 @@ public struct ResultStore: Sendable {
     /// Every estimate of the checkpoint with its samples, oldest first.
     public func estimates(checkpointID: Int64) async throws -> [StoredEstimate] {
         try await connection.transaction(idempotent: true) { transaction in
-            let rows = try transaction.query(
-                """
-                SELECT id, checkpoint_id, job_id, created_at, \(EstimateRecord.columnNames.joined(separator: ", "))
-                FROM estimates WHERE checkpoint_id = $1 ORDER BY id
-                """,
-                [checkpointID]
-            )
-            let sampleRows = try transaction.query(
-                """
-                SELECT s.estimate_id, s.direction, s.radius, s.log_estimate, s.kl_evaluations
-                FROM estimate_samples s JOIN estimates e ON e.id = s.estimate_id
-                WHERE e.checkpoint_id = $1
-                ORDER BY s.estimate_id, s.direction
-                """,
-                [checkpointID]
-            )
-            var samples: [Int64: [SampleRecord]] = [:]
-            for row in sampleRows {
-                samples[try row.decode(Int64.self, column: "estimate_id"), default: []].append(SampleRecord(
-                    direction: try row.decode(Int.self, column: "direction"),
-                    radius: try row.decode(Double.self, column: "radius"),
-                    logEstimate: try row.decode(Double.self, column: "log_estimate"),
-                    klEvaluations: try row.decode(Int.self, column: "kl_evaluations")
-                ))
-            }
-            return try rows.map { row in
-                let id = try row.decode(Int64.self, column: "id")
-                return try StoredEstimate(row: row, samples: samples[id] ?? [])
-            }
+            try Self.estimates(checkpointID: checkpointID, transaction)
+        }
+    }
+
+    /// `estimates(checkpointID:)` inside a transaction of the caller's (the dashboard's
+    /// checkpoint page reads them with the checkpoint's other rows).
+    static func estimates(checkpointID: Int64, _ transaction: Transaction) throws -> [StoredEstimate] {
+        let rows = try transaction.query(
+            """
+            SELECT id, checkpoint_id, job_id, created_at, \(EstimateRecord.columnNames.joined(separator: ", "))
+            FROM estimates WHERE checkpoint_id = $1 ORDER BY id
+            """,
+            [checkpointID]
+        )
+        let sampleRows = try transaction.query(
+            """
+            SELECT s.estimate_id, s.direction, s.radius, s.log_estimate, s.kl_evaluations
+            FROM estimate_samples s JOIN estimates e ON e.id = s.estimate_id
+            WHERE e.checkpoint_id = $1
+            ORDER BY s.estimate_id, s.direction
+            """,
+            [checkpointID]
+        )
+        var samples: [Int64: [SampleRecord]] = [:]
+        for row in sampleRows {
+            samples[try row.decode(Int64.self, column: "estimate_id"), default: []].append(SampleRecord(
+                direction: try row.decode(Int.self, column: "direction"),
+                radius: try row.decode(Double.self, column: "radius"),
+                logEstimate: try row.decode(Double.self, column: "log_estimate"),
+                klEvaluations: try row.decode(Int.self, column: "kl_evaluations")
+            ))
+        }
+        return try rows.map { row in
+            let id = try row.decode(Int64.self, column: "id")
+            return try StoredEstimate(row: row, samples: samples[id] ?? [])
         }
     }
 
@@ -123,28 +129,10 @@ public struct ResultStore: Sendable {
 
     /// Jobs per state.
     public func queueCounts() async throws -> QueueCounts {
-        let rows = try await connection.query(
-            """
-            SELECT state, count(*) AS jobs,
-                   count(*) FILTER (WHERE state = 'running' AND lease_expires_at < now()) AS expired
-            FROM jobs GROUP BY state
-            """,
+        try QueueCounts(rows: try await connection.query(
+            "SELECT \(QueueCounts.selectList) FROM jobs j GROUP BY j.state",
             idempotent: true
-        )
-        var counts = QueueCounts()
-        for row in rows {
-            let jobs = try row.decode(Int.self, column: "jobs")
-            switch JobState(rawValue: try row.decode(String.self, column: "state")) {
-            case .queued: counts.queued = jobs
-            case .running:
-                counts.running = jobs
-                counts.expiredLeases = try row.decode(Int.self, column: "expired")
-            case .done: counts.done = jobs
-            case .failed: counts.failed = jobs
-            case nil: break
-            }
-        }
-        return counts
+        ))
     }
 
     /// The newest `limit` estimate rows (computed and skipped), newest first.
@@ -166,21 +154,7 @@ public struct ResultStore: Sendable {
 
     /// Jobs whose last attempt failed (re-queued or out of attempts), most recent first.
     public func recentFailures(limit: Int = 10) async throws -> [JobFailure] {
-        try await connection.query(
-            """
-            SELECT j.id AS job_id, j.state, r.id AS run_id, r.name AS run, c.id AS checkpoint_id, c.step,
-                   c.path AS checkpoint_path,
-                   j.attempts, j.max_attempts, j.error_code, j.last_error, j.updated_at
-            FROM jobs j
-            JOIN checkpoints c ON c.id = j.checkpoint_id
-            JOIN runs r ON r.id = c.run_id
-            WHERE j.state = 'failed' OR (j.state = 'queued' AND j.last_error IS NOT NULL)
-            ORDER BY j.updated_at DESC, j.id DESC
-            LIMIT $1
-            """,
-            [limit],
-            idempotent: true
-        ).map(JobFailure.init(row:))
+        try await connection.query(JobFailure.recentQuery, [limit], idempotent: true).map(JobFailure.init(row:))
     }
 
     /// log10 volume against step (the `volume_by_step` view), optionally restricted to runs

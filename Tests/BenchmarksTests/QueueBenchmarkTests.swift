@@ -33,14 +33,4 @@ import Testing
         }
         #expect(error?.code == "bench.parameter")
     }
-
-    /// A fresh state directory that the unprivileged cluster user can enter.
-    private func temporaryStateDirectory() throws -> String {
-        let template = (NSTemporaryDirectory() as NSString).appendingPathComponent("volumed-bench-test-XXXXXX")
-        var bytes = Array(template.utf8CString)
-        guard let created = mkdtemp(&bytes) else { throw POSIXError(.EIO) }
-        let path = String(cString: created)
-        chmod(path, 0o755)
-        return path
-    }
 }

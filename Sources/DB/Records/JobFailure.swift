@@ -51,4 +51,18 @@ public struct JobFailure: Sendable, Equatable {
         lastError = try row.decode(String.self, column: "last_error")
         updatedAt = try row.decode(Date.self, column: "updated_at")
     }
+
+    /// Jobs whose last attempt failed, most recent first, with their run and checkpoint;
+    /// `$1` is the limit.
+    static let recentQuery = """
+        SELECT j.id AS job_id, j.state, r.id AS run_id, r.name AS run, c.id AS checkpoint_id, c.step,
+               c.path AS checkpoint_path,
+               j.attempts, j.max_attempts, j.error_code, j.last_error, j.updated_at
+        FROM jobs j
+        JOIN checkpoints c ON c.id = j.checkpoint_id
+        JOIN runs r ON r.id = c.run_id
+        WHERE j.state = 'failed' OR (j.state = 'queued' AND j.last_error IS NOT NULL)
+        ORDER BY j.updated_at DESC, j.id DESC
+        LIMIT $1
+        """
 }

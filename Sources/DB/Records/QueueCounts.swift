@@ -15,3 +15,30 @@ public struct QueueCounts: Sendable, Equatable {
         self.expiredLeases = expiredLeases
     }
 }
+
+extension QueueCounts {
+    /// Per-state counts over `jobs j` (group by `j.state`, and whatever else the caller groups
+    /// by): the columns `init(rows:)` reads.
+    static let selectList = """
+        j.state, count(*) AS jobs,
+        count(*) FILTER (WHERE j.state = 'running' AND j.lease_expires_at < now()) AS expired
+        """
+
+    /// The counts from rows of `selectList`, one per state (states this build does not know
+    /// are left out).
+    init(rows: some Sequence<Row>) throws {
+        self.init()
+        for row in rows {
+            let jobs = try row.decode(Int.self, column: "jobs")
+            switch JobState(rawValue: try row.decode(String.self, column: "state")) {
+            case .queued: queued = jobs
+            case .running:
+                running = jobs
+                expiredLeases = try row.decode(Int.self, column: "expired")
+            case .done: done = jobs
+            case .failed: failed = jobs
+            case nil: break
+            }
+        }
+    }
+}

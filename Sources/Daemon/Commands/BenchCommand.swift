@@ -23,7 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The example runs, for the latency measurement (default: examples/, found like --fixtures).")
     var examples: String?
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, preconditioners, queue, latency (default: all).")
+    @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, preconditioners, queue, dashboard, latency (default: all).")
     var only: [String] = []
 
     func run() async throws {
@@ -33,7 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
         print("warning: this is a debug build; numbers are not representative (use `make bench`)")
         #endif
         print("")
-        let sections = only.isEmpty ? ["digits", "lm", "preconditioners", "queue", "latency"] : only
+        let sections = only.isEmpty ? ["digits", "lm", "preconditioners", "queue", "dashboard", "latency"] : only
         // Found before anything runs, so a missing folder fails at once rather than minutes in.
         let fixtures = sections.contains(where: ["digits", "lm", "preconditioners"].contains)
             ? try RepositoryFolder.fixtures.locate(explicit: fixtures) : ""
@@ -49,6 +49,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if sections.contains("queue") {
             try await QueueThroughputBenchmark(jobs: 1000).run()
+        }
+        if sections.contains("dashboard") {
+            try await RunPageBenchmark(checkpoints: 1000, series: 4).run()
         }
         if sections.contains("latency") {
             try await LatencyBenchmark(examples: examples, trials: 5).run()

@@ -30,6 +30,38 @@ struct QueueThroughputBenchmark {
     }
 }
 
+/// Issue "A live dashboard": the server producing a run page (read + render) for one run of
+/// `checkpoints` checkpoints × `series` series, on an embedded cluster.
+struct RunPageBenchmark {
+    let checkpoints: Int
+    let series: Int
+    let samplesPerEstimate = 100
+    let repetitions = 20
+
+    func run() async throws {
+        print("== dashboard run page: \(checkpoints) checkpoints × \(series) series (\(samplesPerEstimate) samples each), \(repetitions) requests after one warm-up (embedded PostgreSQL)")
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("volumed-bench-dashboard-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let database = try await Database.open(.embedded(stateDirectory: state))
+        do {
+            let r = try await DashboardBenchmark.measureRunPage(
+                database: database, checkpoints: checkpoints, series: series, samplesPerEstimate: samplesPerEstimate,
+                repetitions: repetitions)
+            var rows = [["part", "median ms", "max ms", "target ms"]]
+            rows.append(["read (DashboardStore.run)", format(median(r.queryMilliseconds), 2), format(r.queryMilliseconds.max() ?? .nan, 2), ""])
+            rows.append(["render (DashboardPages.run)", format(median(r.renderMilliseconds), 2), format(r.renderMilliseconds.max() ?? .nan, 2), ""])
+            rows.append(["read + render", format(median(r.totalMilliseconds), 2), format(r.totalMilliseconds.max() ?? .nan, 2),
+                         format(DashboardBenchmark.targetMilliseconds, 0)])
+            printTable(rows)
+            print("\(r.checkpointRows) checkpoints, \(r.points) points, page \(r.pageBytes) bytes\n")
+        } catch {
+            try? await database.close()
+            throw error
+        }
+        try await database.close()
+    }
+}
+
 /// Issue "The daemon": from a digits checkpoint's files being closed in the watch folder to its
 /// results being committed, with `volumed serve` running as a separate process.
 struct LatencyBenchmark {

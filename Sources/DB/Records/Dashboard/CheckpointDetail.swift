@@ -1,3 +1,4 @@
+import Base
 import Foundation
 
 /// Everything the checkpoint page shows: the checkpoint and its run, the other versions of
@@ -49,5 +50,46 @@ public struct CheckpointJob: Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.finishedAt = finishedAt
+    }
+}
+
+extension CheckpointJob {
+    /// Reads a row of `columns`.
+    init(row: Row) throws {
+        let id = try row.decode(Int64.self, column: "id")
+        let stateText = try row.decode(String.self, column: "state")
+        guard let state = JobState(rawValue: stateText) else {
+            throw DatabaseError(code: "db.decode", message: "job \(id) has an unknown state \"\(stateText)\"")
+        }
+        self.init(
+            id: id,
+            state: state,
+            attempts: try row.decode(Int.self, column: "attempts"),
+            maxAttempts: try row.decode(Int.self, column: "max_attempts"),
+            errorCode: try row.decode(String?.self, column: "error_code"),
+            lastError: try row.decode(String?.self, column: "last_error"),
+            skipReasons: try Self.skipReasons(try row.decode(String?.self, column: "skip_reasons"), jobID: id),
+            createdAt: try row.decode(Date.self, column: "created_at"),
+            updatedAt: try row.decode(Date.self, column: "updated_at"),
+            finishedAt: try row.decode(Date?.self, column: "finished_at"))
+    }
+
+    static let columns = """
+        id, state, attempts, max_attempts, error_code, last_error, skip_reasons::text AS skip_reasons,
+        created_at, updated_at, finished_at
+        """
+
+    /// `skip_reasons` (a JSON object of strings, as `JobQueue.complete` writes it; NULL before
+    /// the job is done) as a dictionary.
+    private static func skipReasons(_ text: String?, jobID: Int64) throws -> [String: String] {
+        guard let text else { return [:] }
+        let invalid = DatabaseError(code: "db.decode", message: "job \(jobID) has skip_reasons that are not a JSON object of strings")
+        guard let object = (try? JSONValue.parse(text))?.objectValue else { throw invalid }
+        var reasons: [String: String] = [:]
+        for (name, reason) in object.entries {
+            guard let reason = reason.stringValue else { throw invalid }
+            reasons[name] = reason
+        }
+        return reasons
     }
 }

@@ -44,3 +44,19 @@ public struct SeriesPoint: Sendable, Equatable {
         self.createdAt = createdAt
     }
 }
+
+extension SeriesPoint {
+    /// Reads `estimate_id`, `checkpoint_id`, `step`, `log10_volume`, the interval and
+    /// `created_at`; the key is the series'.
+    init(row: Row, key: EstimateKey) throws {
+        self.init(
+            key: key,
+            estimateID: try row.decode(Int64.self, column: "estimate_id"),
+            checkpointID: try row.decode(Int64.self, column: "checkpoint_id"),
+            step: try row.decode(Int64?.self, column: "step"),
+            log10Volume: try row.decode(Double?.self, column: "log10_volume"),
+            intervalLow: try row.decode(Double?.self, column: "interval_low"),
+            intervalHigh: try row.decode(Double?.self, column: "interval_high"),
+            createdAt: try row.decode(Date.self, column: "created_at"))
+    }
+}

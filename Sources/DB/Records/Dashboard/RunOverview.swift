@@ -49,3 +49,18 @@ public struct LatestVolume: Sendable, Equatable {
         return now - before
     }
 }
+
+extension LatestVolume {
+    /// Reads the key's columns, `checkpoint_id`, `step`, `log10_volume` and their `previous_`
+    /// counterparts.
+    init(row: Row) throws {
+        self.init(
+            key: try EstimateKey(row: row),
+            checkpointID: try row.decode(Int64.self, column: "checkpoint_id"),
+            step: try row.decode(Int64?.self, column: "step"),
+            log10Volume: try row.decode(Double?.self, column: "log10_volume"),
+            previousCheckpointID: try row.decode(Int64?.self, column: "previous_checkpoint_id"),
+            previousStep: try row.decode(Int64?.self, column: "previous_step"),
+            previousLog10Volume: try row.decode(Double?.self, column: "previous_log10_volume"))
+    }
+}

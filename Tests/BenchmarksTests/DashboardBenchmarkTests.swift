@@ -1,0 +1,45 @@
+import Benchmarks
+import DB
+import Foundation
+import Testing
+
+@Suite struct DashboardBenchmarkTests {
+    /// The run page benchmark reads back everything it stored and times every repetition (no
+    /// timing thresholds: speed is for the benchmark's reader, not for tests).
+    @Test func benchmarkTimesTheRunPageItPopulatedAndLeavesNoTrace() async throws {
+        let state = try temporaryStateDirectory()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let database = try await Database.open(.embedded(stateDirectory: state), embeddedOptions: .init(durable: false))
+        do {
+            let r = try await DashboardBenchmark.measureRunPage(
+                database: database, checkpoints: 30, series: 3, samplesPerEstimate: 5, repetitions: 4)
+            #expect(r.checkpoints == 30 && r.series == 3 && r.samplesPerEstimate == 5)
+            #expect(r.checkpointRows == 30)
+            #expect(r.points == 90)
+            #expect(r.pageBytes > 0)
+            #expect(r.queryMilliseconds.count == 4 && r.renderMilliseconds.count == 4 && r.totalMilliseconds.count == 4)
+            #expect(r.queryMilliseconds.allSatisfy { $0 > 0 && $0.isFinite })
+            #expect(r.renderMilliseconds.allSatisfy { $0 >= 0 && $0.isFinite })
+            // Together is one span around both parts of the same request.
+            for i in 0..<4 {
+                #expect(abs(r.totalMilliseconds[i] - (r.queryMilliseconds[i] + r.renderMilliseconds[i])) < 1e-6)
+            }
+            let connection = try await database.connect()
+            let schemas = try await connection.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'volumed_bench%'")
+            #expect(schemas.isEmpty)
+            await connection.close()
+        } catch {
+            try? await database.close()
+            throw error
+        }
+        try await database.close()
+    }
+
+    @Test func rejectsNonPositiveSizes() async throws {
+        let database = try await Database.open(.server(connectionString: "host=/nonexistent", source: .commandLine))
+        let error = await #expect(throws: BenchmarkError.self) {
+            try await DashboardBenchmark.measureRunPage(database: database, checkpoints: 10, series: 0)
+        }
+        #expect(error?.code == "bench.parameter")
+    }
+}
