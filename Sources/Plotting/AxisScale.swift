@@ -11,6 +11,9 @@ public struct AxisScale: Sendable, Equatable {
     public let tickStep: Double
     public let ticks: [Double]
     public let isLogarithmic: Bool
+    /// log10 of the bounds on a logarithmic axis, for `position`.
+    private let logLower: Double
+    private let logUpper: Double
 
     /// Spans `values` with a 5% margin on each side and places about `targetTicks` ticks
     /// inside. A single value or a flat series still gets an axis (±1% of the value, at
@@ -38,6 +41,8 @@ public struct AxisScale: Sendable, Equatable {
         self.lower = lower
         self.upper = upper
         isLogarithmic = false
+        logLower = 0
+        logUpper = 0
         let (step, ticks) = Self.linearTicks(lower: lower, upper: upper, targetTicks: targetTicks, integral: integral)
         tickStep = step
         self.ticks = ticks
@@ -60,6 +65,8 @@ public struct AxisScale: Sendable, Equatable {
         }
         lower = pow(10, lo)
         upper = pow(10, hi)
+        logLower = lo
+        logUpper = hi
         isLogarithmic = true
         tickStep = 0
         let decades = Int((hi - lo).rounded(.up))
@@ -119,7 +126,7 @@ public struct AxisScale: Sendable, Equatable {
     /// Where `value` falls along an axis drawn from `from` (at `lower`) to `to` (at `upper`).
     public func position(_ value: Double, from: Double, to: Double) -> Double {
         if isLogarithmic {
-            return from + (log10(value) - log10(lower)) / (log10(upper) - log10(lower)) * (to - from)
+            return from + (log10(value) - logLower) / (logUpper - logLower) * (to - from)
         }
         return from + (value - lower) / (upper - lower) * (to - from)
     }

@@ -40,12 +40,27 @@ public enum DecimalText {
         let rounded = scaled.rounded(.toNearestOrEven)
         // A tie after scaling may not be one in the exact value (0.35 is 0.34999…): printf decides.
         guard abs(rounded) < 9e15, abs(scaled - rounded) != 0.5 else { return String(format: "%.\(decimals)f", value) }
-        let units = Int64(abs(rounded))
-        var digits = String(units)
-        if decimals > 0 {
-            if digits.count <= decimals { digits = String(repeating: "0", count: decimals - digits.count + 1) + digits }
-            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
+        // Digits from the right into a small buffer: no intermediate strings.
+        var units = UInt64(abs(rounded))
+        let negative = value.sign == .minus
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var i = buffer.count
+            var written = 0
+            repeat {
+                if written == decimals, decimals > 0 {
+                    i -= 1
+                    buffer[i] = UInt8(ascii: ".")
+                }
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(units % 10)
+                units /= 10
+                written += 1
+            } while units > 0 || written <= decimals
+            if negative {
+                i -= 1
+                buffer[i] = UInt8(ascii: "-")
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[i...]), as: UTF8.self)
         }
-        return value.sign == .minus ? "-" + digits : digits
     }
 }

@@ -46,6 +46,15 @@ public struct SVGPlot: Sendable {
     }
 
     public func render(_ series: [PlotSeries]) -> String {
+        var svg = ""
+        svg.reserveCapacity(4096 + 400 * series.reduce(0) { $0 + $1.points.count })
+        render(series, into: &svg)
+        return svg
+    }
+
+    /// Appends the SVG to `svg`: a page draws its plot straight into its own text, without
+    /// copying a large string.
+    public func render(_ series: [PlotSeries], into svg: inout String) {
         let logarithmic = stepScale == .logarithmic
         // A log axis has no place for steps ≤ 0: leave them out (and say so below).
         var hidden = 0
@@ -86,8 +95,6 @@ public struct SVGPlot: Sendable {
         let height = max(bottom + bottomMargin + noteHeight * Double(notes.count),
                          top + legendRow * Double(series.count) + 16)
 
-        var svg = ""
-        svg.reserveCapacity(4096 + 400 * steps.count)
         if xmlDeclaration { svg += "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n" }
         svg += """
             <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(n(width))" height="\(n(height))" \
@@ -122,38 +129,73 @@ public struct SVGPlot: Sendable {
 
         for (i, points) in shown.enumerated() {
             let colour = Self.colour(i)
+            // Each point's coordinates as text, once: they appear in its bar, line and marker.
+            let xs = points.map { n(px($0.step)) }
+            let ys = points.map { p in p.log10Volume.flatMap { $0.isFinite ? n(py($0)) : nil } }
             svg += "<g fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\"\(dashAttribute(i))>\n"
             svg += "<title>\(Markup.escaped(labels[i]))</title>\n"
-            for p in points {
+            // Thousands of points: appended piece by piece, without a temporary string per element.
+            for (k, p) in points.enumerated() {
                 guard let interval = p.interval else { continue }
-                let cx = n(px(p.step))
-                svg += "<line x1=\"\(cx)\" y1=\"\(n(py(interval.lowerBound)))\" x2=\"\(cx)\" y2=\"\(n(py(interval.upperBound)))\" stroke-width=\"1.5\" stroke-opacity=\"0.6\" stroke-dasharray=\"none\"/>\n"
+                svg += "<line x1=\""
+                svg += xs[k]
+                svg += "\" y1=\""
+                svg += n(py(interval.lowerBound))
+                svg += "\" x2=\""
+                svg += xs[k]
+                svg += "\" y2=\""
+                svg += n(py(interval.upperBound))
+                svg += "\" stroke-width=\"1.5\" stroke-opacity=\"0.6\" stroke-dasharray=\"none\"/>\n"
             }
-            for segment in Self.segments(points) where segment.count >= 2 {
-                svg += "<polyline points=\""
-                for (k, p) in segment.enumerated() {
-                    if k > 0 { svg += " " }
-                    svg += "\(n(px(p.step))),\(n(py(p.value)))"
+            // Runs of consecutive finite points: an infinite volume breaks the line.
+            var k = 0
+            while k < points.count {
+                guard ys[k] != nil else { k += 1; continue }
+                var end = k
+                while end + 1 < points.count, ys[end + 1] != nil { end += 1 }
+                if end > k {
+                    svg += "<polyline points=\""
+                    for j in k...end {
+                        if j > k { svg += " " }
+                        svg += xs[j]
+                        svg += ","
+                        svg += ys[j] ?? ""
+                    }
+                    svg += "\"/>\n"
                 }
-                svg += "\"/>\n"
+                k = end + 1
             }
-            for p in points {
-                let marker: String
-                if let v = p.log10Volume, v.isFinite {
-                    marker = "<circle cx=\"\(n(px(p.step)))\" cy=\"\(n(py(v)))\" r=\"3.5\" fill=\"\(colour)\" stroke=\"#ffffff\" stroke-width=\"1\" stroke-dasharray=\"none\"/>"
-                } else if p.log10Volume == nil {
-                    let cx = px(p.step)
-                    marker = "<path d=\"M \(n(cx)) \(n(top + 1)) L \(n(cx - 5)) \(n(top + 11)) L \(n(cx + 5)) \(n(top + 11)) Z\" fill=\"\(colour)\" stroke=\"none\"/>"
-                } else {
-                    continue
-                }
+            let circleEnd = "\" r=\"3.5\" fill=\"\(colour)\" stroke=\"#ffffff\" stroke-width=\"1\" stroke-dasharray=\"none\"/>"
+            for (k, p) in points.enumerated() {
+                if p.log10Volume != nil, ys[k] == nil { continue }  // NaN: nowhere to draw it
                 if let link = p.link {
-                    svg += "<a href=\"\(Markup.escaped(link.href))\""
-                    for attribute in link.data { svg += " data-\(attribute.name)=\"\(Markup.escaped(attribute.value))\"" }
-                    svg += "><title>step \(p.step): \(p.log10Volume.map { DecimalText.fixed($0, 2) } ?? "∞")</title>\(marker)</a>\n"
-                } else {
-                    svg += marker + "\n"
+                    svg += "<a href=\""
+                    svg += Markup.escaped(link.href)
+                    svg += "\""
+                    for attribute in link.data {
+                        svg += " data-"
+                        svg += attribute.name
+                        svg += "=\""
+                        svg += Markup.escaped(attribute.value)
+                        svg += "\""
+                    }
+                    svg += "><title>step "
+                    svg += String(p.step)
+                    svg += ": "
+                    svg += p.log10Volume.map { DecimalText.fixed($0, 2) } ?? "∞"
+                    svg += "</title>"
                 }
+                if let y = ys[k] {
+                    svg += "<circle cx=\""
+                    svg += xs[k]
+                    svg += "\" cy=\""
+                    svg += y
+                    svg += circleEnd
+                } else {
+                    let cx = px(p.step)
+                    svg += "<path d=\"M \(xs[k]) \(n(top + 1)) L \(n(cx - 5)) \(n(top + 11)) L \(n(cx + 5)) \(n(top + 11)) Z\" fill=\"\(colour)\" stroke=\"none\"/>"
+                }
+                svg += p.link == nil ? "\n" : "</a>\n"
             }
             svg += "</g>\n"
         }
@@ -171,7 +213,6 @@ public struct SVGPlot: Sendable {
             svg += "<text x=\"\(n(left))\" y=\"\(n(bottom + bottomMargin + noteHeight * Double(i)))\" font-size=\"11\" fill=\"#555555\">\(Markup.escaped(note))</text>\n"
         }
         svg += "</svg>\n"
-        return svg
     }
 
     /// The label cut to `maximumLabelLength` characters.
@@ -189,19 +230,6 @@ public struct SVGPlot: Sendable {
     private func dashAttribute(_ index: Int) -> String {
         let dash = Self.dash(index)
         return dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\""
-    }
-
-    /// Runs of consecutive finite points: an infinite volume breaks the line.
-    static func segments(_ points: [PlotSeries.Point]) -> [[(step: Int64, value: Double)]] {
-        var segments: [[(step: Int64, value: Double)]] = [[]]
-        for p in points {
-            if let v = p.log10Volume, v.isFinite {
-                segments[segments.count - 1].append((p.step, v))
-            } else if !segments[segments.count - 1].isEmpty {
-                segments.append([])
-            }
-        }
-        return segments.filter { !$0.isEmpty }
     }
 
     /// Coordinates to 0.1 px.

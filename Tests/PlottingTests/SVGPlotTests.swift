@@ -265,7 +265,7 @@ private let plot = SVGPlot(title: "log10 volume vs step — cutoff 0.01", subtit
         #expect(axis.ticks == [1, 10, 100, 1000, 10_000])
         #expect(axis.ticks.map(axis.label) == ["1", "10", "100", "1000", "10000"])
         #expect(axis.lower < 1 && axis.upper > 20_000)
-        #expect(axis.position(axis.lower, from: 0, to: 100) == 0)
+        #expect(abs(axis.position(axis.lower, from: 0, to: 100)) < 1e-9)
         #expect(abs(axis.position(100, from: 0, to: 100) - axis.position(10, from: 0, to: 100) - (axis.position(10, from: 0, to: 100) - axis.position(1, from: 0, to: 100))) < 1e-9)
     }
 

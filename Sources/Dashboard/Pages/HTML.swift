@@ -27,6 +27,11 @@ struct HTML: ExpressibleByStringInterpolation, Sendable {
         text.reserveCapacity(n)
     }
 
+    /// Lets code that escapes its own text (the `Plotting` SVG) write straight into the page.
+    mutating func appendTrusted(_ write: (inout String) -> Void) {
+        write(&text)
+    }
+
     struct StringInterpolation: StringInterpolationProtocol {
         fileprivate var text: String
 

@@ -2,7 +2,18 @@
 /// style sheets from elsewhere, so the dashboard works offline) and a link home.
 enum PageLayout {
     static func document(title: String, body: HTML, script: HTML? = nil) -> String {
-        let page: HTML = """
+        var page = start(title: title)
+        page += body
+        page += end(script: script)
+        return page.text
+    }
+
+    /// The document up to the start of `<main>`, in a buffer of `capacity` bytes, so that a
+    /// large page is written into one string without regrowing it.
+    static func start(title: String, capacity: Int = 0) -> HTML {
+        var page = HTML()
+        page.reserveCapacity(capacity + style.utf8.count + 512)
+        page += """
             <!doctype html>
             <html lang="en">
             <head>
@@ -14,14 +25,20 @@ enum PageLayout {
             <body>
             <header><a href="/">volumed</a></header>
             <main>
-            \(body)
-            </main>
-            \(script ?? "")
-            </body>
-            </html>
 
             """
-        return page.text
+        return page
+    }
+
+    /// The end of `<main>`, the page's script, and the end of the document.
+    static func end(script: HTML? = nil) -> HTML {
+        """
+        </main>
+        \(script ?? "")
+        </body>
+        </html>
+
+        """
     }
 
     private static let style = """

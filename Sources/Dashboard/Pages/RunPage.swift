@@ -17,28 +17,43 @@ struct RunPage {
 
     /// The `<svg>` of `#plot`.
     var svg: String {
+        var svg = ""
+        svg.reserveCapacity(4096 + 400 * detail.points.count)
+        drawPlot(into: &svg)
+        return svg
+    }
+
+    private func drawPlot(into text: inout String) {
         var plot = SVGPlot(title: "log10 volume vs step — \(detail.run.name)",
                            subtitle: "KL local volume per preconditioner and cutoff",
                            summary: "KL local volume (log10) of the run's checkpoints against training step, one line per estimate setting.")
         plot.stepScale = axis == .log ? .logarithmic : .linear
         plot.xmlDeclaration = false
-        return plot.render(series.map(\.plotSeries))
+        plot.render(series.map(\.plotSeries), into: &text)
     }
 
     var html: String {
         let id = detail.run.id
-        let body: HTML = """
+        // About 400 bytes per plotted point and per checkpoint row: one buffer for the whole page.
+        var page = PageLayout.start(title: detail.run.name, capacity: 4096 + 400 * (detail.points.count + detail.checkpoints.count))
+        page += """
             <h1>Run \(detail.run.name)</h1>
             <p class="note">\(detail.run.path) · run \(id) · since \(PageFormat.timestamp(detail.run.createdAt))</p>
             <p class="axis">Step axis: \(axisLink(.linear, "linear")) · \(axisLink(.log, "log"))</p>
             <div id="plot">
-            \(trusted: svg)\(legend)\(stepless)</div>
+
+            """
+        page.appendTrusted(drawPlot)
+        page += """
+            \(legend)\(stepless)</div>
             <p id="jobs">Jobs: \(detail.jobs.queued) queued · \(detail.jobs.running) running · \(detail.jobs.done) done · \
             \(detail.jobs.failed) failed</p>
             <h2>Checkpoints</h2>
-            \(checkpointTable)
+
             """
-        return PageLayout.document(title: detail.run.name, body: body, script: liveUpdate)
+        writeCheckpointTable(into: &page)
+        page += PageLayout.end(script: liveUpdate)
+        return page.text
     }
 
     private func axisLink(_ target: StepAxis, _ text: String) -> HTML {
@@ -81,7 +96,7 @@ struct RunPage {
         return "<p>Not plotted (checkpoints without a step):</p>\n<ul id=\"stepless\">\n\(items)</ul>\n"
     }
 
-    private var checkpointTable: HTML {
+    private func writeCheckpointTable(into page: inout HTML) {
         // Versions of a step, oldest first (the store's order), and estimates per checkpoint.
         var versions: [Int64: [Int64]] = [:]
         for checkpoint in detail.checkpoints {
@@ -89,15 +104,20 @@ struct RunPage {
         }
         var estimates: [Int64: Int] = [:]
         for point in detail.points { estimates[point.checkpointID, default: 0] += 1 }
-        var rows = HTML()
-        rows.reserveCapacity(detail.checkpoints.count * 400)
-        if detail.checkpoints.isEmpty { rows += "<tr><td colspan=\"8\" class=\"empty\">no checkpoints yet</td></tr>\n" }
+        page += """
+            <table id="checkpoints">
+            <thead><tr><th class="num">step</th><th>version</th><th>checkpoint</th><th>fingerprint</th><th class="num">parameters</th>\
+            <th>architecture</th><th class="num">estimates</th><th>added</th></tr></thead>
+            <tbody>
+
+            """
+        if detail.checkpoints.isEmpty { page += "<tr><td colspan=\"8\" class=\"empty\">no checkpoints yet</td></tr>\n" }
         for checkpoint in detail.checkpoints {
             var version: HTML = ""
             if let step = checkpoint.step, let ids = versions[step], ids.count > 1, let k = ids.firstIndex(of: checkpoint.id) {
                 version = "version \(k + 1) of \(ids.count)"
             }
-            rows += """
+            page += """
                 <tr><td class="num">\(PageFormat.step(checkpoint.step))</td><td>\(version)</td>\
                 <td><a href="/checkpoints/\(checkpoint.id)">\(fileName(checkpoint.path))</a></td>\
                 <td><code>\(PageFormat.fingerprint(checkpoint.fingerprint))</code></td>\
@@ -106,19 +126,12 @@ struct RunPage {
 
                 """
         }
-        return """
-            <table id="checkpoints">
-            <thead><tr><th class="num">step</th><th>version</th><th>checkpoint</th><th>fingerprint</th><th class="num">parameters</th>\
-            <th>architecture</th><th class="num">estimates</th><th>added</th></tr></thead>
-            <tbody>
-            \(rows)</tbody>
-            </table>
-
-            """
+        page += "</tbody>\n</table>\n"
     }
 
     private func fileName(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
+        guard let slash = path.lastIndex(of: "/"), path.index(after: slash) < path.endIndex else { return path }
+        return String(path[path.index(after: slash)...])
     }
 
     /// On each `estimate` event of this run, fetch the page again (same axis) and swap in its

@@ -22,22 +22,46 @@ struct RunSeries {
             return ageA != ageB ? ageA > ageB : a.checkpointID > b.checkpointID
         }
 
-        var placed: [EstimateKey: [Int64: SeriesPoint]] = [:]
-        var stepless: [EstimateKey: [SeriesPoint]] = [:]
+        // The store lists points by key, then step: look a key up only when it changes.
+        final class Collected {
+            let key: EstimateKey
+            var points: [SeriesPoint] = []
+            var index: [Int64: Int] = [:]
+            var stepless: [SeriesPoint] = []
+            init(_ key: EstimateKey) { self.key = key }
+        }
+        var collected: [Collected] = []
+        var byKey: [EstimateKey: Collected] = [:]
+        var current: Collected?
         for point in detail.points {
+            let series: Collected
+            if let current, current.key == point.key {
+                series = current
+            } else if let existing = byKey[point.key] {
+                series = existing
+            } else {
+                series = Collected(point.key)
+                byKey[point.key] = series
+                collected.append(series)
+            }
+            current = series
             guard let step = point.step else {
-                stepless[point.key, default: []].append(point)
+                series.stepless.append(point)
                 continue
             }
-            if let existing = placed[point.key]?[step], isNewer(existing, than: point) { continue }
-            placed[point.key, default: [:]][step] = point
+            if let k = series.index[step] {
+                if isNewer(point, than: series.points[k]) { series.points[k] = point }
+            } else {
+                series.index[step] = series.points.count
+                series.points.append(point)
+            }
         }
-        let keys = Set(placed.keys).union(stepless.keys).sorted(by: SeriesLabels.precedes)
-        let labels = SeriesLabels(keys)
-        return keys.map { key in
-            RunSeries(key: key, label: labels.label(key),
-                      points: (placed[key]?.values).map { $0.sorted { ($0.step ?? .min) < ($1.step ?? .min) } } ?? [],
-                      stepless: stepless[key] ?? [])
+        collected.sort { SeriesLabels.precedes($0.key, $1.key) }
+        let labels = SeriesLabels(collected.map(\.key))
+        return collected.map { s in
+            // Already in step order from the store (the sort is then linear), but not relied on.
+            RunSeries(key: s.key, label: labels.label(s.key), points: s.points.sorted { ($0.step ?? .min) < ($1.step ?? .min) },
+                      stepless: s.stepless)
         }
     }
 
