@@ -2,7 +2,7 @@ import Foundation
 
 /// A plot axis: the range it spans and its tick values. A linear axis puts ticks 1, 2 or 5
 /// times a power of ten apart, so that the labels are round numbers; a logarithmic one puts
-/// them at powers of ten (and at 2 and 5 times them when the range spans few decades).
+/// them at powers of ten (and at 2 and 5 times them when the range spans three decades or less).
 /// Ticks, bounds and `position` are in data units on both kinds.
 public struct AxisScale: Sendable, Equatable {
     public let lower: Double
@@ -70,7 +70,7 @@ public struct AxisScale: Sendable, Equatable {
         isLogarithmic = true
         tickStep = 0
         let decades = Int((hi - lo).rounded(.up))
-        let mantissas: [Double] = decades >= 3 ? [1] : decades >= 1 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        let mantissas: [Double] = decades > 3 ? [1] : decades >= 1 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9]
         var ticks: [Double] = []
         for exponent in Int(lo.rounded(.down))...Int(hi.rounded(.up)) {
             for m in mantissas {

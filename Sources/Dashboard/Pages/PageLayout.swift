@@ -63,7 +63,7 @@ enum PageLayout {
         .empty, .note { color: #666; }
         .axis a.current { font-weight: bold; color: #222; text-decoration: none; }
         #plot svg { max-width: 100%; height: auto; background: #fff; }
-        .histograms svg { max-width: 100%; height: auto; margin-right: 1rem; }
+        .histograms svg { max-width: 100%; height: auto; margin-right: 1rem; vertical-align: top; }
         code { font-size: 0.9em; }
 
         """
