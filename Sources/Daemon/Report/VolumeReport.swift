@@ -1,6 +1,7 @@
 import DB
 import Estimator
 import Foundation
+import Plotting
 
 /// What `volumed report` shows: the volume-vs-step series that match its filters, as a
 /// table and as an SVG plot.
@@ -65,8 +66,18 @@ struct VolumeReport: Sendable {
         return lines
     }
 
-    /// nil when there is nothing to draw.
-    var svg: String? { series.isEmpty ? nil : SVGPlot().render(series) }
+    /// nil when there is nothing to draw. Series are labelled by run and preconditioner, and
+    /// by cutoff too when the plot shows several.
+    var svg: String? {
+        guard !series.isEmpty else { return nil }
+        let cutoffs = Set(series.map(\.cutoff)).sorted()
+        let cutoffText = (cutoffs.count == 1 ? "cutoff " : "cutoffs ") + cutoffs.map { "\($0)" }.joined(separator: ", ")
+        let plot = SVGPlot(
+            title: "log10 volume vs step — \(cutoffText)",
+            subtitle: "KL local volume per run and preconditioner",
+            summary: "KL local volume (log10) of checkpoints against training step, one line per run and preconditioner.")
+        return plot.render(series.map { $0.plotSeries(withCutoff: cutoffs.count > 1) })
+    }
 
     /// Writes the plot to `path`, replacing the file atomically; returns false, writing
     /// nothing, when there is no data.

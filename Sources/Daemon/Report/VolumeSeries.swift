@@ -1,5 +1,6 @@
 import DB
 import Foundation
+import Plotting
 
 /// log10 volume against training step for one run, cutoff and preconditioner (with its
 /// parameters): one block of `volumed report`'s table and one line of its plot.
@@ -27,6 +28,18 @@ struct VolumeSeries: Sendable, Equatable {
     /// The preconditioner as users write it (`adam:eps=0.001,exponent=0.5`).
     var preconditionerName: String {
         preconditionerParams.isEmpty ? preconditioner : "\(preconditioner):\(preconditionerParams)"
+    }
+
+    /// The legend's "run · preconditioner", with the cutoff when the plot shows several.
+    func label(withCutoff: Bool) -> String {
+        withCutoff ? "\(run) · \(preconditionerName) · cutoff \(cutoff)" : "\(run) · \(preconditionerName)"
+    }
+
+    /// The series as the plot draws it (without links: the report's SVG is a file).
+    func plotSeries(withCutoff: Bool) -> PlotSeries {
+        PlotSeries(label: label(withCutoff: withCutoff),
+                   points: points.map { PlotSeries.Point(step: $0.step, log10Volume: $0.log10Volume, interval: $0.interval) },
+                   unplaced: checkpointsWithoutStep.count)
     }
 }
 
