@@ -83,6 +83,20 @@ import Testing
         #expect(browser.liveProcesses.isEmpty)
     }
 
+    /// What the escaped-name test relies on to see a script run: the dialog is recorded, and
+    /// dismissed so that the page goes on answering.
+    @Test func scriptDialogsAreRecordedAndDismissed() async throws {
+        let browser = try await HeadlessChromium.launch()
+        let tab = try await browser.open("data:text/html,<p>unescaped</p><img src=x onerror=alert(1)>")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while tab.dialogs.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try await tab.evaluate("document.images.length") == .int(1))
+        #expect(tab.dialogs == ["1"])
+        await browser.close()
+    }
+
     @Test func droppingTheBrowserKillsEveryProcessItStarted() async throws {
         var browser: HeadlessChromium? = try await HeadlessChromium.launch()
         _ = try await browser!.open("data:text/html,<p>hello</p>")

@@ -56,10 +56,7 @@ final class DevToolsClient: Sendable {
     @discardableResult
     func call(_ method: String, _ params: [(String, JSONValue)] = [], session: String? = nil,
               timeout: Duration = .seconds(30)) async throws -> JSONValue {
-        let id = inbox.state.withLock { state in
-            defer { state.nextID += 1 }
-            return state.nextID
-        }
+        let id = inbox.takeID()
         var message: [(String, JSONValue)] = [("id", .int(id)), ("method", .string(method)), ("params", .object(JSONObject(params)))]
         if let session { message.append(("sessionId", .string(session))) }
         let text = JSONValue.object(JSONObject(message)).serialized()
@@ -118,13 +115,24 @@ final class DevToolsClient: Sendable {
 
         let state = Mutex(State())
 
-        func deliver(_ text: String) {
-            guard let message = try? JSONValue.parse(text) else { return }
+        /// Hands an answer to its command, or keeps an event and returns it.
+        func deliver(_ text: String) -> DevToolsEvent? {
+            guard let message = try? JSONValue.parse(text) else { return nil }
             if let id = message["id"]?.intValue {
                 state.withLock { $0.pending.removeValue(forKey: id) }?.continuation.resume(returning: message)
-            } else if let method = message["method"]?.stringValue {
-                let event = DevToolsEvent(method: method, sessionID: message["sessionId"]?.stringValue, params: message["params"] ?? .null)
-                state.withLock { $0.events.append(event) }
+                return nil
+            }
+            guard let method = message["method"]?.stringValue else { return nil }
+            let event = DevToolsEvent(method: method, sessionID: message["sessionId"]?.stringValue, params: message["params"] ?? .null)
+            state.withLock { $0.events.append(event) }
+            return event
+        }
+
+        /// An id for a command whose answer nobody waits for.
+        func takeID() -> Int {
+            state.withLock { state in
+                defer { state.nextID += 1 }
+                return state.nextID
             }
         }
 
@@ -157,7 +165,15 @@ final class DevToolsClient: Sendable {
             do {
                 switch try reader.next(timeout: .milliseconds(100)) {
                 case .text(let text)?:
-                    inbox.deliver(text)
+                    // A JavaScript dialog (`alert`) blocks its page, and every later command to
+                    // it, until answered: dismiss it at once; the event stays for the test.
+                    if let event = inbox.deliver(text), event.method == "Page.javascriptDialogOpening", let session = event.sessionID {
+                        let dismiss = JSONValue.object(JSONObject([
+                            ("id", .int(inbox.takeID())), ("method", .string("Page.handleJavaScriptDialog")),
+                            ("params", .object(JSONObject([("accept", .bool(false))]))), ("sessionId", .string(session)),
+                        ]))
+                        try reader.connection.sendText(dismiss.serialized())
+                    }
                 case .close(let code, let reason)?:
                     inbox.end("closed, \(code.map(String.init) ?? "no status") \(reason)")
                     return
