@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages volumed needs to build and test, if any is missing.
 set -euo pipefail
-packages=(libpq-dev libinotifytools0-dev libopenblas-dev postgresql systemd)
+# chromium and prometheus (for promtool): the dashboard's end-to-end tests.
+packages=(libpq-dev libinotifytools0-dev libopenblas-dev postgresql systemd chromium prometheus)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
