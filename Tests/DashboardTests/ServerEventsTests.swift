@@ -54,7 +54,7 @@ extension ServerTests {
                 defer { stream.close() }
                 try await dashboard.waitForListener()
                 let admin = try await dashboard.connect()
-                try await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'volumed-dashboard'")
+                try await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'volumed-dashboard' AND datname = current_database()")
                 let refreshed = "event: estimate\ndata: {\"run_id\":\(run.id),\"checkpoint_id\":null,\"reconnected\":true}\n\n"
                 _ = try await stream.read { $0.contains(refreshed) }
 
