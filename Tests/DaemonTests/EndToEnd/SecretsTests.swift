@@ -109,7 +109,18 @@ extension ServeEndToEnd {
                 let admin = try await server.connect()
                 let daemonBackends = "SELECT pid FROM pg_stat_activity WHERE application_name = 'volumed'"
                 let serve = try await server.serve(["--config", plain], environment: ["VOLUMED_DATABASE_URL": server.url(password: password)]) { daemon in
-                    try await server.waitUntil("the daemon's connections", daemon) { try await !admin.query(daemonBackends).isEmpty }
+                    // Every service's connection set up (a session dropped while it is being set up
+                    // fails that service's start, which is not what this test is about): the scheduler
+                    // connects before READY=1; the worker's LISTEN and the status reporter's first
+                    // query follow their sessions' set-up query.
+                    let setUp = """
+                        SELECT count(*) AS sessions, count(*) FILTER (WHERE query NOT LIKE '%set_config%') AS past_set_up
+                        FROM pg_stat_activity WHERE application_name = 'volumed'
+                        """
+                    try await server.waitUntil("the daemon's connections", daemon) {
+                        guard let row = try await admin.query(setUp).first else { return false }
+                        return try row.decode(Int.self, column: "sessions") >= 3 && row.decode(Int.self, column: "past_set_up") >= 2
+                    }
                     _ = try await admin.execute("ALTER ROLE postgres PASSWORD '\(interim)'")
                     _ = try await admin.execute("SELECT pg_terminate_backend(pid) FROM (\(daemonBackends)) AS daemon")
                     // Logged as a metadata value, which escapes the quotes around the user's name.
