@@ -1,3 +1,5 @@
+import Foundation
+
 /// One line of a volume-vs-step plot: its legend label and its points. Built by whoever knows
 /// what a series is (`volumed report`'s runs, the dashboard's estimate keys); the plot only
 /// draws it.
@@ -16,6 +18,13 @@ public struct PlotSeries: Sendable, Equatable {
             self.log10Volume = log10Volume
             self.interval = interval
             self.link = link
+        }
+
+        /// The stored bootstrap interval (natural log, as the database keeps it) in log10; nil
+        /// when either end is missing or not finite, or the ends are out of order.
+        public static func log10Interval(natsLow low: Double?, natsHigh high: Double?) -> ClosedRange<Double>? {
+            guard let low, let high, low.isFinite, high.isFinite, low <= high else { return nil }
+            return (low / M_LN10)...(high / M_LN10)
         }
     }
 

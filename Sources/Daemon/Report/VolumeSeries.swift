@@ -1,5 +1,4 @@
 import DB
-import Foundation
 import Plotting
 
 /// log10 volume against training step for one run, cutoff and preconditioner (with its
@@ -68,15 +67,9 @@ extension VolumeSeries {
                 continue
             }
             series[i].points.append(Point(step: step, log10Volume: row.log10Volume,
-                                          interval: log10Interval(low: row.intervalLow, high: row.intervalHigh)))
+                                          interval: PlotSeries.Point.log10Interval(natsLow: row.intervalLow, natsHigh: row.intervalHigh)))
         }
         for i in series.indices { series[i].points.sort { $0.step < $1.step } }
         return series
-    }
-
-    /// The stored interval is in nats.
-    private static func log10Interval(low: Double?, high: Double?) -> ClosedRange<Double>? {
-        guard let low, let high, low.isFinite, high.isFinite, low <= high else { return nil }
-        return (low / M_LN10)...(high / M_LN10)
     }
 }

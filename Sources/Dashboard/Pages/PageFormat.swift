@@ -22,13 +22,7 @@ enum PageFormat {
 
     /// The stored bootstrap interval (nats) in log10, "[-3014.40, -3011.40]"; nil without one.
     static func interval(low: Double?, high: Double?) -> String? {
-        log10Interval(low: low, high: high).map { "[\(DecimalText.fixed($0.lowerBound, 2)), \(DecimalText.fixed($0.upperBound, 2))]" }
-    }
-
-    /// The stored interval is in nats; the plots and pages show log10.
-    static func log10Interval(low: Double?, high: Double?) -> ClosedRange<Double>? {
-        guard let low, let high, low.isFinite, high.isFinite, low <= high else { return nil }
-        return (low / M_LN10)...(high / M_LN10)
+        PlotSeries.Point.log10Interval(natsLow: low, natsHigh: high).map { "[\(DecimalText.fixed($0.lowerBound, 2)), \(DecimalText.fixed($0.upperBound, 2))]" }
     }
 
     static func decimal(_ value: Double, _ decimals: Int) -> String {

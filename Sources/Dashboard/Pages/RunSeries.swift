@@ -71,7 +71,7 @@ struct RunSeries {
             let step = point.step ?? 0
             return PlotSeries.Point(
                 step: step, log10Volume: point.log10Volume,
-                interval: PageFormat.log10Interval(low: point.intervalLow, high: point.intervalHigh),
+                interval: PlotSeries.Point.log10Interval(natsLow: point.intervalLow, natsHigh: point.intervalHigh),
                 link: PointLink(href: "/checkpoints/\(point.checkpointID)",
                                 data: [("checkpoint", String(point.checkpointID)), ("step", String(step))]))
         }, unplaced: stepless.count)
