@@ -170,8 +170,7 @@ public struct JobQueue: Sendable {
             var skippedReasons: [String] = []
             for estimate in estimates {
                 guard case .skipped(let reason) = estimate.outcome else { continue }
-                let params = estimate.key.preconditionerParams
-                skippedNames.append(estimate.key.preconditioner + (params.isEmpty ? "" : ":" + params))
+                skippedNames.append(estimate.key.preconditionerName)
                 skippedReasons.append(reason)
             }
             try transaction.execute(

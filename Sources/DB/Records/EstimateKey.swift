@@ -33,6 +33,11 @@ public struct EstimateKey: Sendable, Hashable {
         self.tolerance = tolerance
     }
 
+    /// The preconditioner as users write it: `adam:eps=0.001,exponent=0.5`, or the bare name.
+    public var preconditionerName: String {
+        preconditionerParams.isEmpty ? preconditioner : "\(preconditioner):\(preconditionerParams)"
+    }
+
     init(row: Row) throws {
         self = try Self.columns.read(row, into: EstimateKey(
             evalFingerprint: "", cutoff: 0, preconditioner: "", preconditionerParams: "", prior: "", priorCenter: "",

@@ -125,7 +125,7 @@ struct CheckpointPage {
             <section class="estimate" id="estimate-\(estimate.id)">
             <h3>\(labels.label(key))</h3>
             <dl class="facts">
-            <dt>preconditioner</dt><dd>\(PageFormat.preconditioner(key))</dd>
+            <dt>preconditioner</dt><dd>\(key.preconditionerName)</dd>
             <dt>cutoff</dt><dd>\("\(key.cutoff)")</dd>
             <dt>eval data</dt><dd><code>\(key.evalFingerprint.isEmpty ? "none" : key.evalFingerprint)</code></dd>
             <dt>prior</dt><dd>\(key.prior), centred at \(key.priorCenter)</dd>

@@ -94,11 +94,6 @@ enum PageFormat {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The preconditioner as users write it (`adam:eps=0.001,exponent=0.5`).
-    static func preconditioner(_ key: EstimateKey) -> String {
-        key.preconditionerParams.isEmpty ? key.preconditioner : "\(key.preconditioner):\(key.preconditionerParams)"
-    }
-
     /// The eval data's fingerprint, shortened: "eval 3f2a9c1b".
     static func eval(_ fingerprint: String) -> String {
         let hex = fingerprint.split(separator: ":").last.map(String.init) ?? ""

@@ -47,7 +47,7 @@ struct SeriesLabels {
     /// "adam:eps=0.001,exponent=0.5 · cutoff 0.01", then the differing parts, e.g.
     /// "· eval 3f2a9c1b · prior uniform · 64 directions".
     func label(_ key: EstimateKey) -> String {
-        ([PageFormat.preconditioner(key), "cutoff \(key.cutoff)"] + differing.map { $0.text(key) }).joined(separator: " · ")
+        ([key.preconditionerName, "cutoff \(key.cutoff)"] + differing.map { $0.text(key) }).joined(separator: " · ")
     }
 
     /// The order series are listed and coloured in: by preconditioner, its parameters, cutoff,
