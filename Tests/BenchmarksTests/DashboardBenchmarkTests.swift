@@ -7,10 +7,7 @@ import Testing
     /// The run page benchmark reads back everything it stored and times every repetition (no
     /// timing thresholds: speed is for the benchmark's reader, not for tests).
     @Test func benchmarkTimesTheRunPageItPopulatedAndLeavesNoTrace() async throws {
-        let state = try temporaryStateDirectory()
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        let database = try await Database.open(.embedded(stateDirectory: state), embeddedOptions: .init(durable: false))
-        do {
+        try await withScratchDatabase { database in
             let r = try await DashboardBenchmark.measureRunPage(
                 database: database, checkpoints: 30, series: 3, samplesPerEstimate: 5, repetitions: 4)
             #expect(r.checkpoints == 30 && r.series == 3 && r.samplesPerEstimate == 5)
@@ -25,14 +22,9 @@ import Testing
                 #expect(abs(r.totalMilliseconds[i] - (r.queryMilliseconds[i] + r.renderMilliseconds[i])) < 1e-6)
             }
             let connection = try await database.connect()
-            let schemas = try await connection.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'volumed_bench%'")
-            #expect(schemas.isEmpty)
+            #expect(try await leftoverBenchmarkSchemas(connection).isEmpty)
             await connection.close()
-        } catch {
-            try? await database.close()
-            throw error
         }
-        try await database.close()
     }
 
     @Test func rejectsNonPositiveSizes() async throws {
