@@ -170,6 +170,8 @@ if fuzzing {
         ("fuzz-pickle", "FuzzPickle", "Pickle", ["Estimator"]),
         ("fuzz-manifest", "FuzzManifest", "Manifest", ["Estimator"]),
         ("fuzz-config", "FuzzConfig", "Config", ["Config"]),
+        ("fuzz-tokenizer", "FuzzTokenizer", "Tokenizer", ["Estimator"]),
+        ("fuzz-token-files", "FuzzTokenFiles", "TokenFiles", ["Estimator"]),
     ]
     package.targets.append(.systemLibrary(name: "CFuzzer", path: "Fuzz/CFuzzer"))
     for harness in harnesses {

@@ -7,7 +7,7 @@
 # .build-fuzz/crashes/<harness>/, and fail when any harness crashed or hung.
 
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= fuzz-safetensors fuzz-pickle fuzz-manifest fuzz-config
+FUZZ_TARGETS ?= fuzz-safetensors fuzz-pickle fuzz-manifest fuzz-config fuzz-tokenizer fuzz-token-files
 
 .PHONY: fuzz fuzz-short
 fuzz:

@@ -43,6 +43,8 @@ for harness in "$@"; do
         fuzz-safetensors) dict=Fuzz/safetensors.dict ;;
         fuzz-pickle) dict=Fuzz/pickle.dict ;;
         fuzz-manifest | fuzz-config) dict=Fuzz/toml.dict ;;
+        fuzz-tokenizer) dict=Fuzz/tokenizer.dict ;;
+        fuzz-token-files) dict=Fuzz/token-files.dict ;;
         *) echo "$harness: unknown harness"; exit 2 ;;
     esac
     ASAN_OPTIONS=detect_leaks=1 "$bin/$harness" -max_total_time="$seconds" -timeout=10 \

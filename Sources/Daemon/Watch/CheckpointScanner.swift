@@ -141,7 +141,7 @@ public struct CheckpointScanner: Sendable {
             return .ignored
         }
         switch unit.layout {
-        case .folder:
+        case .folder, .accelerateFolder:
             switch folderStatus(unit.path, nameClaimsFolder: true) {
             case .found(let status):
                 for enclosing in [run.path, root] {
@@ -153,7 +153,7 @@ public struct CheckpointScanner: Sendable {
             case .ignored: return .ignored
             case .problem(let problem): return .problem(problem)
             }
-        case .file:
+        case .file, .stateDictFile, .lightning:
             return .found(unit)
         }
     }
@@ -163,8 +163,8 @@ public struct CheckpointScanner: Sendable {
     /// The unit's current state: its snapshot when it holds a weights file.
     public func inspect(_ unit: CheckpointUnit) -> Inspection {
         switch unit.layout {
-        case .file: inspectFile(unit)
-        case .folder: inspectFolder(unit)
+        case .file, .stateDictFile, .lightning: inspectFile(unit)
+        case .folder, .accelerateFolder: inspectFolder(unit)
         }
     }
 

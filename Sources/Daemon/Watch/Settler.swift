@@ -90,8 +90,8 @@ public struct Settler: Sendable {
         let known = pending[unit.path]?.snapshot ?? emitted[unit.path]
         let isContent =
             switch unit.layout {
-            case .file: file == unit.name
-            case .folder: unit.isContentFileName(file) || known?.contains(file) == true
+            case .file, .stateDictFile, .lightning: file == unit.name
+            case .folder, .accelerateFolder: unit.isContentFileName(file) || known?.contains(file) == true
             }
         guard isContent else { return }
 

@@ -135,13 +135,13 @@ final class WatchLoop {
         case .run(let run):
             guard let unit = CheckpointUnit(name: event.name, run: run.name, runPath: run.path) else { return }
             switch unit.layout {
-            case .folder:
+            case .folder, .accelerateFolder:
                 if appeared {
                     addUnitFolder(named: event.name, in: run)
                 } else if vanished {
                     drop(unit.path)
                 }
-            case .file:
+            case .file, .stateDictFile, .lightning:
                 settler.note(activity(event, path: unit.path), file: unit.name, of: unit, at: now)
             }
         case .unit(let unit):

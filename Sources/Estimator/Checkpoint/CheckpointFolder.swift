@@ -109,7 +109,7 @@ public struct CheckpointFolder: Sendable {
     public var contentFileNames: [String] { contentFiles.map { FileSystem.split($0).name } }
 
     /// The run folder of the checkpoint at `path`: its parent.
-    public static func runFolder(of path: String) -> String { FileSystem.split(path).parent }
+    public static func runFolder(of path: String) -> String { CheckpointLayout.runFolder(ofCheckpoint: path) }
 
     /// Hex SHA-256 over the content files in name order; each contributes its name's length
     /// and UTF-8 bytes, then its length and bytes (all lengths as 64-bit little-endian).

@@ -4,9 +4,11 @@ import Base
 /// where a sharded checkpoint lists its shards. The watcher and the readers both ask here.
 ///
 /// A checkpoint is an HF Trainer folder `checkpoint-<step>/` (weights, maybe sharded behind an
-/// `*.index.json`, plus `optimizer.pt` and `config.json`) or a single `step-<N>.safetensors`
-/// file. Every other file in a checkpoint folder (trainer state, scheduler, RNG state, training
-/// arguments) is not content.
+/// `*.index.json`, plus `optimizer.pt` and `config.json`), a single `step-<N>.safetensors`
+/// file, a `torch.save(model.state_dict())` file whose name ends in its step (`step-500.pt`),
+/// a PyTorch Lightning `.ckpt` (not `last.ckpt`, which repeats another), or an Accelerate
+/// `save_state` folder `checkpoint_<n>/`. Every other file in a checkpoint folder (trainer
+/// state, scheduler, RNG state, training arguments) is not content.
 public enum CheckpointLayout {
     /// How a checkpoint sits in its run folder.
     public enum Form: Sendable, Hashable {
@@ -14,11 +16,20 @@ public enum CheckpointLayout {
         case folder
         /// `step-<N>.safetensors`.
         case file
+        /// A `torch.save` state dict `<name><N>.pt|.pth|.bin` (`step-500.pt`, `model_500.pth`).
+        case stateDictFile
+        /// A PyTorch Lightning checkpoint `<name>.ckpt`; its step is the file's `global_step`.
+        case lightning
+        /// An Accelerate `save_state` folder `checkpoint_<n>/` (`n` counts saves, not steps).
+        case accelerateFolder
     }
 
     static let folderPrefix = "checkpoint-"
     static let filePrefix = "step-"
     static let fileSuffix = ".safetensors"
+    static let accelerateFolderPrefix = "checkpoint_"
+    static let stateDictSuffixes = [".pt", ".pth", ".bin"]
+    static let lightningSuffix = ".ckpt"
 
     /// Weight files, in the order a reader prefers them when a folder holds several.
     public static let weightFileNames = [
@@ -39,6 +50,19 @@ public enum CheckpointLayout {
         if name.hasPrefix(filePrefix), name.hasSuffix(fileSuffix), name.count > filePrefix.count + fileSuffix.count {
             return .file
         }
+        if name.hasPrefix(accelerateFolderPrefix) {
+            let digits = name.utf8.dropFirst(accelerateFolderPrefix.utf8.count)
+            return !digits.isEmpty && digits.allSatisfy(isDigit) ? .accelerateFolder : nil
+        }
+        if name.hasSuffix(lightningSuffix), name.count > lightningSuffix.count {
+            let stem = name.dropLast(lightningSuffix.count)
+            // `last.ckpt`, `last-v1.ckpt`: Lightning's copy of the newest checkpoint.
+            return stem == "last" || stem.hasPrefix("last-v") ? nil : .lightning
+        }
+        if let suffix = stateDictSuffixes.first(where: name.hasSuffix),
+           trailingNumber(name.utf8.dropLast(suffix.utf8.count)) != nil {
+            return .stateDictFile
+        }
         return nil
     }
 
@@ -46,6 +70,19 @@ public enum CheckpointLayout {
     /// after dropping `.safetensors`); nil for any other name. Decimal digits only, so
     /// `checkpoint--5` and `checkpoint-+5` carry no step; nil when the number overflows.
     public static func step(fromName name: String, form: Form) -> Int? {
+        switch form {
+        case .lightning:
+            return nil
+        case .stateDictFile:
+            guard let suffix = stateDictSuffixes.first(where: name.hasSuffix) else { return nil }
+            return trailingNumber(name.utf8.dropLast(suffix.utf8.count))
+        case .accelerateFolder:
+            let digits = name.utf8.dropFirst(accelerateFolderPrefix.utf8.count)
+            guard name.hasPrefix(accelerateFolderPrefix), !digits.isEmpty, digits.allSatisfy(isDigit) else { return nil }
+            return trailingNumber(digits)
+        case .folder, .file:
+            break
+        }
         var stem = Substring(name)
         if form == .file {
             guard stem.hasSuffix(fileSuffix) else { return nil }
@@ -128,6 +165,22 @@ public enum CheckpointLayout {
     /// A name that stays inside its folder: not empty, not `.` or `..`, without `/` or NUL.
     static func isPlainFileName(_ name: String) -> Bool {
         !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
+    }
+
+    /// The decimal number that ends `stem` (`step-500` → 500); nil when it ends in no digit or
+    /// the number overflows.
+    private static func trailingNumber(_ stem: Substring.UTF8View) -> Int? {
+        let digits = stem.reversed().prefix(while: isDigit)
+        guard !digits.isEmpty else { return nil }
+        return Int(String(decoding: digits.reversed(), as: UTF8.self))
+    }
+
+    /// The folder that holds a checkpoint's run settings (`volume.toml`, eval data, a run-level
+    /// `config.json`): the parent of `path`, or for nested layouts (Lightning's
+    /// `<run>/lightning_logs/version_<N>/checkpoints/`, Accelerate's `<run>/checkpoints/`) the
+    /// folder above them.
+    public static func runFolder(ofCheckpoint path: String) -> String {
+        FileSystem.split(path).parent
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
