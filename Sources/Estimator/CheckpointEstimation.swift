@@ -8,7 +8,7 @@ import Glibc
 public struct CheckpointEstimation: Sendable {
     public let folder: CheckpointFolder
     public let model: any Model
-    public let eval: EvalDataFile
+    public let eval: EvalDataSet
     public private(set) var plan: EstimationPlan
     /// The KL cost on the eval data, with the anchor's distribution computed once.
     public let objective: any KLObjective
@@ -20,13 +20,18 @@ public struct CheckpointEstimation: Sendable {
     private let fingerprint: String?
 
     /// Loads `path` (a checkpoint folder or a single safetensors file; its parent is the run).
-    /// The plan is `base` with the run manifest's `[estimate]` laid over it, then `overrides`.
+    /// The plan is `base` with the run manifest's `[estimate]` laid over it, then `overrides`;
+    /// `evalData` (from `--data`) replaces the run's eval data.
     public init(path: String, base: EstimationPlan = EstimationPlan(), overrides: EstimateOverrides = EstimateOverrides(),
-                evalPath: String? = nil, architecture: String? = nil, activation: String? = nil) throws {
+                evalData: EvalDataSpec? = nil, architecture: String? = nil, activation: String? = nil) throws {
         let folder = try CheckpointFolder(path: path)
         var inputs = EstimationInputs(checkpoint: path, folder: folder, base: base)
         inputs.plan = overrides.applied(to: inputs.plan)
-        try self.init(folder, inputs: inputs, fingerprint: nil, evalPath: evalPath, architecture: architecture, activation: activation)
+        if let evalData {
+            inputs.evalData = evalData
+            inputs.evalError = nil
+        }
+        try self.init(folder, inputs: inputs, fingerprint: nil, architecture: architecture, activation: activation)
     }
 
     /// Loads `path` with inputs resolved beforehand (when the estimate was planned). With a
@@ -38,7 +43,7 @@ public struct CheckpointEstimation: Sendable {
     }
 
     private init(_ folder: CheckpointFolder, inputs: EstimationInputs, fingerprint: String?,
-                 evalPath: String? = nil, architecture: String? = nil, activation: String? = nil) throws {
+                 architecture: String? = nil, activation: String? = nil) throws {
         self.folder = folder
         // Stamped before the content is hashed or read: whatever changes afterwards,
         // `checkUnchanged()` sees.
@@ -56,18 +61,14 @@ public struct CheckpointEstimation: Sendable {
         try plan.settings.validate()
         model = try ModelLoader.load(folder, manifest: RunManifest(architecture: inputs.architecture, activation: inputs.activation),
                                      architecture: architecture, activation: activation)
-        if let evalPath {
-            eval = try EvalDataFile(path: evalPath)
-        } else {
-            if let evalError = inputs.evalError { throw evalError }
-            guard let evalPath = inputs.evalPath(runFolder: folder.runFolder) else {
-                throw CheckpointError(CheckpointError.Code.missingEvalData, file: folder.runFolder, "no eval data file was resolved for the run")
-            }
-            eval = try EvalDataFile(path: evalPath)
-            if let expected = inputs.evalFingerprint, eval.fingerprint != expected {
-                throw CheckpointError(CheckpointError.Code.evalChanged, file: evalPath,
-                                      "the eval data changed after the estimate was planned: its fingerprint is \(eval.fingerprint) instead of \(expected)")
-            }
+        if let evalError = inputs.evalError { throw evalError }
+        guard let evalData = inputs.evalData else {
+            throw CheckpointError(CheckpointError.Code.missingEvalData, file: folder.runFolder, "no eval data was resolved for the run")
+        }
+        eval = try EvalDataSet(spec: evalData, runFolder: folder.runFolder, checkpoint: folder)
+        if let expected = inputs.evalFingerprint, eval.fingerprint != expected {
+            throw CheckpointError(CheckpointError.Code.evalChanged, file: eval.path,
+                                  "the eval data changed after the estimate was planned: its fingerprint is \(eval.fingerprint) instead of \(expected)")
         }
         objective = try model.klObjective(data: eval.data)
     }

@@ -15,10 +15,10 @@ public struct EstimationInputs: Sendable, Equatable {
     public var activation: String?
     /// The caller's settings with the run's `[estimate]` laid over them.
     public var plan: EstimationPlan
-    /// The eval data file: relative to the run folder, or absolute; nil when there is none.
-    public var evalFile: String?
-    /// Hex SHA-256 of the eval file's bytes (`EvalDataFile.fingerprint(ofFile:)`); nil when not
-    /// hashed. A loaded eval file with another fingerprint fails the estimate.
+    /// The eval data (its file relative to the run folder, or absolute); nil when there is none.
+    public var evalData: EvalDataSpec?
+    /// The eval data's fingerprint (`EvalDataSet.fingerprint`); nil when not hashed. Loaded
+    /// eval data with another fingerprint fails the estimate.
     public var evalFingerprint: String?
     /// Why the run's `volume.toml` could not be read.
     public var manifestError: CheckpointError?
@@ -27,21 +27,21 @@ public struct EstimationInputs: Sendable, Equatable {
 
     public init(
         contentFiles: [String] = [], architecture: String? = nil, activation: String? = nil,
-        plan: EstimationPlan = EstimationPlan(), evalFile: String? = nil, evalFingerprint: String? = nil,
+        plan: EstimationPlan = EstimationPlan(), evalData: EvalDataSpec? = nil, evalFingerprint: String? = nil,
         manifestError: CheckpointError? = nil, evalError: CheckpointError? = nil
     ) {
         self.contentFiles = contentFiles
         self.architecture = architecture
         self.activation = activation
         self.plan = plan
-        self.evalFile = evalFile
+        self.evalData = evalData
         self.evalFingerprint = evalFingerprint
         self.manifestError = manifestError
         self.evalError = evalError
     }
 
     /// Resolves the inputs of the checkpoint at `path` (`folder`, as read now; nil when it cannot
-    /// be read): reads the run's `volume.toml` and looks for the eval file, without hashing or
+    /// be read): reads the run's `volume.toml` and looks for the eval data, without hashing or
     /// parsing it.
     public init(checkpoint path: String, folder: CheckpointFolder?, base: EstimationPlan) {
         self.init(contentFiles: folder?.contentFileNames ?? [], plan: base)
@@ -58,14 +58,9 @@ public struct EstimationInputs: Sendable, Equatable {
             plan = manifest.estimate.applied(to: base)
         }
         do {
-            evalFile = try run.evalFileName()
+            evalData = try run.evalData()
         } catch {
             evalError = error
         }
-    }
-
-    /// The eval file's path for a checkpoint of the run in `runFolder`.
-    public func evalPath(runFolder: String) -> String? {
-        evalFile.map { $0.hasPrefix("/") ? $0 : runFolder + "/" + $0 }
     }
 }

@@ -19,7 +19,7 @@ enum ExampleQueries {
                step - lag(step) OVER w AS steps_since
         FROM volume_by_step
         WHERE cutoff = 1e-2 AND preconditioner = 'adam'
-        WINDOW w AS (PARTITION BY run_id ORDER BY step)
+        WINDOW w AS (PARTITION BY run_id, eval_fingerprint ORDER BY step)
         ORDER BY run, step
         """
 

@@ -1,3 +1,4 @@
+import Base
 import Config
 import Estimator
 import Testing
@@ -50,12 +51,18 @@ import Testing
         var inputs = EstimationInputs(
             contentFiles: ["config.json", "model.safetensors"], architecture: "gpt2", activation: nil,
             plan: EstimationPlan(settings: EstimateSettings(sigma: .value(0.5), seed: 3), preconditioners: [.adam]),
-            evalFile: "data/eval.safetensors", evalFingerprint: "ab12")
+            evalData: EvalDataSpec(form: .tensors, file: "data/eval.safetensors"), evalFingerprint: "ab12")
         #expect(try EstimationInputs(jobJSON: inputs.jobJSON.serialized()) == inputs)
         inputs.manifestError = CheckpointError("manifest.bad_value", file: "/r/volume.toml", "estimate.seed: must be at least 0, got -1")
         inputs.evalError = CheckpointError("eval.missing", file: nil, "no eval data")
-        inputs.evalFile = nil
+        inputs.evalData = nil
         #expect(try EstimationInputs(jobJSON: inputs.jobJSON.serialized()) == inputs)
+        inputs.evalData = EvalDataSpec(form: .text, file: "held-out.jsonl", sequenceLength: 128, sequences: 4, documents: 2..<9)
+        #expect(try EstimationInputs(jobJSON: inputs.jobJSON.serialized()) == inputs)
+        // A plan written before eval forms existed names a safetensors file.
+        let estimate = JSONValue.object(JSONObject(inputs.plan.settingsJSON)).serialized()
+        let old = try EstimationInputs(jobJSON: #"{"content_files": [], "estimate": "# + estimate + #", "eval_file": "e.safetensors"}"#)
+        #expect(old.evalData == EvalDataSpec(form: .tensors, file: "e.safetensors"))
         #expect(throws: JobSettingsError.self) { try EstimationInputs(jobJSON: #"{"content_files": []}"#) }
     }
 }

@@ -14,12 +14,16 @@ public struct EstimateRecord: Sendable, Equatable {
     /// The σ the rule resolved to (nil if it could not be resolved, e.g. skipped early).
     public var sigma: Double?
     public var softwareVersion: String
+    /// What the eval data was (`EvalProvenance.json` as text: form, file, tokenizer, EOS,
+    /// packing, rows), stored as `eval_data` jsonb; nil for estimates stored before it was kept.
+    public var evalData: String?
     public var outcome: Outcome
 
-    public init(key: EstimateKey, sigma: Double?, softwareVersion: String, outcome: Outcome) {
+    public init(key: EstimateKey, sigma: Double?, softwareVersion: String, evalData: String? = nil, outcome: Outcome) {
         self.key = key
         self.sigma = sigma
         self.softwareVersion = softwareVersion
+        self.evalData = evalData
         self.outcome = outcome
     }
 }
@@ -70,14 +74,15 @@ public struct EstimateResult: Sendable, Equatable {
 
 extension EstimateRecord {
     /// The `estimates` columns a record fills, in the order of `parameters`: the key, σ, the
-    /// software version, why it was skipped, and the result's numbers (all NULL when skipped).
+    /// software version, the eval data's provenance, why it was skipped, and the result's
+    /// numbers (all NULL when skipped).
     static var columnNames: [String] {
-        EstimateKey.columns.map(\.name) + ["sigma", "software_version", "skipped"] + EstimateResult.columns.map(\.name)
+        EstimateKey.columns.map(\.name) + ["sigma", "software_version", "eval_data", "skipped"] + EstimateResult.columns.map(\.name)
     }
 
     /// The record's values for `columnNames`.
     var parameters: [any PostgresEncodable] {
-        let values: [any PostgresEncodable] = EstimateKey.columns.values(of: key) + [sigma, softwareVersion]
+        let values: [any PostgresEncodable] = EstimateKey.columns.values(of: key) + [sigma, softwareVersion, evalData]
         switch outcome {
         case .computed(let result):
             return values + [String?.none] + EstimateResult.columns.values(of: result)
@@ -101,6 +106,7 @@ extension EstimateRecord {
             key: try EstimateKey(row: row),
             sigma: try row.decode(Double?.self, column: "sigma"),
             softwareVersion: try row.decode(String.self, column: "software_version"),
+            evalData: try row.decode(String?.self, column: "eval_data"),
             outcome: outcome)
     }
 }

@@ -17,8 +17,21 @@ struct EstimateCommand: ParsableCommand {
     @Argument(help: "Checkpoint folder or .safetensors file.")
     var path: String
 
-    @Option(help: "Eval data file (default: the run's [data] eval, eval_tokens.safetensors or eval.safetensors).")
+    @Option(help: """
+        Eval data: a .safetensors file of tensors, text (.txt; .jsonl with "text"), or token ids (.npy; .jsonl with \
+        "input_ids"; an indexed dataset's .bin/.idx prefix) (default: the run's volume.toml [data], \
+        eval_tokens.safetensors or eval.safetensors).
+        """)
     var data: String?
+
+    @Option(help: "Tokens per row when --data is text or token ids to pack (default 512).")
+    var sequenceLength: Int?
+
+    @Option(help: "Rows kept when --data is text or token ids to pack (default 20).")
+    var sequences: Int?
+
+    @Option(help: "Documents FIRST:END of --data kept before packing (.jsonl lines, indexed-dataset documents).")
+    var documents: String?
 
     @Option(help: "Model architecture (default: volume.toml [model] or config.json model_type).")
     var architecture: String?
@@ -71,8 +84,10 @@ struct EstimateCommand: ParsableCommand {
         let overrides = try commandLineOverrides()
         let estimation: CheckpointEstimation
         do {
-            estimation = try CheckpointEstimation(path: path, overrides: overrides, evalPath: data,
+            estimation = try CheckpointEstimation(path: path, overrides: overrides, evalData: try evalData(),
                                                   architecture: architecture, activation: activation)
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw CommandError(error)
         }
@@ -94,6 +109,34 @@ struct EstimateCommand: ParsableCommand {
         } else {
             print(EstimateReport.table(estimation, outcomes, includeSamples: samples))
         }
+    }
+
+    /// `--data` with its packing flags; nil to use the run's eval data.
+    private func evalData() throws -> EvalDataSpec? {
+        guard let data else {
+            if sequenceLength != nil || sequences != nil || documents != nil {
+                throw ValidationError("--sequence-length, --sequences and --documents apply to --data")
+            }
+            return nil
+        }
+        // Relative to the working directory, not to the run folder.
+        let file = data.hasPrefix("/") ? data : FileManager.default.currentDirectoryPath + "/" + data
+        var spec = EvalDataSpec(form: try EvalDataSpec.form(ofFile: file), file: file)
+        guard spec.isPacked || (sequenceLength == nil && sequences == nil && documents == nil) else {
+            throw ValidationError("--sequence-length, --sequences and --documents apply to text and token files, not to a safetensors file")
+        }
+        for (flag, value) in [("--sequence-length", sequenceLength), ("--sequences", sequences)] {
+            if let value, value < 1 { throw ValidationError("\(flag) must be at least 1") }
+        }
+        spec.sequenceLength = sequenceLength
+        spec.sequences = sequences
+        if let documents {
+            guard let range = EvalDataSpec.documentRange(documents) else {
+                throw ValidationError("--documents must be FIRST:END with 0 ≤ FIRST < END")
+            }
+            spec.documents = range
+        }
+        return spec
     }
 
     /// The flags read as an `[estimate]` table, by the codec the configuration and `volume.toml`

@@ -12,8 +12,20 @@ enum EstimateReport {
         o["architecture"] = .string(estimation.model.architecture)
         o["n_params"] = .int(estimation.model.layout.count)
         o["eval_data"] = .string(estimation.eval.path)
+        o["eval"] = estimation.eval.provenance.json
         o["results"] = .array(outcomes.flatMap { $0.json(includeSamples: includeSamples) })
         return .object(o)
+    }
+
+    /// `  (text, tokenizer …/tokenizer.json, 20 × 512 tokens, EOS 0)` for packed eval data.
+    private static func describe(_ eval: EvalProvenance) -> String {
+        guard eval.form != .tensors else { return "" }
+        var parts = [eval.form.rawValue]
+        if let tokenizer = eval.tokenizer { parts.append("tokenizer \(tokenizer)") }
+        parts.append("\(eval.rows) × \(eval.rowLength) tokens")
+        parts.append(eval.eos.map { "EOS \($0)" } ?? "no EOS")
+        if let documents = eval.documents { parts.append("documents \(documents.lowerBound):\(documents.upperBound)") }
+        return "  (" + parts.joined(separator: ", ") + ")"
     }
 
     static func table(_ estimation: CheckpointEstimation, _ outcomes: [PreconditionerOutcome],
@@ -22,7 +34,7 @@ enum EstimateReport {
         var lines: [String] = []
         let step = estimation.folder.step.map { ", step \($0)" } ?? ""
         lines.append("checkpoint  \(estimation.folder.path)  (\(estimation.model.architecture), \(estimation.model.layout.count) parameters\(step))")
-        lines.append("eval data   \(estimation.eval.path)")
+        lines.append("eval data   \(estimation.eval.path)\(describe(estimation.eval.provenance))")
         var prior = s.prior.rawValue
         if s.prior == .gaussian {
             let sigma = outcomes.lazy.compactMap { o -> Double? in

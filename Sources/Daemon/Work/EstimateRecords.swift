@@ -15,12 +15,14 @@ enum EstimateRecords {
 
     /// Rows for one preconditioner's outcome at `cutoffs`: one per cutoff, computed or skipped.
     static func records(_ outcome: PreconditionerOutcome, cutoffs: [Double], settings: EstimateSettings,
-                        evalFingerprint: String) -> [EstimateRecord] {
+                        eval: EvalProvenance) -> [EstimateRecord] {
+        let evalFingerprint = eval.fingerprint
+        let evalData = eval.json.serialized()
         switch outcome {
         case .skipped(let spec, let reason):
             return cutoffs.map { cutoff in
                 EstimateRecord(key: key(spec, cutoff: cutoff, settings: settings, evalFingerprint: evalFingerprint),
-                               sigma: nil, softwareVersion: softwareVersion, outcome: .skipped(reason: reason))
+                               sigma: nil, softwareVersion: softwareVersion, evalData: evalData, outcome: .skipped(reason: reason))
             }
         case .estimated(let estimates):
             return estimates.map { e in
@@ -37,7 +39,7 @@ enum EstimateRecords {
                     })
                 return EstimateRecord(
                     key: key(e.preconditioner, cutoff: e.cutoff, settings: settings, evalFingerprint: evalFingerprint),
-                    sigma: e.sigma, softwareVersion: softwareVersion, outcome: .computed(result))
+                    sigma: e.sigma, softwareVersion: softwareVersion, evalData: evalData, outcome: .computed(result))
             }
         }
     }

@@ -170,7 +170,7 @@ final class EstimateWorker: Service {
             guard !missing.isEmpty else { continue }
             let outcome = try estimation.outcome(spec, cutoffs: missing, threads: threads, shouldStop: { stop.isSet })
             records += EstimateRecords.records(outcome, cutoffs: missing, settings: plan.settings,
-                                               evalFingerprint: estimation.eval.fingerprint)
+                                               eval: estimation.eval.provenance)
         }
         try estimation.checkUnchanged()
         return Computed(records: records, parameters: estimation.model.layout.count,

@@ -15,7 +15,11 @@ extension EstimationInputs {
             ("architecture", string(architecture)),
             ("activation", string(activation)),
             ("estimate", .object(JSONObject(plan.settingsJSON))),
-            ("eval_file", string(evalFile)),
+            ("eval_file", string(evalData?.file)),
+            ("eval_form", string(evalData?.form.rawValue)),
+            ("sequence_length", evalData?.sequenceLength.map(JSONValue.int) ?? .null),
+            ("sequences", evalData?.sequences.map(JSONValue.int) ?? .null),
+            ("documents", string(evalData?.documents.map { "\($0.lowerBound):\($0.upperBound)" })),
             ("eval_fingerprint", string(evalFingerprint)),
             ("manifest_error", error(manifestError)),
             ("eval_error", error(evalError)),
@@ -44,7 +48,31 @@ extension EstimationInputs {
         }
         self.init(
             contentFiles: files, architecture: try string("architecture"), activation: try string("activation"), plan: plan,
-            evalFile: try string("eval_file"), evalFingerprint: try string("eval_fingerprint"),
+            evalData: try Self.evalData(object, string), evalFingerprint: try string("eval_fingerprint"),
             manifestError: try error("manifest_error"), evalError: try error("eval_error"))
+    }
+
+    /// The plan's eval data; plans written before text and token files name only a
+    /// safetensors `eval_file`.
+    private static func evalData(
+        _ object: JSONObject, _ string: (String) throws(JobSettingsError) -> String?
+    ) throws(JobSettingsError) -> EvalDataSpec? {
+        guard let file = try string("eval_file") else { return nil }
+        func fail(_ key: String) -> JobSettingsError { JobSettingsError(detail: "job plan: '\(key)' is missing or invalid") }
+        var spec = EvalDataSpec(form: .tensors, file: file)
+        if let form = try string("eval_form") {
+            guard let known = EvalDataSpec.Form(rawValue: form) else { throw fail("eval_form") }
+            spec.form = known
+        }
+        for (key, path) in [("sequence_length", \EvalDataSpec.sequenceLength), ("sequences", \EvalDataSpec.sequences)] {
+            guard let value = object[key], !value.isNull else { continue }
+            guard let n = value.intValue, n >= 1 else { throw fail(key) }
+            spec[keyPath: path] = n
+        }
+        if let documents = try string("documents") {
+            guard let range = EvalDataSpec.documentRange(documents) else { throw fail("documents") }
+            spec.documents = range
+        }
+        return spec
     }
 }

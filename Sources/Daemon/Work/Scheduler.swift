@@ -148,17 +148,24 @@ struct Preparation: Sendable {
         inputs = Self.inputs(checkpoint: settled.path, folder: folder, base: base)
     }
 
-    /// The checkpoint's inputs under the daemon's `[estimate]`, with the eval file's fingerprint
+    /// The checkpoint's inputs under the daemon's `[estimate]`, with the eval data's fingerprint
     /// (nil when it cannot be read; the job then fails reading it).
     static func inputs(checkpoint path: String, folder: CheckpointFolder?, base: EstimationPlan) -> EstimationInputs {
         var inputs = EstimationInputs(checkpoint: path, folder: folder, base: base)
-        inputs.evalFingerprint = inputs.evalPath(runFolder: CheckpointFolder.runFolder(of: path))
-            .flatMap(EvalFingerprints.shared.fingerprint)
+        inputs.evalFingerprint = inputs.evalData.flatMap { spec in
+            try? EvalDataSet.fingerprint(spec: spec, runFolder: CheckpointFolder.runFolder(of: path), checkpoint: folder) {
+                (file) throws(CheckpointError) in
+                guard let fingerprint = EvalFingerprints.shared.fingerprint(file) else {
+                    throw CheckpointError(CheckpointError.Code.missingEvalData, file: file, "cannot be read")
+                }
+                return fingerprint
+            }
+        }
         return inputs
     }
 }
 
-/// SHA-256 of eval files' bytes, cached by (path, size, modification time, inode) so rescans do
+/// SHA-256 of the bytes of eval data files (and tokenizer and config files), cached by (path, size, modification time, inode) so rescans do
 /// not reread unchanged files.
 final class EvalFingerprints: @unchecked Sendable {
     static let shared = EvalFingerprints()

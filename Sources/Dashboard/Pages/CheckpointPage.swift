@@ -127,7 +127,7 @@ struct CheckpointPage {
             <dl class="facts">
             <dt>preconditioner</dt><dd>\(key.preconditionerName)</dd>
             <dt>cutoff</dt><dd>\("\(key.cutoff)")</dd>
-            <dt>eval data</dt><dd><code>\(key.evalFingerprint.isEmpty ? "none" : key.evalFingerprint)</code></dd>
+            <dt>eval data</dt><dd>\(PageFormat.evalData(estimate.record.evalData).map { "\($0), " } ?? "")<code>\(key.evalFingerprint.isEmpty ? "none" : key.evalFingerprint)</code></dd>
             <dt>prior</dt><dd>\(key.prior), centred at \(key.priorCenter)</dd>
             <dt>σ</dt><dd>\(estimate.record.sigma.map { "\($0)" } ?? "—") (rule \(key.sigmaRule))</dd>
             <dt>directions</dt><dd>\(key.directions)</dd>

@@ -1,3 +1,4 @@
+import Base
 import DB
 import Foundation
 import Plotting
@@ -98,6 +99,16 @@ enum PageFormat {
     static func eval(_ fingerprint: String) -> String {
         let hex = fingerprint.split(separator: ":").last.map(String.init) ?? ""
         return hex.isEmpty ? "no eval data" : "eval " + hex.prefix(8)
+    }
+
+    /// What an estimate's `eval_data` says, in a few words: "text eval.jsonl, 20 × 512";
+    /// nil when it was not recorded.
+    static func evalData(_ json: String?) -> String? {
+        guard let json, let value = try? JSONValue.parse(json), let form = value["form"]?.stringValue,
+              let file = value["file"]?.stringValue else { return nil }
+        var text = "\(form) \(file)"
+        if let rows = value["rows"]?.intValue, let length = value["row_length"]?.intValue { text += ", \(rows) × \(length)" }
+        return text
     }
 }
 

@@ -65,6 +65,19 @@ enum FileSystem {
         }
     }
 
+    /// At most the first `count` bytes of the file (to judge a file by its head).
+    static func readPrefix(_ path: String, count: Int) throws(CheckpointError) -> [UInt8] {
+        do throws(FileError) {
+            let file = try RegularFile(opening: path)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
+            defer { buffer.deallocate() }
+            let n = try file.read(into: buffer)
+            return Array(buffer[0..<n])
+        } catch {
+            throw CheckpointError(error)
+        }
+    }
+
     /// Feeds the file's bytes to `hasher` with `read(2)` (a map could fault if a writer
     /// truncates the file meanwhile) and returns its length.
     @discardableResult

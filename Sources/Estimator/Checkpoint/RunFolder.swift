@@ -13,26 +13,20 @@ public struct RunFolder: Sendable {
         manifest = FileSystem.kind(manifestPath) == .missing ? nil : try RunManifest(path: manifestPath)
     }
 
-    /// The eval data file: the manifest's `[data] eval`, else the first of `evalFileNames` present.
-    public func evalDataPath() throws(CheckpointError) -> String {
-        path + "/" + (try evalFileName())
-    }
-
-    /// The eval data file's name in the run folder (a relative path for `[data] eval`).
-    public func evalFileName() throws(CheckpointError) -> String {
-        if let name = manifest?.evalFile {
-            guard FileSystem.kind(path + "/" + name) == .regular else {
-                throw CheckpointError(CheckpointError.Code.missingEvalData, file: path + "/" + RunManifest.fileName, "eval data '\(name)' named by [data] eval is not in the run folder")
+    /// The run's eval data: the manifest's `[data]`, else the first of `evalFileNames` present.
+    /// The file must be there (for an indexed dataset, its `.bin` and `.idx`).
+    public func evalData() throws(CheckpointError) -> EvalDataSpec {
+        if let spec = manifest?.evalData {
+            let key = spec.form == .tensors ? "eval" : spec.form.rawValue
+            let files = spec.form == .tokens ? TokenFile.files(path + "/" + spec.file) : [path + "/" + spec.file]
+            guard let files, files.allSatisfy({ FileSystem.kind($0) == .regular }) else {
+                throw CheckpointError(CheckpointError.Code.missingEvalData, file: path + "/" + RunManifest.fileName, "eval data '\(spec.file)' named by [data] \(key) is not in the run folder")
             }
-            return name
+            return spec
         }
         for name in Self.evalFileNames where FileSystem.kind(path + "/" + name) == .regular {
-            return name
+            return EvalDataSpec(form: .tensors, file: name)
         }
-        throw CheckpointError(CheckpointError.Code.missingEvalData, file: path, "no eval data: no volume.toml [data] eval, no eval_tokens.safetensors and no eval.safetensors in the run folder")
-    }
-
-    public func evalData() throws(CheckpointError) -> EvalDataFile {
-        try EvalDataFile(path: try evalDataPath())
+        throw CheckpointError(CheckpointError.Code.missingEvalData, file: path, "no eval data: no volume.toml [data] eval, text or tokens, no eval_tokens.safetensors and no eval.safetensors in the run folder")
     }
 }

@@ -6,7 +6,9 @@ import Base
 /// architecture = "mlp"      # or gpt_neox, gpt2, llama (else config.json decides)
 /// activation = "relu"
 /// [data]
-/// eval = "digits_val.safetensors"   # relative to the run folder
+/// eval = "digits_val.safetensors"   # relative to the run folder; or text = "eval.txt"
+///                                   # (tokenized), or tokens = "eval.npy" (token ids), with
+///                                   # sequence_length, sequences and documents = "0:20"
 /// [estimate]                # any of: cutoffs, preconditioners, prior, prior_center,
 /// cutoffs = [0.01, 0.1]     # sigma ("rms" or a number), directions, seed, tolerance
 /// ```
@@ -17,16 +19,25 @@ public struct RunManifest: Sendable, Equatable {
 
     public var architecture: String?
     public var activation: String?
-    /// The eval data file, relative to the run folder.
-    public var evalFile: String?
+    /// `[data]`: the eval data, its file relative to the run folder.
+    public var evalData: EvalDataSpec?
     public var estimate: EstimateOverrides
 
-    public init(architecture: String? = nil, activation: String? = nil, evalFile: String? = nil, estimate: EstimateOverrides = EstimateOverrides()) {
+    public init(architecture: String? = nil, activation: String? = nil, evalData: EvalDataSpec? = nil, estimate: EstimateOverrides = EstimateOverrides()) {
         self.architecture = architecture
         self.activation = activation
-        self.evalFile = evalFile
+        self.evalData = evalData
         self.estimate = estimate
     }
+
+    /// A manifest whose eval data is the safetensors file `evalFile`.
+    public init(architecture: String? = nil, activation: String? = nil, evalFile: String?, estimate: EstimateOverrides = EstimateOverrides()) {
+        self.init(architecture: architecture, activation: activation,
+                  evalData: evalFile.map { EvalDataSpec(form: .tensors, file: $0) }, estimate: estimate)
+    }
+
+    /// The safetensors eval file `[data] eval` names.
+    public var evalFile: String? { evalData?.form == .tensors ? evalData?.file : nil }
 
     public init(path: String) throws(CheckpointError) {
         let bytes = try FileSystem.read(path, limit: 1 << 20)
@@ -67,12 +78,7 @@ public struct RunManifest: Sendable, Equatable {
                 }
             case "data":
                 guard let data = try root.subtable(key) else { continue }
-                for k in data.table.keys {
-                    switch k {
-                    case "eval": evalFile = try data.relativePath(k)
-                    default: throw data.unknown(k, known: ["eval"])
-                    }
-                }
+                evalData = try Self.evalData(data)
             case "estimate":
                 guard let table = try root.subtable(key) else { continue }
                 estimate = try EstimateOverrides(table: table)
@@ -83,7 +89,62 @@ public struct RunManifest: Sendable, Equatable {
     }
 }
 
+extension RunManifest {
+    private static let dataKeys = ["eval", "text", "tokens", "sequence_length", "sequences", "documents"]
+
+    /// `[data]`: one of `eval`, `text`, `tokens`, and for the last two the packing.
+    private static func evalData(_ data: SettingsTable) throws(SettingError) -> EvalDataSpec? {
+        var spec: EvalDataSpec?
+        var packingKey: String?
+        var sequenceLength: Int?, sequences: Int?, documents: Range<Int>?
+        for k in data.table.keys {
+            switch k {
+            case "eval", "text", "tokens":
+                guard let file = try data.relativePath(k) else { continue }
+                if let spec {
+                    let other = spec.form == .tensors ? "eval" : spec.form.rawValue
+                    throw data.invalid(k, "cannot be given together with '\(other)': name one eval data source")
+                }
+                spec = EvalDataSpec(form: k == "eval" ? .tensors : k == "text" ? .text : .tokens, file: file)
+            case "sequence_length":
+                sequenceLength = try data.positiveInteger(k)
+                packingKey = k
+            case "sequences":
+                sequences = try data.positiveInteger(k)
+                packingKey = k
+            case "documents":
+                guard let text = try data.string(k) else { continue }
+                guard let range = EvalDataSpec.documentRange(text) else {
+                    throw data.invalid(k, "must be \"FIRST:END\" document indices with 0 ≤ FIRST < END, got \"\(text)\"")
+                }
+                documents = range
+                packingKey = k
+            default:
+                throw data.unknown(k, known: dataKeys)
+            }
+        }
+        guard var spec else {
+            if let packingKey { throw data.invalid(packingKey, "needs 'text' or 'tokens' in [data]") }
+            return nil
+        }
+        if spec.form == .tensors, let packingKey {
+            throw data.invalid(packingKey, "applies to 'text' and 'tokens' data, not to a safetensors 'eval' file, which is used as it is")
+        }
+        spec.sequenceLength = sequenceLength
+        spec.sequences = sequences
+        spec.documents = documents
+        return spec
+    }
+}
+
 extension SettingsTable {
+    /// A whole number ≥ 1.
+    fileprivate func positiveInteger(_ key: String) throws(SettingError) -> Int? {
+        guard let n = try integer(key) else { return nil }
+        guard n >= 1 else { throw invalid(key, "must be at least 1, got \(n)") }
+        return n
+    }
+
     /// A non-empty string.
     fileprivate func name(_ key: String) throws(SettingError) -> String? {
         guard let name = try string(key) else { return nil }

@@ -19,7 +19,7 @@ import Testing
         let prepared = Preparation(SettledCheckpoint(unit: unit, snapshot: snapshot), base: base)
         #expect(prepared.fingerprint == "0d4068739edff6847f8f51e1135cdddb78ed76eec76cbdac8874d733be7b4b61")
         #expect(prepared.inputs.contentFiles == ["model.safetensors", "optimizer.pt"])
-        #expect(prepared.inputs.evalFile == "digits_val.safetensors")
+        #expect(prepared.inputs.evalData?.file == "digits_val.safetensors")
 
         let store = ResultStore(connection: connection)
         let run = try await store.upsertRun(name: "digits", path: runPath)

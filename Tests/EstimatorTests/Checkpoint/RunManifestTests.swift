@@ -138,8 +138,8 @@ import Testing
     @Test func findsManifestEvalFileAndLoadsFeatures() throws {
         let run = try RunFolder(path: Fixtures.path("digits"))
         #expect(run.manifest?.architecture == "mlp")
-        #expect(try run.evalDataPath() == Fixtures.path("digits/digits_val.safetensors"))
-        let eval = try run.evalData()
+        #expect(try run.evalData() == EvalDataSpec(form: .tensors, file: "digits_val.safetensors"))
+        let eval = try EvalDataSet(spec: try run.evalData(), runFolder: run.path, checkpoint: nil)
         #expect(eval.fingerprint == "4bbcae263555f577d056f572397d274d838981611c0f17f28629439b206d1db3")
         guard case .features(let x) = eval.data else { Issue.record("expected features"); return }
         #expect(x.shape == [773, 64])
@@ -150,7 +150,7 @@ import Testing
     @Test func findsEvalTokensByNameAndLoadsIDs() throws {
         let run = try RunFolder(path: Fixtures.path("neox-tiny"))
         #expect(run.manifest == nil)
-        let eval = try run.evalData()
+        let eval = try EvalDataSet(spec: try run.evalData(), runFolder: run.path, checkpoint: nil)
         #expect(eval.path == Fixtures.path("neox-tiny/eval_tokens.safetensors"))
         #expect(eval.fingerprint == "e3bc5ddc8b3d55b66cfbeb8270cfa80c73f6a3a932350c482ac3f4b25b64abe2")
         guard case .tokens(let ids, let mask) = eval.data else { Issue.record("expected tokens"); return }
@@ -164,20 +164,20 @@ import Testing
         let dir = try TemporaryDirectory()
         let tokens = try readBytes(Fixtures.path("neox-tiny/eval_tokens.safetensors"))
         try dir.write("eval.safetensors", tokens)
-        #expect(try RunFolder(path: dir.path).evalDataPath() == dir.path + "/eval.safetensors")
+        #expect(try RunFolder(path: dir.path).evalData().file == "eval.safetensors")
         try dir.write("eval_tokens.safetensors", tokens)
-        #expect(try RunFolder(path: dir.path).evalDataPath() == dir.path + "/eval_tokens.safetensors")
+        #expect(try RunFolder(path: dir.path).evalData().file == "eval_tokens.safetensors")
     }
 
     @Test func missingEvalDataNamesWhatWasLookedFor() throws {
         let dir = try TemporaryDirectory()
-        let error = #expect(throws: CheckpointError.self) { try RunFolder(path: dir.path).evalDataPath() }
+        let error = #expect(throws: CheckpointError.self) { try RunFolder(path: dir.path).evalData() }
         #expect(error?.code == "eval.missing")
-        #expect(error?.detail == "no eval data: no volume.toml [data] eval, no eval_tokens.safetensors and no eval.safetensors in the run folder")
+        #expect(error?.detail == "no eval data: no volume.toml [data] eval, text or tokens, no eval_tokens.safetensors and no eval.safetensors in the run folder")
 
         try dir.write("volume.toml", "[data]\neval = \"val.safetensors\"\n")
         try dir.write("eval.safetensors", [0])
-        let named = #expect(throws: CheckpointError.self) { try RunFolder(path: dir.path).evalDataPath() }
+        let named = #expect(throws: CheckpointError.self) { try RunFolder(path: dir.path).evalData() }
         #expect(named?.code == "eval.missing")
         #expect(named?.detail == "eval data 'val.safetensors' named by [data] eval is not in the run folder")
     }

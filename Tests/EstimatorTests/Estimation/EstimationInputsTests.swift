@@ -28,8 +28,8 @@ import Testing
         let inputs = EstimationInputs(checkpoint: path, folder: try CheckpointFolder(path: path), base: base)
         #expect(inputs == EstimationInputs(
             contentFiles: ["model.safetensors", "optimizer.pt"], architecture: "mlp", activation: "relu", plan: base,
-            evalFile: "digits_val.safetensors"))
-        #expect(inputs.evalPath(runFolder: Fixtures.path("digits")) == Fixtures.path("digits/digits_val.safetensors"))
+            evalData: EvalDataSpec(form: .tensors, file: "digits_val.safetensors")))
+        #expect(inputs.evalData?.path(runFolder: Fixtures.path("digits")) == Fixtures.path("digits/digits_val.safetensors"))
     }
 
     @Test func hashesEvalBytesWithoutParsingThem() throws {
