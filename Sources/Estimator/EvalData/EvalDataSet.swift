@@ -30,7 +30,7 @@ public struct EvalDataSet: Sendable {
         guard spec.isPacked else {
             let file = try EvalDataFile(path: path)
             data = file.data
-            provenance = EvalProvenance(spec: spec, sources: sources, fingerprint: file.fingerprint, tokenizer: nil, eos: nil, data: file.data)
+            provenance = EvalProvenance(spec: spec, fingerprint: file.fingerprint, dataHashes: [file.fingerprint], tokenizer: nil, eos: nil, data: file.data)
             return
         }
         let tokenizer = try sources.tokenizer.map { (path) throws(CheckpointError) in try Tokenizer(path: path) }
@@ -58,8 +58,11 @@ public struct EvalDataSet: Sendable {
             preconditionFailure("tensors are not packed")
         }
         data = .tokens(ids: rows, mask: nil)
-        provenance = EvalProvenance(spec: spec, sources: sources, fingerprint: try sources.fingerprint(spec: spec),
-                                    tokenizer: sources.tokenizer, eos: eos, data: data)
+        let (fingerprint, hashes) = try sources.fingerprint(spec: spec)
+        let tokenizerHash = hashes.first { $0.role == "tokenizer" }?.hash
+        provenance = EvalProvenance(spec: spec, fingerprint: fingerprint, dataHashes: hashes.filter { $0.role == "data" }.compactMap(\.hash),
+                                    tokenizer: sources.tokenizer.flatMap { path in tokenizerHash.map { (Self.relative(path, to: runFolder), $0) } },
+                                    eos: eos, data: data)
     }
 
     /// The fingerprint the data of `spec` would have, from the files' bytes without parsing
@@ -71,7 +74,12 @@ public struct EvalDataSet: Sendable {
     ) throws(CheckpointError) -> String {
         let sources = try EvalSources(spec: spec, runFolder: runFolder, checkpoint: checkpoint)
         guard spec.isPacked else { return try hash(sources.data[0]) }
-        return try sources.fingerprint(spec: spec, hash: hash)
+        return try sources.fingerprint(spec: spec, hash: hash).fingerprint
+    }
+
+    /// `path` inside `folder` as a relative path; other paths as they are.
+    private static func relative(_ path: String, to folder: String) -> String {
+        path.hasPrefix(folder + "/") ? String(path.dropFirst(folder.count + 1)) : path
     }
 
     /// The id put between documents: `tokenizer_config.json`'s `eos_token` (a string or
@@ -137,20 +145,23 @@ struct EvalSources: Sendable {
         config = checkpoint?.configPath
     }
 
-    /// SHA-256 over the form, each file's role and hash, and the packing settings.
-    func fingerprint(spec: EvalDataSpec,
-                     hash: (String) throws(CheckpointError) -> String = EvalDataFile.fingerprint(ofFile:)) throws(CheckpointError) -> String {
-        var lines = ["volumed eval data 1", "form \(spec.form.rawValue)"]
-        for file in data { lines.append("data \(try hash(file))") }
+    /// The hash of every source file by role (`data` once per data file), and the SHA-256 over
+    /// the form, those hashes and the packing settings.
+    func fingerprint(spec: EvalDataSpec, hash: (String) throws(CheckpointError) -> String = EvalDataFile.fingerprint(ofFile:))
+        throws(CheckpointError) -> (fingerprint: String, hashes: [(role: String, hash: String?)]) {
+        var hashes: [(role: String, hash: String?)] = []
+        for file in data { hashes.append(("data", try hash(file))) }
         for (role, file) in [("tokenizer", tokenizer), ("tokenizer_config", tokenizerConfig), ("config", config)] {
-            lines.append("\(role) \(try file.map { (file) throws(CheckpointError) in try hash(file) } ?? "none")")
+            hashes.append((role, try file.map { (file) throws(CheckpointError) in try hash(file) }))
         }
+        var lines = ["volumed eval data 1", "form \(spec.form.rawValue)"]
+        lines += hashes.map { "\($0.role) \($0.hash ?? "none")" }
         let packing = spec.packing(eos: nil)
         lines.append("sequence_length \(packing.sequenceLength)")
         lines.append("sequences \(packing.sequences)")
         lines.append("documents \(spec.documents.map { "\($0.lowerBound):\($0.upperBound)" } ?? "all")")
         var hasher = SHA256()
         hasher.update(Array(lines.joined(separator: "\n").utf8))
-        return hasher.hexDigest()
+        return (hasher.hexDigest(), hashes)
     }
 }

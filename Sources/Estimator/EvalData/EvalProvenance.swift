@@ -8,8 +8,11 @@ public struct EvalProvenance: Sendable, Equatable {
     /// The file as the run or `--data` named it.
     public var file: String
     public var fingerprint: String
+    /// Hex SHA-256 of the data file's bytes (an indexed dataset's `.bin`, then `.idx`).
+    public var dataSHA256: [String]
     /// The `tokenizer.json` used for text; nil otherwise.
     public var tokenizer: String?
+    public var tokenizerSHA256: String?
     public var eos: Int32?
     public var sequenceLength: Int?
     public var sequences: Int?
@@ -18,11 +21,15 @@ public struct EvalProvenance: Sendable, Equatable {
     public var rows: Int
     public var rowLength: Int
 
-    init(spec: EvalDataSpec, sources: EvalSources, fingerprint: String, tokenizer: String?, eos: Int32?, data: EvalData) {
+    init(spec: EvalDataSpec, fingerprint: String, dataHashes: [String], tokenizer: (path: String, sha256: String)?, eos: Int32?, data: EvalData) {
         form = spec.form
         file = spec.file
         self.fingerprint = fingerprint
-        self.tokenizer = spec.form == .text ? tokenizer : nil
+        dataSHA256 = dataHashes
+        if spec.form == .text, let tokenizer {
+            self.tokenizer = tokenizer.path
+            tokenizerSHA256 = tokenizer.sha256
+        }
         self.eos = eos
         if spec.isPacked {
             let packing = spec.packing(eos: eos)
@@ -36,15 +43,20 @@ public struct EvalProvenance: Sendable, Equatable {
         }
     }
 
-    /// `{"form", "file", "fingerprint", "rows", "row_length"}`, plus `tokenizer`, `eos`,
+    /// `{"form", "file", "sha256" (a list for an indexed dataset), "fingerprint", "rows",
+    /// "row_length"}`, plus `tokenizer` and `tokenizer_sha256` for text, and `eos`,
     /// `sequence_length`, `sequences` and `documents` for packed data.
     public var json: JSONValue {
+        let sha: JSONValue = dataSHA256.count == 1 ? .string(dataSHA256[0]) : .array(dataSHA256.map(JSONValue.string))
         var entries: [(String, JSONValue)] = [
-            ("form", .string(form.rawValue)), ("file", .string(file)), ("fingerprint", .string(fingerprint)),
+            ("form", .string(form.rawValue)), ("file", .string(file)), ("sha256", sha), ("fingerprint", .string(fingerprint)),
             ("rows", .int(rows)), ("row_length", .int(rowLength)),
         ]
         if form != .tensors {
-            if let tokenizer { entries.append(("tokenizer", .string(tokenizer))) }
+            if let tokenizer, let tokenizerSHA256 {
+                entries.append(("tokenizer", .string(tokenizer)))
+                entries.append(("tokenizer_sha256", .string(tokenizerSHA256)))
+            }
             entries.append(("eos", eos.map { .int(Int($0)) } ?? .null))
             if let sequenceLength { entries.append(("sequence_length", .int(sequenceLength))) }
             if let sequences { entries.append(("sequences", .int(sequences))) }

@@ -20,7 +20,7 @@ extension ServeEndToEnd {
             "eval_fingerprint", "cutoff", "preconditioner", "preconditioner_params", "prior", "prior_center",
             "sigma_rule", "sigma", "directions", "seed", "tolerance", "log_volume", "log10_volume", "bits",
             "max_sample", "ess", "interval_low", "interval_high", "kl_evaluations", "unbounded", "nonfinite",
-            "software_version", "skipped", "preconditioner_rse",
+            "software_version", "skipped", "preconditioner_rse", "eval_data",
         ]
         static let uncomparedColumns: Set<String> = ["id", "checkpoint_id", "job_id", "seconds", "seconds_preconditioner", "created_at"]
         static let sampleColumns: Set<String> = ["estimate_id", "direction", "radius", "log_estimate", "kl_evaluations"]
@@ -62,6 +62,7 @@ extension ServeEndToEnd {
                     #expect(row.nParams == printed.nParams && row.architecture == printed.architecture,
                             "checkpoint \(path): stored \(row.nParams.map(String.init) ?? "-") parameters, \(row.architecture ?? "-")")
                     #expect(row.evalFingerprint == evalFingerprint, "\(row)")
+                    #expect(try row.evalData.map { try JSONDecoder().decode(PrintedEval.self, from: Data($0.utf8)) } == printed.eval, "\(row)")
                     #expect(row.softwareVersion == VolumedVersion.current, "\(row)")
                 }
                 // One row per preconditioner and cutoff, none more.
@@ -217,10 +218,25 @@ struct PrintedEstimate: Decodable {
     var architecture: String
     var nParams: Int64
     var evalData: String
+    var eval: PrintedEval
     var results: [PrintedResult]
 
     enum CodingKeys: String, CodingKey {
-        case checkpoint, step, architecture, nParams = "n_params", evalData = "eval_data", results
+        case checkpoint, step, architecture, nParams = "n_params", evalData = "eval_data", eval, results
+    }
+}
+
+/// `eval`: what the eval data was (the `eval_data` column holds the same object).
+struct PrintedEval: Decodable, Equatable {
+    var form: String
+    var file: String
+    var sha256: String
+    var fingerprint: String
+    var rows: Int
+    var rowLength: Int
+
+    enum CodingKeys: String, CodingKey {
+        case form, file, sha256, fingerprint, rows, rowLength = "row_length"
     }
 }
 
@@ -299,6 +315,7 @@ struct StoredEstimateRow: CustomStringConvertible {
     var softwareVersion: String
     var skipped: String?
     var preconditionerRSE: Double?
+    var evalData: String?
 
     /// `preconditioner_params` ("eps=0.001,exponent=0.5") as the CLI prints it: a name → value object.
     var parameters: [String: Double]? {
@@ -356,7 +373,8 @@ struct StoredEstimateRow: CustomStringConvertible {
                 nonfinite: try row.decode(Int?.self, column: "nonfinite"),
                 softwareVersion: try row.decode(String.self, column: "software_version"),
                 skipped: try row.decode(String?.self, column: "skipped"),
-                preconditionerRSE: try row.decode(Double?.self, column: "preconditioner_rse"))
+                preconditionerRSE: try row.decode(Double?.self, column: "preconditioner_rse"),
+                evalData: try row.decode(String?.self, column: "eval_data"))
         }
     }
 }

@@ -44,7 +44,9 @@ import Testing
         let (ids, set) = try rows(EvalDataSpec(form: .text, file: "eval.txt", sequenceLength: 64))
         #expect(ids == expected.txt)
         #expect(set.provenance.eos == expected.eos)
-        #expect(set.provenance.tokenizer == run.path + "/tokenizer.json")
+        #expect(set.provenance.tokenizer == "tokenizer.json")
+        #expect(set.provenance.tokenizerSHA256 == (try EvalDataFile.fingerprint(ofFile: run.path + "/tokenizer.json")))
+        #expect(set.provenance.dataSHA256 == [try EvalDataFile.fingerprint(ofFile: run.path + "/eval.txt")])
         #expect(set.provenance.rows == expected.txt.count && set.provenance.rowLength == 64)
         #expect(set.fingerprint == (try EvalDataSet.fingerprint(spec: set.spec, runFolder: run.path, checkpoint: checkpoint)))
     }
@@ -60,7 +62,7 @@ import Testing
         let before = try EvalDataSet.fingerprint(spec: spec, runFolder: run.path, checkpoint: checkpoint)
         try run.write("checkpoint-60/tokenizer.json", Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("text-eval/tokenizer.json")))) + [10])
         let after = try EvalDataSet(spec: spec, runFolder: run.path, checkpoint: checkpoint)
-        #expect(after.provenance.tokenizer == run.path + "/checkpoint-60/tokenizer.json")
+        #expect(after.provenance.tokenizer == "checkpoint-60/tokenizer.json")
         #expect(after.fingerprint != before)
     }
 
