@@ -43,13 +43,16 @@ public struct EvalDataSet: Sendable {
                 throw CheckpointError("eval.no_tokenizer", file: path,
                                       "text eval data needs the run's \(Self.tokenizerFileName), in the checkpoint folder or the run folder; neither has one")
             }
+            // Tokenized only as far as packing needs: each document adds at least its ids.
             var documents: [[Int32]] = []
-            for text in try TextDocuments.read(path, documents: spec.documents) {
+            var count = 0
+            for text in try TextDocuments.read(path, documents: spec.documents) where count < packing.tokensNeeded {
                 documents.append(try tokenizer.encode(text))
+                count += documents[documents.count - 1].count
             }
             rows = try packing.pack(documents: documents, source: path)
         case .tokens:
-            switch try TokenFile.read(path, documents: spec.documents) {
+            switch try TokenFile.read(path, documents: spec.documents, tokenLimit: packing.tokensNeeded) {
             case .rows(let given): rows = given
             case .stream(let ids): rows = try packing.pack(stream: ids, source: path)
             case .documents(let documents): rows = try packing.pack(documents: documents, source: path)

@@ -131,17 +131,23 @@ public struct IndexedDataset: Sendable {
     }
 
     /// The ids of the documents in `range` (all when nil), each its sequences concatenated.
-    public func documents(_ range: Range<Int>? = nil) throws(CheckpointError) -> [[Int32]] {
-        let selected = try TokenFile.select(range, of: documentCount, in: indexPath)
+    /// With a `tokenLimit`, the documents stop at the first that brings the ids to the limit
+    /// (packing needs no more), so a Pile-sized dataset is read only as far as needed.
+    public func documents(_ range: Range<Int>? = nil, tokenLimit: Int? = nil) throws(CheckpointError) -> [[Int32]] {
+        var selected = try TokenFile.select(range, of: documentCount, in: indexPath)
         let idx = index.bytes
         let lengthsAt = Self.headerSize, pointersAt = lengthsAt + 4 * sequenceCount, documentsAt = pointersAt + 8 * sequenceCount
         func documentIndex(_ j: Int) -> Int {
             Int(Int64(littleEndian: idx.loadUnaligned(fromByteOffset: documentsAt + 8 * j, as: Int64.self)))
         }
-        let first = documentIndex(selected.lowerBound), last = documentIndex(selected.upperBound)
+        func length(_ s: Int) -> Int { Int(Int32(littleEndian: idx.loadUnaligned(fromByteOffset: lengthsAt + 4 * s, as: Int32.self))) }
         var total = 0
-        for s in first..<last {
-            total += Int(Int32(littleEndian: idx.loadUnaligned(fromByteOffset: lengthsAt + 4 * s, as: Int32.self)))
+        for document in selected {
+            for s in documentIndex(document)..<documentIndex(document + 1) { total += length(s) }
+            if let tokenLimit, total >= tokenLimit {
+                selected = selected.lowerBound..<(document + 1)
+                break
+            }
         }
         guard total <= TokenFile.maxTokens else {
             throw TokenFile.tooLarge(indexPath, total, "pick fewer with [data] documents")

@@ -14,14 +14,15 @@ public enum TokenSource: Sendable {
 /// of its `.bin` and `.idx`.
 public enum TokenFile {
     /// The token ids in `path`. `documents` keeps only that range of documents (`.jsonl` and
-    /// indexed datasets; an error for `.npy`).
-    public static func read(_ path: String, documents: Range<Int>? = nil) throws(CheckpointError) -> TokenSource {
+    /// indexed datasets; an error for `.npy`). An indexed dataset's documents stop once they
+    /// hold `tokenLimit` ids.
+    public static func read(_ path: String, documents: Range<Int>? = nil, tokenLimit: Int? = nil) throws(CheckpointError) -> TokenSource {
         guard let files = files(path) else {
             throw CheckpointError("tokens.unsupported", file: path,
                                   "not a token file: token ids are read from .npy, .jsonl (input_ids), or an indexed dataset named by its prefix (or its .bin or .idx)")
         }
         if files.count == 2 {
-            return .documents(try IndexedDataset(prefix: String(files[0].dropLast(4))).documents(documents))
+            return .documents(try IndexedDataset(prefix: String(files[0].dropLast(4))).documents(documents, tokenLimit: tokenLimit))
         }
         let file: MappedFile
         do { file = try MappedFile(path: path) } catch { throw CheckpointError(error) }

@@ -17,9 +17,12 @@ public struct TokenPacking: Sendable, Equatable {
         self.eos = eos
     }
 
+    /// The ids that fill every row; documents beyond them are not needed.
+    public var tokensNeeded: Int { sequenceLength.multipliedReportingOverflow(by: sequences).overflow ? .max : sequenceLength * sequences }
+
     /// `[rows, sequenceLength]` from documents; `source` names the data in errors.
     public func pack(documents: [[Int32]], source: String) throws(CheckpointError) -> Tensor<Int32> {
-        let needed = sequenceLength * sequences
+        let needed = tokensNeeded
         var stream: [Int32] = []
         stream.reserveCapacity(min(needed, documents.reduce(0) { $0 + $1.count + 1 }))
         for (i, document) in documents.enumerated() {
@@ -32,6 +35,7 @@ public struct TokenPacking: Sendable, Equatable {
 
     /// `[rows, sequenceLength]` from one stream of ids.
     public func pack(stream: [Int32], source: String) throws(CheckpointError) -> Tensor<Int32> {
+        precondition(sequenceLength >= 1 && sequences >= 1, "packing needs rows of at least one token")
         let rows = min(sequences, stream.count / sequenceLength)
         guard rows > 0 else {
             throw CheckpointError("eval.too_short", file: source,

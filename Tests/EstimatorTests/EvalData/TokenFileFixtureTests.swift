@@ -68,6 +68,20 @@ import Testing
         #expect(first == [lines[0]])
     }
 
+    /// Packing needs `sequences × sequence_length` ids: an indexed dataset is read up to the
+    /// document that reaches them, not to its end.
+    @Test func indexedDatasetStopsAtTheTokenLimit() throws {
+        let prefix = Fixtures.path("token-files/megatron_int32_text_document")
+        let all = Self.expected["megatron_int32_text_document"]!["documents"]!.arrayValue!.map { Self.ids($0) }
+        let limit = all[0].count + all[1].count
+        guard case .documents(let two) = try TokenFile.read(prefix, tokenLimit: limit) else { Issue.record("not documents"); return }
+        #expect(two == Array(all[0..<2]))
+        guard case .documents(let three) = try TokenFile.read(prefix, tokenLimit: limit + 1) else { Issue.record("not documents"); return }
+        #expect(three == Array(all[0..<3]))
+        guard case .documents(let fromTwo) = try TokenFile.read(prefix, documents: 2..<6, tokenLimit: 1) else { Issue.record("not documents"); return }
+        #expect(fromTwo == [all[2]])
+    }
+
     @Test func documentsOutOfRangeNamesTheCount() {
         let error = #expect(throws: CheckpointError.self) {
             try TokenFile.read(Fixtures.path("token-files/megatron_int32_text_document"), documents: 0..<20)
