@@ -3,10 +3,10 @@ import Foundation
 import Testing
 @testable import Estimator
 
-/// Text eval data end to end: documents read, tokenized with the run's `tokenizer.json`, EOS
-/// from the checkpoint's `config.json`, packed — ids as the `tokenizers` library gives them
-/// (fixtures/text-eval/make_text_eval.py).
-@Suite struct TextEvalDataTests {
+/// Packed eval data end to end: text documents read, tokenized with the run's `tokenizer.json`
+/// (ids as the `tokenizers` library gives them, fixtures/text-eval/make_text_eval.py), token
+/// files' documents, both packed with the EOS from the checkpoint's `config.json`.
+@Suite struct PackedEvalDataTests {
     struct Expected: Decodable {
         let eos: Int32
         let sequence_length: Int
@@ -64,6 +64,20 @@ import Testing
         let after = try EvalDataSet(spec: spec, runFolder: run.path, checkpoint: checkpoint)
         #expect(after.provenance.tokenizer == "checkpoint-60/tokenizer.json")
         #expect(after.fingerprint != before)
+    }
+
+    @Test func packsTokenFileDocumentsWithTheCheckpointsEOS() throws {
+        let prefix = Fixtures.path("token-files/megatron_int32_text_document")
+        guard case .documents(let documents) = try TokenFile.read(prefix) else { Issue.record("not documents"); return }
+        let stream = Array(documents.map { $0 }.joined(separator: [expected.eos]))
+        let spec = EvalDataSpec(form: .tokens, file: prefix, sequenceLength: 5, sequences: 3)
+        let (ids, set) = try rows(spec)
+        #expect(ids == [Array(stream[0..<5]), Array(stream[5..<10]), Array(stream[10..<15])])
+        #expect(set.provenance.eos == expected.eos && set.provenance.tokenizer == nil)
+        #expect(set.provenance.dataSHA256 == [try EvalDataFile.fingerprint(ofFile: prefix + ".bin"), try EvalDataFile.fingerprint(ofFile: prefix + ".idx")])
+        // A rank-2 .npy is used as it is.
+        let (rows2, _) = try rows(EvalDataSpec(form: .tokens, file: Fixtures.path("token-files/rows_int32.npy"), sequenceLength: 5))
+        #expect(rows2.count == 4 && rows2[0].count == 16)
     }
 
     @Test func textWithoutTokenizerSaysWhereItLooked() throws {
