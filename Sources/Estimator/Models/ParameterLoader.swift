@@ -29,6 +29,11 @@ struct ParameterLoader {
     /// Appends the parameter `name` (its full `named_parameters()` name) of `shape`.
     mutating func add(_ name: String, _ shape: [Int], inLayerNormModule: Bool = false) throws(EstimatorError) {
         guard let key = storedName(name) else {
+            if let (stored, prefix) = prefixedName(name) {
+                let known = (StateDictNames.wrapperPrefixes + [basePrefix]).map { "'\($0)'" }.joined(separator: ", ")
+                throw EstimatorError(code: "model.unknown_prefix",
+                                 "\(store.source): no tensor '\(name)' (the \(architectureName) model needs it), but there is '\(stored)': the names carry the prefix '\(prefix)', which is not one volumed removes (\(known))")
+            }
             throw EstimatorError(code: "model.missing_tensor",
                              "\(store.source): no tensor '\(name)' (the \(architectureName) model needs it, shape \(shape))")
         }
@@ -52,11 +57,50 @@ struct ParameterLoader {
         return (module + ".weight", bias ? module + ".bias" : nil)
     }
 
+    /// Accepts a tied head saved beside its embedding (`torch.save(model.state_dict())` of a tied
+    /// model stores both `head` and `embedding`) only when the two are equal bit for bit: the
+    /// model uses the embedding, so a head that differs (weights untied by training or
+    /// editing) would be silently ignored. Nothing to check when the head is not stored.
+    func checkTiedCopy(_ head: String, of embedding: String) throws(EstimatorError) {
+        guard stored.contains(head), let embeddingKey = storedName(embedding) else { return }
+        let a: RawTensor
+        let b: RawTensor
+        do {
+            a = try store.tensor(embeddingKey)
+            b = try store.tensor(head)
+        } catch { throw EstimatorError(code: error.code, error.description) }
+        func fail(_ why: String) -> EstimatorError {
+            EstimatorError(code: "model.tied_head_differs",
+                           "\(store.source): '\(head)' \(why) '\(embeddingKey)', but config.json ties the output head to the embedding (tie_word_embeddings); the saved head would be ignored (set tie_word_embeddings to false if the model was trained untied)")
+        }
+        guard a.shape == b.shape else { throw fail("has shape \(b.shape), not the shape \(a.shape) of") }
+        if a.dtype == b.dtype, a.bytes.elementsEqual(b.bytes) { return }
+        // Element by element as floats (exact for every float dtype), naming the first difference.
+        let x = a.floats()
+        let y = b.floats()
+        guard let i = x.indices.first(where: { x[$0].bitPattern != y[$0].bitPattern }) else { return }
+        let columns = a.shape.last ?? 1
+        let place = a.shape.count == 2 ? "[\(i / columns), \(i % columns)]" : "\(i)"
+        throw fail("differs at element \(place) (\(y[i]) vs \(x[i])) from")
+    }
+
     /// The layout and θ0, with every value checked finite.
     func finish() throws(EstimatorError) -> (ParameterLayout, [Float]) {
         let layout = ParameterLayout(entries)
         try checkFinite(anchor, layout: layout, source: store.source)
         return (layout, anchor)
+    }
+
+    /// A stored name that is `name` (or its base-model spelling) behind an unknown prefix
+    /// (`net.transformer.wte.weight`), for a clearer error than a missing tensor.
+    private func prefixedName(_ name: String) -> (stored: String, prefix: String)? {
+        let spellings = name.hasPrefix(basePrefix) ? [name, String(name.dropFirst(basePrefix.count))] : [name]
+        for stored in store.tensorNames {
+            if let spelling = spellings.first(where: { stored.hasSuffix("." + $0) }) {
+                return (stored, String(stored.dropLast(spelling.count)))
+            }
+        }
+        return nil
     }
 
     private func storedName(_ name: String) -> String? {
