@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Builds a model's flat parameter vector from a checkpoint's tensors, one parameter at a time in
 /// `named_parameters()` order, checking that each tensor exists and has the shape the config implies.
 ///
@@ -74,14 +80,18 @@ struct ParameterLoader {
                            "\(store.source): '\(head)' \(why) '\(embeddingKey)', but config.json ties the output head to the embedding (tie_word_embeddings); the saved head would be ignored (set tie_word_embeddings to false if the model was trained untied)")
         }
         guard a.shape == b.shape else { throw fail("has shape \(b.shape), not the shape \(a.shape) of") }
-        if a.dtype == b.dtype, a.bytes.elementsEqual(b.bytes) { return }
-        // Element by element as floats (exact for every float dtype), naming the first difference.
-        let x = a.floats()
-        let y = b.floats()
-        guard let i = x.indices.first(where: { x[$0].bitPattern != y[$0].bitPattern }) else { return }
+        guard a.dtype == b.dtype else { throw fail("is \(b.dtype.rawValue), not \(a.dtype.rawValue) like") }
+        // One storage (a tied model saved by torch.save), or equal bytes.
+        if a.bytes.isEmpty || a.bytes.baseAddress == b.bytes.baseAddress || memcmp(a.bytes.baseAddress!, b.bytes.baseAddress!, a.bytes.count) == 0 {
+            return
+        }
+        let width = a.dtype.byteWidth
+        let i = (0..<a.count).first { i in
+            memcmp(a.bytes.baseAddress! + i * width, b.bytes.baseAddress! + i * width, width) != 0
+        } ?? 0
         let columns = a.shape.last ?? 1
         let place = a.shape.count == 2 ? "[\(i / columns), \(i % columns)]" : "\(i)"
-        throw fail("differs at element \(place) (\(y[i]) vs \(x[i])) from")
+        throw fail("differs at element \(place) (\(b.doubles()[i]) vs \(a.doubles()[i])) from")
     }
 
     /// The layout and θ0, with every value checked finite.
