@@ -107,11 +107,15 @@ public struct CheckpointEstimation: Sendable {
         case .none:
             return .success(.identity)
         case .adam, .adamM:
+            let optimizerFile = CheckpointLayout.optimizerFileName(for: folder.form)
             guard let optimizerPath = folder.optimizerPath else {
-                return .failure(SkipReason("no optimizer.pt in the checkpoint"))
+                switch folder.form {
+                case .file, .stateDictFile: return .failure(SkipReason("a single-file checkpoint holds no optimizer state"))
+                case .folder, .accelerateFolder, .lightning: return .failure(SkipReason("no \(optimizerFile) in the checkpoint"))
+                }
             }
             guard let moments = try adamMoments(optimizerPath) else {
-                return .failure(SkipReason("no Adam state in optimizer.pt (step 0)"))
+                return .failure(SkipReason("no Adam state in \(optimizerFile) (step 0)"))
             }
             var p = try Preconditioner.moments(spec, moments)
             p.secondsToBuild = (clock.now - started).seconds

@@ -50,6 +50,41 @@ import Testing
         #expect(names(scan.units[3].state.snapshot) == ["pytorch_model.bin"])
     }
 
+    /// A plain training loop's `torch.save` files and Accelerate's `checkpoint_<n>` folders in a
+    /// run folder; the other `.pt`/`.pth`/`.bin` files trainers leave there are not checkpoints.
+    @Test func findsStateDictFilesAndAccelerateFolders() throws {
+        let folder = try TemporaryDirectory()
+        try folder.makeFolder("root/run")
+        for name in ["step-10.pt", "model_20.pth", "weights-30.bin"] {
+            try folder.write("root/run/" + name, bytes: 40)
+        }
+        for name in ["training_args.bin", "optimizer.pt", "scheduler.pt", "rng_state.pth", "rng_state_0.pth", "optimizer_1.bin",
+                     "pytorch_model-00001-of-00002.bin", "config.json"] {
+            try folder.write("root/run/" + name, bytes: 3)
+        }
+        try folder.makeFolder("root/run/checkpoint_0")
+        try folder.write("root/run/checkpoint_0/model.safetensors", bytes: 100)
+        try folder.write("root/run/checkpoint_0/optimizer.bin", bytes: 200)
+        try folder.write("root/run/checkpoint_0/scheduler.bin", bytes: 5)
+        try folder.write("root/run/checkpoint_0/random_states_0.pkl", bytes: 6)
+        try folder.write("root/run/checkpoint_0/optimizer.pt", bytes: 7)
+        try folder.makeFolder("root/run/checkpoint_1")
+        try folder.write("root/run/checkpoint_1/optimizer.bin", bytes: 200)
+
+        let scan = CheckpointScanner(root: folder.path + "/root").scan()
+        let root = folder.path + "/root"
+        #expect(scan.problems.isEmpty)
+        #expect(scan.units.map(\.unit.path) == [
+            "\(root)/run/checkpoint_0", "\(root)/run/checkpoint_1", "\(root)/run/model_20.pth",
+            "\(root)/run/step-10.pt", "\(root)/run/weights-30.bin",
+        ])
+        #expect(scan.units.map(\.unit.layout) == [.accelerateFolder, .accelerateFolder, .stateDictFile, .stateDictFile, .stateDictFile])
+        #expect(scan.units.map(\.unit.step) == [0, 1, 20, 10, 30])
+        #expect(names(scan.units[0].state.snapshot) == ["model.safetensors", "optimizer.bin"])
+        #expect(scan.units[1].state == .incomplete)
+        #expect(names(scan.units[3].state.snapshot) == ["step-10.pt"])
+    }
+
     @Test(arguments: ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"])
     func anyWeightsFileMakesAFolderComplete(weights: String) throws {
         let folder = try TemporaryDirectory()
@@ -223,7 +258,13 @@ import Testing
         #expect(unit("checkpoint-") == nil)
         #expect(unit("tmp-checkpoint-3") == nil)
         #expect(unit("step-.safetensors") == nil)
-        #expect(unit("step-3.bin") == nil)
+        #expect(unit("step-3.bin")?.layout == .stateDictFile)
+        #expect(unit("step-3.bin")?.step == 3)
+        #expect(unit("rng_state_0.pth") == nil)
+        #expect(unit("checkpoint_4")?.layout == .accelerateFolder)
+        #expect(unit("checkpoint_4")?.step == 4)
+        #expect(unit("checkpoint_4")?.isContentFileName("optimizer.bin") == true)
+        #expect(unit("checkpoint-4")?.isContentFileName("optimizer.bin") == false)
         #expect(unit("trainer_state.json") == nil)
     }
 }

@@ -186,6 +186,45 @@ import Testing
         }
     }
 
+    /// A plain training loop's `torch.save` files and Accelerate's `checkpoint_<n>` folders,
+    /// written in place in a run folder: each settles once with its content, the files beside
+    /// them that are not checkpoints never do, and an Accelerate folder's scheduler and RNG
+    /// states do not make it settle again, while a new `optimizer.bin` does.
+    @Test func settlesStateDictFilesAndAccelerateFolders() async throws {
+        try folder.makeFolder("root/run")
+        try await withWatcher { _, collector in
+            let run = root + "/run"
+            writeQuickly(run + "/step-10.pt", bytes: 64)
+            writeQuickly(run + "/model_20.pth", bytes: 64)
+            for name in ["training_args.bin", "optimizer.pt", "scheduler.pt", "rng_state_0.pth", "optimizer_1.bin"] {
+                writeQuickly(run + "/" + name, bytes: 8)
+            }
+            let accelerate = run + "/checkpoint_0"
+            #expect(mkdir(accelerate, 0o755) == 0)
+            for (name, size) in [("model.safetensors", 100), ("optimizer.bin", 200), ("scheduler.bin", 5), ("random_states_0.pkl", 6)] {
+                writeQuickly(accelerate + "/" + name, bytes: size)
+            }
+            let expected = [accelerate, run + "/model_20.pth", run + "/step-10.pt"]
+            try #require(await passTime(collector) { Set($0.settled.map(\.path)).isSuperset(of: expected) })
+            try await settleMarker(collector, step: 1)
+            #expect(settledPaths(collector).sorted() == expected)
+            #expect(collector.settled(at: run + "/step-10.pt").first?.step == 10)
+            #expect(collector.settled(at: run + "/step-10.pt").first?.snapshot.files.map(\.name) == ["step-10.pt"])
+            #expect(collector.settled(at: run + "/model_20.pth").first?.step == 20)
+            let settled = try #require(collector.settled(at: accelerate).first)
+            #expect(settled.step == 0)
+            #expect(settled.snapshot.files.map(\.name) == ["model.safetensors", "optimizer.bin"])
+
+            writeQuickly(accelerate + "/scheduler.bin", bytes: 9)
+            writeQuickly(accelerate + "/random_states_0.pkl", bytes: 9)
+            try await settleMarker(collector, step: 2)
+            #expect(collector.settled(at: accelerate).count == 1)
+            writeQuickly(accelerate + "/optimizer.bin", bytes: 300)
+            try #require(await passTime(collector) { $0.settled(at: accelerate).count == 2 })
+            #expect(collector.settled(at: accelerate).last?.snapshot.files.map(\.size) == [100, 300])
+        }
+    }
+
     @Test func skipsBrokenEntriesWithAWarningAndKeepsServing() async throws {
         try folder.makeFolder("root/run")
         let capture = LogCapture()

@@ -196,7 +196,7 @@ public struct CheckpointScanner: Sendable {
             return Inspection(state: .incomplete, problems: [ScanProblem(path: unit.path, reason: .unreadable(error))])
         }
 
-        let contentNames = CheckpointLayout.candidateContentFileNames(in: unit.path, listing: names)
+        let contentNames = CheckpointLayout.candidateContentFileNames(in: unit.path, listing: names, form: unit.layout)
         var files: [CheckpointSnapshot.File] = []
         var problems: [ScanProblem] = []
         for name in contentNames.sorted() {

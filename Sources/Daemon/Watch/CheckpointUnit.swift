@@ -30,7 +30,7 @@ public struct CheckpointUnit: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether a file of this checkpoint folder named `name` is content by its name.
     public func isContentFileName(_ name: String) -> Bool {
-        CheckpointLayout.isContentFileName(name)
+        CheckpointLayout.isContentFileName(name, form: layout)
     }
 
     public var description: String { path }

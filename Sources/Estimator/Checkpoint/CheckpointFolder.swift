@@ -7,8 +7,15 @@ import Darwin
 #endif
 
 /// One checkpoint as the estimator reads it (the layout: `CheckpointLayout`): an HF Trainer
-/// folder or a single `.safetensors` file, with its weights, optimizer state and config. Its run
-/// folder is the parent. Only the content files are read; every other file is ignored.
+/// folder, a single `.safetensors` file, a `torch.save` state dict (`.pt`, `.pth`, `.bin`) or an
+/// Accelerate `save_state` folder, with its weights, optimizer state and config. Its run folder
+/// is `CheckpointLayout.runFolder(ofCheckpoint:)`. Only the content files are read; every other
+/// file is ignored.
+///
+/// A single-file checkpoint, and an Accelerate folder without a `config.json` of its own, take
+/// the run folder's `config.json`. That file is a run setting like `volume.toml`, not checkpoint
+/// content: it is not fingerprinted (one edit would change every checkpoint's fingerprint while
+/// the watcher, which watches the checkpoint's own files, saw nothing).
 public struct CheckpointFolder: Sendable {
     public enum WeightFiles: Sendable, Equatable {
         case safetensors(String)
@@ -17,16 +24,23 @@ public struct CheckpointFolder: Sendable {
         case pytorchShards(index: String, shards: [String])
     }
 
-    /// The folder, or the single `.safetensors` file.
+    /// The folder, or the single file.
     public let path: String
     public let runFolder: String
-    /// `N` from a `checkpoint-<N>` or `step-<N>` name; nil for any other name.
+    /// How the checkpoint is laid out: `.file` for any `.safetensors` file, `.stateDictFile` for
+    /// any `.pt`/`.pth`/`.bin` file, `.accelerateFolder` for a `checkpoint_<n>` folder, else `.folder`.
+    public let form: CheckpointLayout.Form
+    /// `N` from a `checkpoint-<N>`, `step-<N>`, `<name><N>.pt` or `checkpoint_<N>` name; nil for
+    /// any other name.
     public let step: Int?
     public let weightFiles: WeightFiles
     public let optimizerPath: String?
+    /// The checkpoint's `config.json`, else (single files, Accelerate folders) the run folder's.
     public let configPath: String?
-    /// `config.json` parsed, when the folder has one.
+    /// `config.json` parsed, when there is one.
     public let config: JSONValue?
+    /// Whether `configPath` is the checkpoint's own (content) rather than the run folder's.
+    private let configIsContent: Bool
 
     public init(path given: String) throws(CheckpointError) {
         var path = given
@@ -38,16 +52,22 @@ public struct CheckpointFolder: Sendable {
         case .missing:
             throw CheckpointError(FileError(path: path, operation: "open", reason: .system(.noSuchFileOrDirectory)))
         case .regular:
-            guard name.hasSuffix(".safetensors") else {
-                throw CheckpointError("checkpoint.unsupported_file", file: path, "a single-file checkpoint must be a .safetensors file")
+            if name.hasSuffix(".safetensors") {
+                form = .file
+                weightFiles = .safetensors(path)
+            } else if CheckpointLayout.stateDictSuffixes.contains(where: name.hasSuffix) {
+                form = .stateDictFile
+                weightFiles = .pytorch(path)
+            } else {
+                throw CheckpointError("checkpoint.unsupported_file", file: path, "a single-file checkpoint must be a .safetensors file or a torch.save state dict (.pt, .pth, .bin)")
             }
-            step = CheckpointLayout.step(fromName: name, form: .file)
-            weightFiles = .safetensors(path)
+            step = CheckpointLayout.step(fromName: name, form: form)
             optimizerPath = nil
-            configPath = nil
-            config = nil
+            configIsContent = false
+            (configPath, config) = try Self.runConfig(runFolder)
         case .directory:
-            step = CheckpointLayout.step(fromName: name, form: .folder)
+            form = CheckpointLayout.form(ofEntryNamed: name) == .accelerateFolder ? .accelerateFolder : .folder
+            step = CheckpointLayout.step(fromName: name, form: form)
             let folder = path
             func file(_ name: String) -> String? {
                 let full = folder + "/" + name
@@ -63,16 +83,36 @@ public struct CheckpointFolder: Sendable {
             case "pytorch_model.bin": weightFiles = .pytorch(weightsPath)
             default: weightFiles = .pytorchShards(index: weightsPath, shards: try Self.shards(weightsPath, in: folder).files)
             }
-            optimizerPath = file(CheckpointLayout.optimizerFileName)
-            configPath = file(CheckpointLayout.configFileName)
-            config = try configPath.map { (configPath) throws(CheckpointError) in try Self.parseConfig(configPath) }
+            optimizerPath = file(CheckpointLayout.optimizerFileName(for: form))
+            if let own = file(CheckpointLayout.configFileName) {
+                configIsContent = true
+                configPath = own
+                config = try Self.parseConfig(own)
+            } else if form == .accelerateFolder {
+                configIsContent = false
+                (configPath, config) = try Self.runConfig(runFolder)
+            } else {
+                configIsContent = false
+                configPath = nil
+                config = nil
+            }
         case .other:
             throw CheckpointError("checkpoint.unsupported_file", file: path, "not a checkpoint folder or .safetensors file")
         }
     }
 
-    /// The weights as one store (shards merged).
+    /// The weights as one store (shards merged). For the forms a plain training loop writes
+    /// (`torch.save` state dicts, Accelerate folders), names lose the wrapper prefixes
+    /// `module.` and `_orig_mod.` (`StateDictNames`); HF Trainer checkpoints are read as saved.
     public func weights() throws(CheckpointError) -> any TensorStore {
+        let store = try storedWeights()
+        switch form {
+        case .stateDictFile, .accelerateFolder: return try UnwrappedTensorStore(store)
+        case .folder, .file, .lightning: return store
+        }
+    }
+
+    private func storedWeights() throws(CheckpointError) -> any TensorStore {
         switch weightFiles {
         case .safetensors(let file):
             return try SafeTensorsFile(path: file)
@@ -101,7 +141,7 @@ public struct CheckpointFolder: Sendable {
         case .safetensorsShards(let index, let shards), .pytorchShards(let index, let shards): files = [index] + shards
         }
         if let optimizerPath { files.append(optimizerPath) }
-        if let configPath { files.append(configPath) }
+        if let configPath, configIsContent { files.append(configPath) }
         return files.sorted { FileSystem.split($0).name.utf8.lexicographicallyPrecedes(FileSystem.split($1).name.utf8) }
     }
 
@@ -122,6 +162,13 @@ public struct CheckpointFolder: Sendable {
             try FileSystem.hash(file, into: &hasher, lengthFirst: true)
         }
         return hasher.hexDigest()
+    }
+
+    /// The run folder's `config.json` and its parsed value; nils when there is none.
+    static func runConfig(_ runFolder: String) throws(CheckpointError) -> (path: String?, config: JSONValue?) {
+        let path = runFolder + "/" + CheckpointLayout.configFileName
+        guard FileSystem.kind(path) == .regular else { return (nil, nil) }
+        return (path, try parseConfig(path))
     }
 
     static func parseConfig(_ path: String) throws(CheckpointError) -> JSONValue {

@@ -7,8 +7,10 @@ import Base
 /// `*.index.json`, plus `optimizer.pt` and `config.json`), a single `step-<N>.safetensors`
 /// file, a `torch.save(model.state_dict())` file whose name ends in its step (`step-500.pt`),
 /// a PyTorch Lightning `.ckpt` (not `last.ckpt`, which repeats another), or an Accelerate
-/// `save_state` folder `checkpoint_<n>/`. Every other file in a checkpoint folder (trainer
-/// state, scheduler, RNG state, training arguments) is not content.
+/// `save_state` folder `checkpoint_<n>/` (weights plus `optimizer.bin`). Every other file in a
+/// checkpoint folder (trainer state, scheduler, RNG state, training arguments) is not content,
+/// and a state-dict-named file in a run folder that such tools write (`rng_state_0.pth`,
+/// `optimizer_1.bin`, HF shards) is not a checkpoint.
 public enum CheckpointLayout {
     /// How a checkpoint sits in its run folder.
     public enum Form: Sendable, Hashable {
@@ -38,7 +40,17 @@ public enum CheckpointLayout {
     /// Index files whose `weight_map` names the shards.
     public static let indexFileNames: Set<String> = ["model.safetensors.index.json", "pytorch_model.bin.index.json"]
     public static let optimizerFileName = "optimizer.pt"
+    /// Accelerate's `save_state` name for (the first) optimizer's `state_dict`.
+    public static let accelerateOptimizerFileName = "optimizer.bin"
     public static let configFileName = "config.json"
+    /// Stems (the name before its number and suffix) of the files that training tools write
+    /// beside checkpoints and that are not state dicts of the model: HF Trainer's
+    /// `rng_state_0.pth`, Accelerate's `optimizer_1.bin`, `scheduler_1.bin`, `sampler_1.bin`,
+    /// `random_states_0.pkl`, `custom_checkpoint_0.pkl`, `dl_state_dict_1.bin`, `scaler.pt`.
+    static let nonModelStems: Set<String> = [
+        "rng_state", "random_states", "optimizer", "scheduler", "sampler", "scaler", "training_args",
+        "custom_checkpoint", "dl_state_dict",
+    ]
 
     // MARK: Checkpoints in a run folder
 
@@ -60,10 +72,21 @@ public enum CheckpointLayout {
             return stem == "last" || stem.hasPrefix("last-v") ? nil : .lightning
         }
         if let suffix = stateDictSuffixes.first(where: name.hasSuffix),
-           trailingNumber(name.utf8.dropLast(suffix.utf8.count)) != nil {
+           trailingNumber(name.utf8.dropLast(suffix.utf8.count)) != nil,
+           !isShardFileName(name), !nonModelStems.contains(stateDictStem(name.dropLast(suffix.count))) {
             return .stateDictFile
         }
         return nil
+    }
+
+    /// `stem` without its trailing number and the separators before it (`rng_state_0` →
+    /// `rng_state`, `step-500` → `step`).
+    private static func stateDictStem(_ stem: Substring) -> String {
+        var rest = stem.utf8.dropLast(stem.utf8.reversed().prefix(while: isDigit).count)
+        while let last = rest.last, last == UInt8(ascii: "_") || last == UInt8(ascii: "-") || last == UInt8(ascii: ".") {
+            rest = rest.dropLast()
+        }
+        return String(decoding: rest, as: UTF8.self)
     }
 
     /// The training step in a checkpoint's name: `N` of `checkpoint-N` or `step-N` (of a file,
@@ -106,6 +129,19 @@ public enum CheckpointLayout {
         weightFileNames.contains(name) || name == optimizerFileName || name == configFileName || isShardFileName(name)
     }
 
+    /// `isContentFileName` for a checkpoint folder of `form`: an Accelerate folder's optimizer
+    /// is `optimizer.bin` (not `optimizer.pt`); its scheduler, sampler and RNG states are not
+    /// content. Other forms as `isContentFileName(_:)`.
+    public static func isContentFileName(_ name: String, form: Form) -> Bool {
+        guard form == .accelerateFolder else { return isContentFileName(name) }
+        return weightFileNames.contains(name) || name == accelerateOptimizerFileName || name == configFileName || isShardFileName(name)
+    }
+
+    /// The optimizer file a checkpoint folder of `form` keeps its optimizer's `state_dict` in.
+    public static func optimizerFileName(for form: Form) -> String {
+        form == .accelerateFolder ? accelerateOptimizerFileName : optimizerFileName
+    }
+
     static func isShardFileName(_ name: String) -> Bool {
         let stem: Substring
         if name.hasPrefix("model-"), name.hasSuffix(".safetensors") {
@@ -126,7 +162,12 @@ public enum CheckpointLayout {
     /// to notice that a checkpoint changed. An index that is unreadable, still being written or
     /// malformed lists nothing here; the job that reads it reports the error.
     public static func candidateContentFileNames(in folder: String, listing: Set<String>) -> Set<String> {
-        var names = listing.filter(isContentFileName)
+        candidateContentFileNames(in: folder, listing: listing, form: .folder)
+    }
+
+    /// `candidateContentFileNames(in:listing:)` for a checkpoint folder of `form`.
+    public static func candidateContentFileNames(in folder: String, listing: Set<String>, form: Form) -> Set<String> {
+        var names = listing.filter { isContentFileName($0, form: form) }
         for index in indexFileNames where listing.contains(index) {
             guard let weightMap = try? weightMap(ofIndex: folder + "/" + index) else { continue }
             for (_, shard) in weightMap where isPlainFileName(shard) && listing.contains(shard) {

@@ -43,7 +43,11 @@ public enum GPT2 {
         }
         try loader.add("transformer.ln_f.weight", [hidden], inLayerNormModule: true)
         try loader.add("transformer.ln_f.bias", [hidden], inLayerNormModule: true)
-        if !tied { try loader.add("lm_head.weight", [vocabulary, hidden]) }
+        if tied {
+            try loader.checkTiedCopy("lm_head.weight", of: "transformer.wte.weight")
+        } else {
+            try loader.add("lm_head.weight", [vocabulary, hidden])
+        }
         let (layout, anchor) = try loader.finish()
 
         func conv(_ module: String, _ inputs: Int, _ outputs: Int) -> TransformerStructure.Linear {

@@ -46,7 +46,11 @@ public enum Llama {
             try loader.add(p + "post_attention_layernorm.weight", [hidden])
         }
         try loader.add("model.norm.weight", [hidden])
-        if !tied { try loader.add("lm_head.weight", [vocabulary, hidden]) }
+        if tied {
+            try loader.checkTiedCopy("lm_head.weight", of: "model.embed_tokens.weight")
+        } else {
+            try loader.add("lm_head.weight", [vocabulary, hidden])
+        }
         let (layout, anchor) = try loader.finish()
 
         func linear(_ module: String, _ inputs: Int, _ outputs: Int) -> TransformerStructure.Linear {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Builds a model's flat parameter vector from a checkpoint's tensors, one parameter at a time in
 /// `named_parameters()` order, checking that each tensor exists and has the shape the config implies.
 ///
@@ -29,6 +35,11 @@ struct ParameterLoader {
     /// Appends the parameter `name` (its full `named_parameters()` name) of `shape`.
     mutating func add(_ name: String, _ shape: [Int], inLayerNormModule: Bool = false) throws(EstimatorError) {
         guard let key = storedName(name) else {
+            if let (stored, prefix) = prefixedName(name) {
+                let known = (StateDictNames.wrapperPrefixes + [basePrefix]).map { "'\($0)'" }.joined(separator: ", ")
+                throw EstimatorError(code: "model.unknown_prefix",
+                                 "\(store.source): no tensor '\(name)' (the \(architectureName) model needs it), but there is '\(stored)': the names carry the prefix '\(prefix)', which is not one volumed removes (\(known))")
+            }
             throw EstimatorError(code: "model.missing_tensor",
                              "\(store.source): no tensor '\(name)' (the \(architectureName) model needs it, shape \(shape))")
         }
@@ -52,11 +63,54 @@ struct ParameterLoader {
         return (module + ".weight", bias ? module + ".bias" : nil)
     }
 
+    /// Accepts a tied head saved beside its embedding (`torch.save(model.state_dict())` of a tied
+    /// model stores both `head` and `embedding`) only when the two are equal bit for bit: the
+    /// model uses the embedding, so a head that differs (weights untied by training or
+    /// editing) would be silently ignored. Nothing to check when the head is not stored.
+    func checkTiedCopy(_ head: String, of embedding: String) throws(EstimatorError) {
+        guard stored.contains(head), let embeddingKey = storedName(embedding) else { return }
+        let a: RawTensor
+        let b: RawTensor
+        do {
+            a = try store.tensor(embeddingKey)
+            b = try store.tensor(head)
+        } catch { throw EstimatorError(code: error.code, error.description) }
+        func fail(_ why: String) -> EstimatorError {
+            EstimatorError(code: "model.tied_head_differs",
+                           "\(store.source): '\(head)' \(why) '\(embeddingKey)', but config.json ties the output head to the embedding (tie_word_embeddings); the saved head would be ignored (set tie_word_embeddings to false if the model was trained untied)")
+        }
+        guard a.shape == b.shape else { throw fail("has shape \(b.shape), not the shape \(a.shape) of") }
+        guard a.dtype == b.dtype else { throw fail("is \(b.dtype.rawValue), not \(a.dtype.rawValue) like") }
+        // One storage (a tied model saved by torch.save), or equal bytes.
+        if a.bytes.isEmpty || a.bytes.baseAddress == b.bytes.baseAddress || memcmp(a.bytes.baseAddress!, b.bytes.baseAddress!, a.bytes.count) == 0 {
+            return
+        }
+        let width = a.dtype.byteWidth
+        let i = (0..<a.count).first { i in
+            memcmp(a.bytes.baseAddress! + i * width, b.bytes.baseAddress! + i * width, width) != 0
+        } ?? 0
+        let columns = a.shape.last ?? 1
+        let place = a.shape.count == 2 ? "[\(i / columns), \(i % columns)]" : "\(i)"
+        throw fail("differs at element \(place) (\(b.doubles()[i]) vs \(a.doubles()[i])) from")
+    }
+
     /// The layout and θ0, with every value checked finite.
     func finish() throws(EstimatorError) -> (ParameterLayout, [Float]) {
         let layout = ParameterLayout(entries)
         try checkFinite(anchor, layout: layout, source: store.source)
         return (layout, anchor)
+    }
+
+    /// A stored name that is `name` (or its base-model spelling) behind an unknown prefix
+    /// (`net.transformer.wte.weight`), for a clearer error than a missing tensor.
+    private func prefixedName(_ name: String) -> (stored: String, prefix: String)? {
+        let spellings = name.hasPrefix(basePrefix) ? [name, String(name.dropFirst(basePrefix.count))] : [name]
+        for stored in store.tensorNames {
+            if let spelling = spellings.first(where: { stored.hasSuffix("." + $0) }) {
+                return (stored, String(stored.dropLast(spelling.count)))
+            }
+        }
+        return nil
     }
 
     private func storedName(_ name: String) -> String? {

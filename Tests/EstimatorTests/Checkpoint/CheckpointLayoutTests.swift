@@ -24,9 +24,51 @@ import Testing
         #expect(CheckpointLayout.form(ofEntryNamed: "checkpoint-100") == .folder)
         #expect(CheckpointLayout.form(ofEntryNamed: "checkpoint-final") == .folder)
         #expect(CheckpointLayout.form(ofEntryNamed: "step-12.safetensors") == .file)
-        for name in ["checkpoint-", "tmp-checkpoint-3", "step-.safetensors", "step-3.bin", "trainer_state.json", ".checkpoint-1", "volume.toml"] {
+        for name in ["checkpoint-", "tmp-checkpoint-3", "step-.safetensors", "step-.bin", "trainer_state.json", ".checkpoint-1", "volume.toml"] {
             #expect(CheckpointLayout.form(ofEntryNamed: name) == nil, "\(name)")
         }
+    }
+
+    /// `torch.save` state dicts count when their stem ends in the step; the other `.pt`, `.pth`
+    /// and `.bin` files that trainers leave in a run folder do not.
+    @Test func stateDictFilesEndInTheirStep() {
+        for (name, step) in [("step-500.pt", 500), ("model_40.pth", 40), ("weights-40.bin", 40), ("epoch3-step120.pt", 120), ("step-0.pt", 0)] {
+            #expect(CheckpointLayout.form(ofEntryNamed: name) == .stateDictFile, "\(name)")
+            #expect(CheckpointLayout.step(fromName: name, form: .stateDictFile) == step, "\(name)")
+        }
+        for name in ["training_args.bin", "optimizer.pt", "scheduler.pt", "rng_state.pth", "rng_state_0.pth", "rng_state_7.pth",
+                     "optimizer_1.bin", "scheduler_1.bin", "sampler_1.bin", "dl_state_dict_1.bin", "scaler.pt", "custom_checkpoint_0.pkl",
+                     "random_states_0.pkl", "pytorch_model-00001-of-00002.bin", "pytorch_model.bin", "model.pt", ".step-5.pt"]
+        {
+            #expect(CheckpointLayout.form(ofEntryNamed: name) == nil, "\(name)")
+        }
+    }
+
+    @Test func accelerateFoldersCountSavesNotSteps() {
+        #expect(CheckpointLayout.form(ofEntryNamed: "checkpoint_0") == .accelerateFolder)
+        #expect(CheckpointLayout.step(fromName: "checkpoint_12", form: .accelerateFolder) == 12)
+        for name in ["checkpoint_", "checkpoint_1a", "checkpoint_-1"] {
+            #expect(CheckpointLayout.form(ofEntryNamed: name) == nil, "\(name)")
+        }
+    }
+
+    /// An Accelerate folder's optimizer is `optimizer.bin`; HF folders keep `optimizer.pt`.
+    @Test func accelerateContentIsWeightsAndOptimizerBin() throws {
+        for name in ["model.safetensors", "pytorch_model.bin", "optimizer.bin", "config.json"] {
+            #expect(CheckpointLayout.isContentFileName(name, form: .accelerateFolder), "\(name)")
+        }
+        for name in ["optimizer.pt", "scheduler.bin", "sampler.bin", "random_states_0.pkl", "scaler.pt", "optimizer_1.bin", "model_1.safetensors"] {
+            #expect(!CheckpointLayout.isContentFileName(name, form: .accelerateFolder), "\(name)")
+        }
+        #expect(!CheckpointLayout.isContentFileName("optimizer.bin"))
+        #expect(!CheckpointLayout.isContentFileName("optimizer.bin", form: .folder))
+        #expect(CheckpointLayout.optimizerFileName(for: .accelerateFolder) == "optimizer.bin")
+        #expect(CheckpointLayout.optimizerFileName(for: .folder) == "optimizer.pt")
+        let dir = try TemporaryDirectory()
+        let folder = try dir.makeFolder("checkpoint_2")
+        let listing: Set = ["model.safetensors", "optimizer.bin", "scheduler.bin", "random_states_0.pkl"]
+        #expect(CheckpointLayout.candidateContentFileNames(in: folder, listing: listing, form: .accelerateFolder) == ["model.safetensors", "optimizer.bin"])
+        #expect(CheckpointLayout.candidateContentFileNames(in: folder, listing: listing) == ["model.safetensors"])
     }
 
     @Test func recognisesContentFileNames() {
@@ -61,11 +103,12 @@ import Testing
     }
 
     /// What the watcher counts includes what the reader fingerprints.
-    @Test(arguments: ["digits/checkpoint-100", "digits-legacy/checkpoint-100", "neox-tiny/checkpoint-30"])
+    @Test(arguments: ["digits/checkpoint-100", "digits-legacy/checkpoint-100", "neox-tiny/checkpoint-30", "accelerate-tiny/checkpoints/checkpoint_1"])
     func readerContentIsAmongTheCandidates(checkpoint: String) throws {
         let path = Fixtures.path(checkpoint)
         let listing = Set(try FileManager.default.contentsOfDirectory(atPath: path))
-        let candidates = CheckpointLayout.candidateContentFileNames(in: path, listing: listing)
-        #expect(Set(try CheckpointFolder(path: path).contentFileNames) == candidates)
+        let folder = try CheckpointFolder(path: path)
+        let candidates = CheckpointLayout.candidateContentFileNames(in: path, listing: listing, form: folder.form)
+        #expect(Set(folder.contentFileNames) == candidates)
     }
 }
