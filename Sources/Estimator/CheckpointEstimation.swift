@@ -106,11 +106,12 @@ public struct CheckpointEstimation: Sendable {
         case .none:
             return .success(.identity)
         case .adam, .adamM:
-            guard let optimizerPath = folder.optimizerPath else {
-                return .failure(SkipReason("no optimizer.pt in the checkpoint"))
+            let lightning = if case .lightning = folder.weightFiles { true } else { false }
+            guard folder.optimizerPath != nil else {
+                return .failure(SkipReason(lightning ? "no optimizer_states in the Lightning checkpoint (saved with save_weights_only)" : "no optimizer.pt in the checkpoint"))
             }
-            guard let moments = try adamMoments(optimizerPath) else {
-                return .failure(SkipReason("no Adam state in optimizer.pt (step 0)"))
+            guard let moments = try adamMoments() else {
+                return .failure(SkipReason(lightning ? "no Adam state in the Lightning checkpoint's optimizer_states (step 0)" : "no Adam state in optimizer.pt (step 0)"))
             }
             var p = try Preconditioner.moments(spec, moments)
             p.secondsToBuild = (clock.now - started).seconds
@@ -155,8 +156,8 @@ public struct CheckpointEstimation: Sendable {
     }
 
     /// The Adam moments in parameter order; nil when the optimizer holds no state yet.
-    private func adamMoments(_ path: String) throws(CheckpointError) -> AdamMoments? {
-        let result = Result { () throws(CheckpointError) in try OptimizerState(path: path).moments(for: model.layout) }
+    private func adamMoments() throws(CheckpointError) -> AdamMoments? {
+        let result = Result { () throws(CheckpointError) in try folder.adamMoments(for: model.layout) }
         switch result {
         case .success(let moments): return moments
         case .failure(let error) where error.code == CheckpointError.Code.noAdamState: return nil
