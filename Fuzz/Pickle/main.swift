@@ -5,8 +5,9 @@ import Estimator
 import Glibc
 #endif
 
-/// A `torch.save` file (ZIP archive → restricted unpickler), read as a state dict and as an
-/// optimizer state, whose Adam moments are mapped onto a layout that fits them.
+/// A `torch.save` file (ZIP archive → restricted unpickler), read as a state dict, as an
+/// optimizer state whose Adam moments are mapped onto a layout that fits them, and as a
+/// Lightning checkpoint (state dict names, step, `optimizer_states[0]` in module order).
 ///
 /// Input that does not start like a ZIP archive is a bare `data.pkl` whose storages are served
 /// from memory: most mutations of a whole archive only break its CRC-32s, so the bare form is
@@ -37,6 +38,18 @@ func fuzzOne(_ input: UnsafeRawBufferPointer) {
         // Views of one storage can repeat it many times over; the model bounds this in real use.
         guard layout.count <= elementBudget else { return }
         _ = try optimizer.moments(for: layout)
+    } catch {
+        _ = error.description
+    }
+    do {
+        let checkpoint = try LightningCheckpoint(value, source: "fuzz.ckpt")
+        let weights = checkpoint.weights
+        for name in weights.tensorNames { _ = try? weights.tensor(name) }
+        guard let optimizer = try checkpoint.optimizerState() else { return }
+        // Named like the module's parameters, so that the state dict's order decides.
+        let layout = fittingLayout(optimizer, names: weights.tensorNames)
+        guard layout.count <= elementBudget else { return }
+        _ = try optimizer.moments(for: layout, module: weights.moduleParameters(for: layout))
     } catch {
         _ = error.description
     }
@@ -77,12 +90,16 @@ func readTensors(in value: PickleValue, budget: inout Int) {
 }
 
 /// The layout of a model the optimizer could have trained: each state's shape, named by
-/// `param_names` or else so that group 0 gets weight decay and group 1 does not (HF Trainer).
-func fittingLayout(_ optimizer: OptimizerState) -> ParameterLayout {
+/// `param_names`, else by `names` in turn (a Lightning state dict's), else so that group 0 gets
+/// weight decay and group 1 does not (HF Trainer).
+func fittingLayout(_ optimizer: OptimizerState, names: [String] = []) -> ParameterLayout {
     var entries: [(name: String, shape: [Int], inLayerNormModule: Bool)] = []
+    var unused = Set(names)
+    var next = names.makeIterator()
     for (g, group) in optimizer.groups.enumerated() {
         for (i, index) in group.params.enumerated() {
-            let name = group.paramNames?[i] ?? "layer\(index).\(g == 0 ? "weight" : "bias")"
+            var name = group.paramNames?[i] ?? "layer\(index).\(g == 0 ? "weight" : "bias")"
+            if group.paramNames == nil, let candidate = next.next(), unused.remove(candidate) != nil { name = candidate }
             entries.append((name, optimizer.state[index]?.expAvg.shape ?? [1], false))
         }
     }

@@ -107,15 +107,18 @@ public struct CheckpointEstimation: Sendable {
         case .none:
             return .success(.identity)
         case .adam, .adamM:
-            let optimizerFile = CheckpointLayout.optimizerFileName(for: folder.form)
-            guard let optimizerPath = folder.optimizerPath else {
+            // Where the Adam state would be, for the skip reasons.
+            let source = folder.form == .lightning ? "the Lightning checkpoint's optimizer_states"
+                : CheckpointLayout.optimizerFileName(for: folder.form)
+            guard folder.optimizerPath != nil else {
                 switch folder.form {
                 case .file, .stateDictFile: return .failure(SkipReason("a single-file checkpoint holds no optimizer state"))
-                case .folder, .accelerateFolder, .lightning: return .failure(SkipReason("no \(optimizerFile) in the checkpoint"))
+                case .lightning: return .failure(SkipReason("no optimizer_states in the Lightning checkpoint (saved with save_weights_only)"))
+                case .folder, .accelerateFolder: return .failure(SkipReason("no \(source) in the checkpoint"))
                 }
             }
-            guard let moments = try adamMoments(optimizerPath) else {
-                return .failure(SkipReason("no Adam state in \(optimizerFile) (step 0)"))
+            guard let moments = try adamMoments() else {
+                return .failure(SkipReason("no Adam state in \(source) (step 0)"))
             }
             var p = try Preconditioner.moments(spec, moments)
             p.secondsToBuild = (clock.now - started).seconds
@@ -160,8 +163,8 @@ public struct CheckpointEstimation: Sendable {
     }
 
     /// The Adam moments in parameter order; nil when the optimizer holds no state yet.
-    private func adamMoments(_ path: String) throws(CheckpointError) -> AdamMoments? {
-        let result = Result { () throws(CheckpointError) in try OptimizerState(path: path).moments(for: model.layout) }
+    private func adamMoments() throws(CheckpointError) -> AdamMoments? {
+        let result = Result { () throws(CheckpointError) in try folder.adamMoments(for: model.layout) }
         switch result {
         case .success(let moments): return moments
         case .failure(let error) where error.code == CheckpointError.Code.noAdamState: return nil

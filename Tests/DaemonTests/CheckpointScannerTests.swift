@@ -267,6 +267,81 @@ import Testing
         #expect(unit("checkpoint-4")?.isContentFileName("optimizer.bin") == false)
         #expect(unit("trainer_state.json") == nil)
     }
+
+    // MARK: Nested layouts
+
+    @Test func findsLightningVersionsAndTheRunsCheckpointsFolder() throws {
+        let folder = try TemporaryDirectory()
+        try folder.makeFolder("root/exp/lightning_logs/version_0/checkpoints/checkpoint_1")
+        try folder.write("root/exp/lightning_logs/version_0/checkpoints/checkpoint_1/model.safetensors", bytes: 4)
+        try folder.write("root/exp/lightning_logs/version_0/checkpoints/epoch=0-step=3.ckpt", bytes: 30)
+        try folder.write("root/exp/lightning_logs/version_0/checkpoints/last.ckpt", bytes: 30)
+        try folder.write("root/exp/lightning_logs/version_0/hparams.yaml", text: "lr: 1\n")
+        try folder.makeFolder("root/exp/lightning_logs/version_1/checkpoints")
+        try folder.write("root/exp/lightning_logs/version_1/checkpoints/epoch=0-step=3.ckpt", bytes: 31)
+        try folder.makeFolder("root/exp/lightning_logs/version_2")
+        try folder.makeFolder("root/exp/lightning_logs/version_x/checkpoints")
+        try folder.write("root/exp/lightning_logs/version_x/checkpoints/a.ckpt", bytes: 1)
+        try folder.makeFolder("root/exp/checkpoints/checkpoint_0")
+        try folder.write("root/exp/checkpoints/checkpoint_0/model.safetensors", bytes: 5)
+        try folder.write("root/exp/checkpoints/epoch=1.ckpt", bytes: 6)
+        // HF checkpoints in a folder named `checkpoints` are that folder's own (a run of its own).
+        try folder.makeFolder("root/exp/checkpoints/checkpoint-9")
+        try folder.write("root/exp/checkpoints/checkpoint-9/model.safetensors", bytes: 7)
+        try folder.write("root/exp/checkpoints/step-3.safetensors", bytes: 8)
+        try folder.write("root/exp/step-2.safetensors", bytes: 9)
+        // Only a run folder's own `checkpoints/` and `lightning_logs/` are nested folders.
+        try folder.makeFolder("root/exp/other/checkpoints")
+        try folder.write("root/exp/other/checkpoints/x.ckpt", bytes: 1)
+
+        let scanner = CheckpointScanner(root: folder.path + "/root")
+        let root = scanner.root
+        let scan = scanner.scan()
+        #expect(scan.problems.isEmpty)
+        #expect(scan.runs.map(\.name) == ["exp"])
+        #expect(scan.units.map(\.unit.path) == [
+            "\(root)/exp/step-2.safetensors",
+            "\(root)/exp/checkpoints/checkpoint_0", "\(root)/exp/checkpoints/epoch=1.ckpt",
+            "\(root)/exp/lightning_logs/version_0/checkpoints/epoch=0-step=3.ckpt",
+            "\(root)/exp/lightning_logs/version_1/checkpoints/epoch=0-step=3.ckpt",
+        ])
+        #expect(scan.units.map(\.unit.run) == ["exp", "exp", "exp", "exp/lightning_logs/version_0", "exp/lightning_logs/version_1"])
+        #expect(scan.units.map(\.unit.runPath) == [
+            "\(root)/exp", "\(root)/exp", "\(root)/exp",
+            "\(root)/exp/lightning_logs/version_0", "\(root)/exp/lightning_logs/version_1",
+        ])
+        #expect(scan.units.map(\.unit.step) == [2, 0, nil, nil, nil])
+        #expect(scan.units.map { $0.state.snapshot?.files.map(\.name) ?? [] } == [
+            ["step-2.safetensors"], ["model.safetensors"], ["epoch=1.ckpt"], ["epoch=0-step=3.ckpt"], ["epoch=0-step=3.ckpt"],
+        ])
+
+        let folders = scanner.checkpointFolders(of: scan.runs[0])
+        #expect(folders.between == ["\(root)/exp/lightning_logs", "\(root)/exp/lightning_logs/version_0",
+                                    "\(root)/exp/lightning_logs/version_1", "\(root)/exp/lightning_logs/version_2"])
+        #expect(folders.runs.map(\.folder) == ["\(root)/exp", "\(root)/exp/checkpoints",
+                                               "\(root)/exp/lightning_logs/version_0/checkpoints",
+                                               "\(root)/exp/lightning_logs/version_1/checkpoints"])
+    }
+
+    @Test func nestedFoldersThatLeadBackAreCyclesAndSkipped() throws {
+        let folder = try TemporaryDirectory()
+        try folder.makeFolder("root/exp/lightning_logs/version_0")
+        try folder.write("root/exp/step-1.safetensors", bytes: 4)
+        try folder.symlink("root/exp/checkpoints", to: ".")
+        try folder.symlink("root/exp/lightning_logs/version_1", to: "..")
+        try folder.symlink("root/exp/lightning_logs/version_0/checkpoints", to: "../../..")
+        try folder.symlink("root/exp/lightning_logs/version_2", to: "version_2")
+        let scanner = CheckpointScanner(root: folder.path + "/root")
+        let root = scanner.root
+        let scan = scanner.scan()
+        #expect(scan.units.map(\.unit.path) == ["\(root)/exp/step-1.safetensors"])
+        #expect(Set(scan.problems) == [
+            ScanProblem(path: "\(root)/exp/checkpoints", reason: .cycle(target: "\(root)/exp")),
+            ScanProblem(path: "\(root)/exp/lightning_logs/version_1", reason: .cycle(target: "\(root)/exp")),
+            ScanProblem(path: "\(root)/exp/lightning_logs/version_0/checkpoints", reason: .cycle(target: root)),
+            ScanProblem(path: "\(root)/exp/lightning_logs/version_2", reason: .symlinkLoop),
+        ])
+    }
 }
 
 /// Runs `body` on this thread with the file system identity of `nobody`, so permission

@@ -225,6 +225,74 @@ import Testing
         }
     }
 
+    /// Lightning's layout made after start, every level at once with plain system calls: each
+    /// `.ckpt` is written the ways Lightning 2.6.6 writes it (fsspec's transaction: a temp file
+    /// renamed into place, or, across file systems, copied into place then its times set).
+    @Test func findsLightningLayoutsCreatedAtEveryLevelAfterStart() async throws {
+        let staging = try folder.makeFolder("staging")
+        try await withWatcher { _, collector in
+            let run = root + "/exp"
+            let version0 = run + "/lightning_logs/version_0/checkpoints"
+            for path in [run, run + "/lightning_logs", run + "/lightning_logs/version_0", version0] {
+                #expect(mkdir(path, 0o755) == 0)
+            }
+            writeQuickly(staging + "/tmpabc", bytes: 64)
+            #expect(Foundation.rename(staging + "/tmpabc", version0 + "/epoch=0-step=3.ckpt") == 0)
+            writeQuickly(version0 + "/last.ckpt", bytes: 64)
+            writeQuickly(run + "/lightning_logs/version_0/hparams.yaml", bytes: 4)
+
+            // A run's own checkpoints/ with a copied .ckpt and an Accelerate folder.
+            #expect(mkdir(run + "/checkpoints", 0o755) == 0)
+            writeQuickly(run + "/checkpoints/epoch=0-step=5.ckpt", bytes: 32)
+            #expect(utime(run + "/checkpoints/epoch=0-step=5.ckpt", nil) == 0)
+            #expect(mkdir(run + "/checkpoints/checkpoint_0", 0o755) == 0)
+            writeQuickly(run + "/checkpoints/checkpoint_0/model.safetensors", bytes: 16)
+
+            let expected = [
+                version0 + "/epoch=0-step=3.ckpt", run + "/checkpoints/epoch=0-step=5.ckpt", run + "/checkpoints/checkpoint_0",
+            ]
+            let found = await passTime(collector) { Set($0.settled.map(\.path)).isSuperset(of: expected) }
+            #expect(found, "missed: \(Set(expected).subtracting(collector.settled.map(\.path)).sorted())")
+
+            // A second version appears later, level by level, while the first is watched.
+            let version1 = run + "/lightning_logs/version_1/checkpoints"
+            #expect(mkdir(run + "/lightning_logs/version_1", 0o755) == 0)
+            try await settleMarker(collector, step: 1)
+            #expect(mkdir(version1, 0o755) == 0)
+            writeQuickly(version1 + "/epoch=0-step=3.ckpt", bytes: 48)
+            try #require(await passTime(collector) { !$0.settled(at: version1 + "/epoch=0-step=3.ckpt").isEmpty })
+
+            // Rewritten in place (the same step saved again): a new version of the checkpoint.
+            writeQuickly(version1 + "/epoch=0-step=3.ckpt", bytes: 49)
+            try #require(await passTime(collector) { $0.settled(at: version1 + "/epoch=0-step=3.ckpt").count == 2 })
+            try await settleMarker(collector, step: 2)
+
+            #expect(settledPaths(collector).sorted() == (expected + [version1 + "/epoch=0-step=3.ckpt", version1 + "/epoch=0-step=3.ckpt"]).sorted())
+            let byPath = Dictionary(collector.settled.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
+            #expect(byPath[version0 + "/epoch=0-step=3.ckpt"]?.run == "exp/lightning_logs/version_0")
+            #expect(byPath[version0 + "/epoch=0-step=3.ckpt"]?.runPath == run + "/lightning_logs/version_0")
+            #expect(byPath[version1 + "/epoch=0-step=3.ckpt"]?.run == "exp/lightning_logs/version_1")
+            #expect(byPath[run + "/checkpoints/epoch=0-step=5.ckpt"]?.run == "exp")
+            #expect(byPath[run + "/checkpoints/epoch=0-step=5.ckpt"]?.runPath == run)
+            #expect(byPath[run + "/checkpoints/checkpoint_0"]?.step == 0)
+            #expect(byPath[version1 + "/epoch=0-step=3.ckpt"]?.snapshot.files.map(\.size) == [48])
+        }
+    }
+
+    /// A nested folder removed and made again is watched afresh: its new checkpoints settle.
+    @Test func recreatedLightningVersionIsWatchedAfresh() async throws {
+        try folder.makeFolder("root/exp/lightning_logs/version_0/checkpoints")
+        try await withWatcher { _, collector in
+            let checkpoints = root + "/exp/lightning_logs/version_0/checkpoints"
+            writeQuickly(checkpoints + "/epoch=0-step=1.ckpt", bytes: 8)
+            try #require(await passTime(collector) { !$0.settled(at: checkpoints + "/epoch=0-step=1.ckpt").isEmpty })
+            try FileManager.default.removeItem(atPath: root + "/exp/lightning_logs")
+            try folder.makeFolder("root/exp/lightning_logs/version_0/checkpoints")
+            writeQuickly(checkpoints + "/epoch=0-step=2.ckpt", bytes: 8)
+            try #require(await passTime(collector) { !$0.settled(at: checkpoints + "/epoch=0-step=2.ckpt").isEmpty })
+        }
+    }
+
     @Test func skipsBrokenEntriesWithAWarningAndKeepsServing() async throws {
         try folder.makeFolder("root/run")
         let capture = LogCapture()

@@ -6,8 +6,9 @@ import SystemPackage
 /// `stat` only (plus reading a shard index); which names count is `CheckpointLayout`'s to say.
 /// Symbolic links to run and checkpoint folders are followed; loops, links that lead back to an
 /// enclosing folder, dangling links and unreadable folders are reported as `ScanProblem`s and
-/// skipped. The walk is at most three levels deep
-/// (root, run, checkpoint folder), so no link can make it run away.
+/// skipped. The walk goes through fixed names at fixed depths only — root, run, the run's
+/// `checkpoints/` or `lightning_logs/version_<N>/checkpoints/`, checkpoint folder — so no link can
+/// make it run away.
 public struct CheckpointScanner: Sendable {
     /// The watch root without trailing slashes.
     public let root: String
@@ -18,10 +19,39 @@ public struct CheckpointScanner: Sendable {
         self.root = root
     }
 
-    /// A run folder.
+    /// A run folder, or a nested folder that holds checkpoints of a run
+    /// (`CheckpointLayout.NestedFolder`).
     public struct Run: Hashable, Sendable {
+        /// The run's name in the store: the root entry's name, or
+        /// `<name>/lightning_logs/version_<N>` for a Lightning version.
         public var name: String
+        /// The run's folder (a Lightning version's `version_<N>` folder).
         public var path: String
+        /// The folder its checkpoints are listed from: `path`, or the nested folder.
+        public var folder: String
+        /// Which nested folder `folder` is; nil for the run folder itself.
+        public var nested: CheckpointLayout.NestedFolder?
+
+        public init(name: String, path: String) {
+            self.init(name: name, path: path, folder: path, nested: nil)
+        }
+
+        public init(name: String, path: String, folder: String, nested: CheckpointLayout.NestedFolder?) {
+            self.name = name
+            self.path = path
+            self.folder = folder
+            self.nested = nested
+        }
+    }
+
+    /// The folders of a run that hold checkpoints, and the folders between them that must be
+    /// watched to see them appear.
+    public struct RunFolders: Sendable {
+        /// The run folder itself first, then its nested folders.
+        public var runs: [Run]
+        /// `lightning_logs/` and its `version_<N>/` folders.
+        public var between: [String]
+        public var problems: [ScanProblem]
     }
 
     /// One entry of a listing, judged.
@@ -67,13 +97,17 @@ public struct CheckpointScanner: Sendable {
         let (runs, rootProblems) = runs()
         scan.runs = runs
         scan.problems = rootProblems
-        for run in runs {
-            let (units, problems) = units(in: run)
-            scan.problems += problems
-            for unit in units {
-                let inspection = inspect(unit)
-                scan.units.append(ScannedUnit(unit: unit, state: inspection.state))
-                scan.problems += inspection.problems
+        for top in runs {
+            let folders = checkpointFolders(of: top)
+            scan.problems += folders.problems
+            for run in folders.runs {
+                let (units, problems) = units(in: run)
+                scan.problems += problems
+                for unit in units {
+                    let inspection = inspect(unit)
+                    scan.units.append(ScannedUnit(unit: unit, state: inspection.state))
+                    scan.problems += inspection.problems
+                }
             }
         }
         return scan
@@ -114,13 +148,70 @@ public struct CheckpointScanner: Sendable {
         }
     }
 
-    /// The checkpoint units in a run folder, sorted by name.
+    /// The folders of the run folder `run` that hold checkpoints: the run folder, its
+    /// `checkpoints/` (the same run), and each `lightning_logs/version_<N>/checkpoints/` (the run
+    /// `<run>/lightning_logs/version_<N>`). Each must be (or link to) a folder that is none of
+    /// the folders above it. Only listed names are looked at: a folder that cannot be listed is
+    /// reported once, by whoever lists it (`units(in:)` for the run folder).
+    public func checkpointFolders(of run: Run) -> RunFolders {
+        var folders = RunFolders(runs: [run], between: [], problems: [])
+        func listing(_ path: String, reportingTo problems: inout [ScanProblem]) -> Set<String> {
+            do {
+                return Set(try Directory.entries(path))
+            } catch {
+                if error != .noSuchFileOrDirectory { problems.append(ScanProblem(path: path, reason: .unreadable(error))) }
+                return []
+            }
+        }
+        func nestedFolder(_ path: String, below enclosing: [String]) -> Bool {
+            switch folderStatus(path, nameClaimsFolder: false) {
+            case .found(let status):
+                for folder in enclosing {
+                    if let enclosingStatus = try? FileStatus.of(folder), status.isSameNode(as: enclosingStatus) {
+                        folders.problems.append(ScanProblem(path: path, reason: .cycle(target: folder)))
+                        return false
+                    }
+                }
+                return true
+            case .ignored: return false
+            case .problem(let problem):
+                folders.problems.append(problem)
+                return false
+            }
+        }
+        var ignored: [ScanProblem] = []
+        let names = listing(run.path, reportingTo: &ignored)
+        let checkpoints = run.path + "/" + CheckpointLayout.checkpointsFolderName
+        if names.contains(CheckpointLayout.checkpointsFolderName), nestedFolder(checkpoints, below: [root, run.path]) {
+            folders.runs.append(Run(name: run.name, path: run.path, folder: checkpoints, nested: .checkpoints))
+        }
+        let logs = run.path + "/" + CheckpointLayout.lightningLogsFolderName
+        guard names.contains(CheckpointLayout.lightningLogsFolderName), nestedFolder(logs, below: [root, run.path]) else {
+            return folders
+        }
+        folders.between.append(logs)
+        for version in listing(logs, reportingTo: &folders.problems).sorted() where CheckpointLayout.isLightningVersionName(version) {
+            let versionPath = logs + "/" + version
+            guard nestedFolder(versionPath, below: [root, run.path, logs]) else { continue }
+            folders.between.append(versionPath)
+            let versionCheckpoints = versionPath + "/" + CheckpointLayout.checkpointsFolderName
+            guard listing(versionPath, reportingTo: &folders.problems).contains(CheckpointLayout.checkpointsFolderName) else { continue }
+            if nestedFolder(versionCheckpoints, below: [root, run.path, logs, versionPath]) {
+                folders.runs.append(Run(
+                    name: run.name + "/" + CheckpointLayout.lightningLogsFolderName + "/" + version, path: versionPath,
+                    folder: versionCheckpoints, nested: .lightningVersion))
+            }
+        }
+        return folders
+    }
+
+    /// The checkpoint units in a run's folder (`run.folder`), sorted by name.
     public func units(in run: Run) -> (units: [CheckpointUnit], problems: [ScanProblem]) {
         let names: [String]
         do {
-            names = try Directory.entries(run.path)
+            names = try Directory.entries(run.folder)
         } catch {
-            return ([], error == .noSuchFileOrDirectory ? [] : [ScanProblem(path: run.path, reason: .unreadable(error))])
+            return ([], error == .noSuchFileOrDirectory ? [] : [ScanProblem(path: run.folder, reason: .unreadable(error))])
         }
         var units: [CheckpointUnit] = []
         var problems: [ScanProblem] = []
@@ -134,17 +225,17 @@ public struct CheckpointScanner: Sendable {
         return (units, problems)
     }
 
-    /// Judges the run-folder entry `name`: a unit when its name says so and it is the right
-    /// kind of file system object.
+    /// Judges the entry `name` of a run's folder: a unit when its name says so and it is the
+    /// right kind of file system object.
     public func unit(named name: String, in run: Run) -> Entry<CheckpointUnit> {
-        guard let unit = CheckpointUnit(name: name, run: run.name, runPath: run.path) else {
+        guard let unit = CheckpointUnit(name: name, run: run.name, runPath: run.path, folder: run.folder, nested: run.nested) else {
             return .ignored
         }
         switch unit.layout {
         case .folder, .accelerateFolder:
             switch folderStatus(unit.path, nameClaimsFolder: true) {
             case .found(let status):
-                for enclosing in [run.path, root] {
+                for enclosing in run.folder == run.path ? [run.path, root] : [run.folder, run.path, root] {
                     if let enclosingStatus = try? FileStatus.of(enclosing), status.isSameNode(as: enclosingStatus) {
                         return .problem(ScanProblem(path: unit.path, reason: .cycle(target: enclosing)))
                     }

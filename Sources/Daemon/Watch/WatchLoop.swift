@@ -1,4 +1,5 @@
 import Base
+import Estimator
 import Glibc
 import Logging
 
@@ -13,21 +14,26 @@ final class WatchLoop {
         var rescanInterval: Duration?
     }
 
-    /// A folder we hold an inotify watch on. Only the three levels where checkpoint content
-    /// can appear are watched: the root (new runs), run folders (new checkpoint folders and
-    /// `step-N.safetensors` files) and checkpoint folders (their files). Deeper folders
-    /// (DeepSpeed's `global_step*/`, …) hold no checkpoint content (docs/architecture.md,
-    /// "Watched folder"), and `tmp-checkpoint-*` folders are picked up when they are renamed
-    /// into place.
+    /// A folder we hold an inotify watch on. Only the levels where checkpoint content can
+    /// appear are watched: the root (new runs), run folders and their nested checkpoint folders
+    /// (new checkpoint folders and files), the folders between a run and its nested folders
+    /// (`lightning_logs/`, `version_<N>/`: new nested folders) and checkpoint folders (their
+    /// files). Deeper folders (DeepSpeed's `global_step*/`, …) hold no checkpoint content
+    /// (docs/architecture.md, "Watched folder"), and `tmp-checkpoint-*` folders are picked up when
+    /// they are renamed into place.
     private enum Folder {
         case root(String)
+        /// A folder that holds checkpoints: a run folder or a nested one (`run.folder`).
         case run(CheckpointScanner.Run)
+        /// A folder between the run folder `run` and a nested checkpoint folder.
+        case between(String, run: CheckpointScanner.Run)
         case unit(CheckpointUnit)
 
         var path: String {
             switch self {
             case .root(let path): path
-            case .run(let run): run.path
+            case .run(let run): run.folder
+            case .between(let path, _): path
             case .unit(let unit): unit.path
             }
         }
@@ -132,8 +138,21 @@ final class WatchLoop {
             } else if vanished {
                 drop(root + "/" + event.name)
             }
+        case .run(let run) where run.nested == nil && Self.leadsToNestedFolders(event.name):
+            if appeared {
+                report(watchRun(run, at: now).problems)
+            } else if vanished {
+                drop(run.path + "/" + event.name)
+            }
+        case .between(let path, let run):
+            guard event.name == CheckpointLayout.checkpointsFolderName || CheckpointLayout.isLightningVersionName(event.name) else { return }
+            if appeared {
+                report(watchRun(run, at: now).problems)
+            } else if vanished {
+                drop(path + "/" + event.name)
+            }
         case .run(let run):
-            guard let unit = CheckpointUnit(name: event.name, run: run.name, runPath: run.path) else { return }
+            guard let unit = CheckpointUnit(name: event.name, run: run.name, runPath: run.path, folder: run.folder, nested: run.nested) else { return }
             switch unit.layout {
             case .folder, .accelerateFolder:
                 if appeared {
@@ -167,11 +186,15 @@ final class WatchLoop {
 
     // MARK: - Folders appearing and vanishing
 
+    /// `checkpoints` and `lightning_logs` in a run folder.
+    private static func leadsToNestedFolders(_ name: String) -> Bool {
+        name == CheckpointLayout.checkpointsFolderName || name == CheckpointLayout.lightningLogsFolderName
+    }
+
     private func addRun(named name: String) {
         switch scanner.run(named: name) {
         case .found(let run):
-            watch(.run(run))
-            report(scanContents(of: run, at: clock.now).problems)
+            report(watchRun(run, at: clock.now).problems)
         case .ignored:
             break
         case .problem(let problem):
@@ -195,6 +218,40 @@ final class WatchLoop {
         }
     }
 
+    /// Watches a run folder, the nested folders that hold its checkpoints and the folders
+    /// between, then inspects every unit in them. Watch first, then look, a level at a time: a
+    /// folder made before its parent was watched is in the next listing. The levels are fixed
+    /// (`CheckpointScanner.checkpointFolders`), so the rounds are few.
+    private func watchRun(
+        _ run: CheckpointScanner.Run, at now: ContinuousClock.Instant
+    ) -> (folders: [String], units: [CheckpointScanner.ScannedUnit], problems: [ScanProblem]) {
+        var problems: [ScanProblem] = []
+        if let problem = watch(.run(run)) { problems.append(problem) }
+        var watched: Set<String> = [run.path]
+        var folders = scanner.checkpointFolders(of: run)
+        for _ in 0..<4 {
+            var added = false
+            for path in folders.between where watched.insert(path).inserted {
+                if let problem = watch(.between(path, run: run)) { problems.append(problem) }
+                added = true
+            }
+            for nested in folders.runs where watched.insert(nested.folder).inserted {
+                if let problem = watch(.run(nested)) { problems.append(problem) }
+                added = true
+            }
+            guard added else { break }
+            folders = scanner.checkpointFolders(of: run)
+        }
+        problems += folders.problems
+        var units: [CheckpointScanner.ScannedUnit] = []
+        for nested in folders.runs {
+            let contents = scanContents(of: nested, at: now)
+            units += contents.units
+            problems += contents.problems
+        }
+        return (folders.runs.map(\.folder) + folders.between, units, problems)
+    }
+
     /// Watches each unit folder of a run, then inspects it, and hands the results to the settler.
     private func scanContents(
         of run: CheckpointScanner.Run, at now: ContinuousClock.Instant
@@ -203,7 +260,7 @@ final class WatchLoop {
         var problems = listing.problems
         var scanned: [CheckpointScanner.ScannedUnit] = []
         for unit in listing.units {
-            if unit.layout == .folder, let problem = watch(.unit(unit)) {
+            if unit.layout == .folder || unit.layout == .accelerateFolder, let problem = watch(.unit(unit)) {
                 problems.append(problem)
             }
             let inspection = scanner.inspect(unit)
@@ -256,9 +313,8 @@ final class WatchLoop {
         var found = Set<String>()
         var complete = 0
         for run in runs {
-            if let problem = watch(.run(run)) { problems.append(problem) }
-            found.insert(run.path)
-            let contents = scanContents(of: run, at: now)
+            let contents = watchRun(run, at: now)
+            found.formUnion(contents.folders)
             problems += contents.problems
             for scanned in contents.units {
                 found.insert(scanned.unit.path)

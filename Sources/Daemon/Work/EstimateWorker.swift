@@ -199,9 +199,10 @@ final class EstimateWorker: Service {
     /// times: they must still be those.
     private static func checkSnapshot(_ job: ClaimedJob) throws(CheckpointError) {
         let path = job.checkpoint.path
-        let runPath = CheckpointFolder.runFolder(of: path)
-        let snapshot = CheckpointUnit(name: (path as NSString).lastPathComponent, run: job.run.name, runPath: runPath)
-            .flatMap { CheckpointScanner(root: CheckpointFolder.runFolder(of: runPath)).inspect($0).state.snapshot }
+        // The folder that holds it (a run folder or a nested one); the snapshot reads only the unit.
+        let folder = (path as NSString).deletingLastPathComponent
+        let snapshot = CheckpointUnit(name: (path as NSString).lastPathComponent, run: job.run.name, runPath: folder)
+            .flatMap { CheckpointScanner(root: (folder as NSString).deletingLastPathComponent).inspect($0).state.snapshot }
         guard snapshot?.unreadableFingerprint == job.checkpoint.fingerprint else {
             throw CheckpointError(CheckpointError.Code.checkpointChanged, file: path,
                                   "the checkpoint changed after its estimate was planned; its new version is estimated as a new checkpoint")

@@ -94,8 +94,8 @@ final class Scheduler: Service {
         let store = ResultStore(connection: connection)
         let run = try await store.upsertRun(name: settled.run, path: settled.runPath)
         let (checkpoint, _) = try await store.upsertCheckpoint(
-            runID: run.id, step: settled.step.map(Int64.init), path: settled.path, fingerprint: prepared.fingerprint)
-        let description = settled.step.map { "\(settled.run) step \($0)" } ?? "\(settled.run)/\(settled.unit.name)"
+            runID: run.id, step: prepared.step.map(Int64.init), path: settled.path, fingerprint: prepared.fingerprint)
+        let description = prepared.step.map { "\(settled.run) step \($0)" } ?? "\(settled.run)/\(settled.unit.name)"
         await state.remember(.init(id: checkpoint.id, path: settled.path), description: description)
         try await enqueue(checkpoint.id, prepared.inputs, maxAttempts: config.workers.maxAttempts, connection, about: description)
     }
@@ -139,9 +139,12 @@ final class Scheduler: Service {
 struct Preparation: Sendable {
     let fingerprint: String
     let inputs: EstimationInputs
+    /// The step to record: the name's, or a Lightning file's `global_step` (nil while unreadable).
+    let step: Int?
 
     init(_ settled: SettledCheckpoint, base: EstimationPlan) {
         let folder = try? CheckpointFolder(path: settled.path)
+        step = settled.unit.layout == .lightning ? folder?.step : settled.step
         // Unreadable now: identify this version by its files' names, sizes and times, so a
         // later rewrite is a new version; the worker reports the actual error.
         fingerprint = (try? folder?.fingerprint()) ?? settled.snapshot.unreadableFingerprint

@@ -7,10 +7,10 @@ import Darwin
 #endif
 
 /// One checkpoint as the estimator reads it (the layout: `CheckpointLayout`): an HF Trainer
-/// folder, a single `.safetensors` file, a `torch.save` state dict (`.pt`, `.pth`, `.bin`) or an
-/// Accelerate `save_state` folder, with its weights, optimizer state and config. Its run folder
-/// is `CheckpointLayout.runFolder(ofCheckpoint:)`. Only the content files are read; every other
-/// file is ignored.
+/// folder, a single `.safetensors` file, a `torch.save` state dict (`.pt`, `.pth`, `.bin`), a
+/// Lightning `.ckpt` or an Accelerate `save_state` folder, with its weights, optimizer state and
+/// config. Its run folder is `CheckpointLayout.runFolder(ofCheckpoint:)`. Only the content files
+/// are read; every other file is ignored.
 ///
 /// A single-file checkpoint, and an Accelerate folder without a `config.json` of its own, take
 /// the run folder's `config.json`. That file is a run setting like `volume.toml`, not checkpoint
@@ -22,16 +22,19 @@ public struct CheckpointFolder: Sendable {
         case safetensorsShards(index: String, shards: [String])
         case pytorch(String)
         case pytorchShards(index: String, shards: [String])
+        /// A Lightning `.ckpt`: weights, step and optimizer state in one file.
+        case lightning(String)
     }
 
     /// The folder, or the single file.
     public let path: String
     public let runFolder: String
     /// How the checkpoint is laid out: `.file` for any `.safetensors` file, `.stateDictFile` for
-    /// any `.pt`/`.pth`/`.bin` file, `.accelerateFolder` for a `checkpoint_<n>` folder, else `.folder`.
+    /// any `.pt`/`.pth`/`.bin` file, `.lightning` for any `.ckpt` file, `.accelerateFolder` for a
+    /// `checkpoint_<n>` folder, else `.folder`.
     public let form: CheckpointLayout.Form
-    /// `N` from a `checkpoint-<N>`, `step-<N>`, `<name><N>.pt` or `checkpoint_<N>` name; nil for
-    /// any other name.
+    /// `N` from a `checkpoint-<N>`, `step-<N>`, `<name><N>.pt` or `checkpoint_<N>` name, a
+    /// Lightning file's `global_step`; nil for any other name.
     public let step: Int?
     public let weightFiles: WeightFiles
     public let optimizerPath: String?
@@ -51,6 +54,15 @@ public struct CheckpointFolder: Sendable {
         switch FileSystem.kind(path) {
         case .missing:
             throw CheckpointError(FileError(path: path, operation: "open", reason: .system(.noSuchFileOrDirectory)))
+        case .regular where name.hasSuffix(CheckpointLayout.lightningSuffix):
+            let checkpoint = try LightningCheckpoint(path: path)
+            form = .lightning
+            step = checkpoint.globalStep
+            weightFiles = .lightning(path)
+            optimizerPath = checkpoint.hasOptimizerState ? path : nil
+            // The model's config.json is the run's: Lightning saves none of its own.
+            configIsContent = false
+            (configPath, config) = try Self.runConfig(runFolder)
         case .regular:
             if name.hasSuffix(".safetensors") {
                 form = .file
@@ -118,6 +130,8 @@ public struct CheckpointFolder: Sendable {
             return try SafeTensorsFile(path: file)
         case .pytorch(let file):
             return try TorchStateDict(path: file)
+        case .lightning(let file):
+            return try LightningCheckpoint(path: file).weights
         case .safetensorsShards(let index, _), .pytorchShards(let index, _):
             let folder = FileSystem.split(index).parent
             let (files, names, weightMap) = try Self.shards(index, in: folder)
@@ -133,10 +147,12 @@ public struct CheckpointFolder: Sendable {
         }
     }
 
-    /// The content files (weights, index, shards, optimizer, config), sorted by file name.
+    /// The content files (weights, index, shards, optimizer, config), sorted by file name. A
+    /// Lightning checkpoint's is its one file (the config is the run's setting).
     public var contentFiles: [String] {
         var files: [String] = []
         switch weightFiles {
+        case .lightning(let file): return [file]
         case .safetensors(let file), .pytorch(let file): files = [file]
         case .safetensorsShards(let index, let shards), .pytorchShards(let index, let shards): files = [index] + shards
         }
@@ -148,8 +164,21 @@ public struct CheckpointFolder: Sendable {
     /// The content files' names, in `contentFiles`' order.
     public var contentFileNames: [String] { contentFiles.map { FileSystem.split($0).name } }
 
-    /// The run folder of the checkpoint at `path`: its parent.
+    /// The run folder of the checkpoint at `path` (`CheckpointLayout.runFolder(ofCheckpoint:)`).
     public static func runFolder(of path: String) -> String { CheckpointLayout.runFolder(ofCheckpoint: path) }
+
+    /// Adam's moments for `layout`: from `optimizer.pt`, or from a Lightning file's
+    /// `optimizer_states[0]` in its module's parameter order. `optimizer.no_state` when there is
+    /// no Adam state (step 0).
+    public func adamMoments(for layout: ParameterLayout) throws(CheckpointError) -> AdamMoments {
+        guard let optimizerPath else {
+            throw CheckpointError(CheckpointError.Code.noAdamState, file: path, "no optimizer state in the checkpoint")
+        }
+        if case .lightning(let file) = weightFiles {
+            return try LightningCheckpoint(path: file).adamMoments(for: layout)
+        }
+        return try OptimizerState(path: optimizerPath).moments(for: layout)
+    }
 
     /// Hex SHA-256 over the content files in name order; each contributes its name's length
     /// and UTF-8 bytes, then its length and bytes (all lengths as 64-bit little-endian).

@@ -11,6 +11,12 @@ import Base
 /// checkpoint folder (trainer state, scheduler, RNG state, training arguments) is not content,
 /// and a state-dict-named file in a run folder that such tools write (`rng_state_0.pth`,
 /// `optimizer_1.bin`, HF shards) is not a checkpoint.
+///
+/// Checkpoints sit in their run folder, or one of two nested folders (`NestedFolder`): the run's
+/// `checkpoints/` (Lightning without a logger, Accelerate's automatic naming) holds `.ckpt` files
+/// and `checkpoint_<n>/` folders of the run; Lightning's `lightning_logs/version_<N>/checkpoints/`
+/// holds `.ckpt` files of a run of its own, `<run>/lightning_logs/version_<N>` (its steps restart),
+/// whose settings are the run folder's.
 public enum CheckpointLayout {
     /// How a checkpoint sits in its run folder.
     public enum Form: Sendable, Hashable {
@@ -51,6 +57,36 @@ public enum CheckpointLayout {
         "rng_state", "random_states", "optimizer", "scheduler", "sampler", "scaler", "training_args",
         "custom_checkpoint", "dl_state_dict",
     ]
+
+    /// A folder inside a run folder that holds checkpoints.
+    public enum NestedFolder: Sendable, Hashable {
+        /// `<run>/checkpoints/`: `.ckpt` files and `checkpoint_<n>/` folders of the run.
+        case checkpoints
+        /// `<run>/lightning_logs/version_<N>/checkpoints/`: `.ckpt` files of the run
+        /// `<run>/lightning_logs/version_<N>`.
+        case lightningVersion
+
+        /// Whether a checkpoint of `form` in this folder belongs to it. An HF `checkpoint-<N>/`
+        /// or `step-<N>.safetensors` in a folder named `checkpoints` is a run folder's own
+        /// checkpoint (`output_dir="checkpoints"` with the watch root above it), so it is not.
+        public func holds(_ form: Form) -> Bool {
+            switch self {
+            case .checkpoints: form == .lightning || form == .accelerateFolder
+            case .lightningVersion: form == .lightning
+            }
+        }
+    }
+
+    public static let checkpointsFolderName = "checkpoints"
+    public static let lightningLogsFolderName = "lightning_logs"
+    static let lightningVersionPrefix = "version_"
+
+    /// `version_<N>`, the folder of one Lightning logger version.
+    public static func isLightningVersionName(_ name: String) -> Bool {
+        guard name.hasPrefix(lightningVersionPrefix) else { return false }
+        let digits = name.utf8.dropFirst(lightningVersionPrefix.utf8.count)
+        return !digits.isEmpty && digits.allSatisfy(isDigit)
+    }
 
     // MARK: Checkpoints in a run folder
 
@@ -219,9 +255,18 @@ public enum CheckpointLayout {
     /// The folder that holds a checkpoint's run settings (`volume.toml`, eval data, a run-level
     /// `config.json`): the parent of `path`, or for nested layouts (Lightning's
     /// `<run>/lightning_logs/version_<N>/checkpoints/`, Accelerate's `<run>/checkpoints/`) the
-    /// folder above them.
+    /// folder above them. Judged by the names alone (`NestedFolder.holds`).
     public static func runFolder(ofCheckpoint path: String) -> String {
-        FileSystem.split(path).parent
+        let (parent, name) = FileSystem.split(path)
+        guard let form = form(ofEntryNamed: name) else { return parent }
+        let (aboveParent, parentName) = FileSystem.split(parent)
+        guard parentName == checkpointsFolderName else { return parent }
+        let (logs, versionName) = FileSystem.split(aboveParent)
+        let (run, logsName) = FileSystem.split(logs)
+        if NestedFolder.lightningVersion.holds(form), isLightningVersionName(versionName), logsName == lightningLogsFolderName {
+            return run
+        }
+        return NestedFolder.checkpoints.holds(form) ? aboveParent : parent
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }

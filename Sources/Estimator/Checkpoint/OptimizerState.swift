@@ -24,6 +24,22 @@ public struct OptimizerState: Sendable {
         public let expAvgSq: RawTensor
     }
 
+    /// The model's parameters as the training code ordered them, when that is not the model's
+    /// own `named_parameters()` order: a LightningModule holds the model under an attribute, and
+    /// its `parameters()` (which the optimizer's groups were built from) may hold it anywhere.
+    public struct ModuleParameters: Sendable {
+        /// The layout's parameters in the module's `parameters()` order.
+        public let order: [Parameter]
+        /// The layout's name for each module parameter name (`model.gpt_neox.embed_in.weight` →
+        /// `gpt_neox.embed_in.weight`), for groups that record `param_names`.
+        public let modelNames: [String: String]
+
+        public init(order: [Parameter], modelNames: [String: String]) {
+            self.order = order
+            self.modelNames = modelNames
+        }
+    }
+
     public let source: String
     public let groups: [Group]
     public let state: [Int: Entry]
@@ -99,7 +115,9 @@ public struct OptimizerState: Sendable {
     /// skip the Adam preconditioner); `optimizer.param_count`, `optimizer.bad_groups`,
     /// `optimizer.unknown_parameter`, `optimizer.missing_state`, `optimizer.shape_mismatch`,
     /// `optimizer.bad_values` when the state cannot be matched to the model exactly.
-    public func moments(for layout: ParameterLayout) throws(CheckpointError) -> AdamMoments {
+    /// With `module`, the groups index the module's parameters in its order and `param_names`
+    /// are the module's names.
+    public func moments(for layout: ParameterLayout, module: ModuleParameters? = nil) throws(CheckpointError) -> AdamMoments {
         func fail(_ code: String, _ detail: String) -> CheckpointError {
             CheckpointError("optimizer.\(code)", file: source, detail)
         }
@@ -108,7 +126,7 @@ public struct OptimizerState: Sendable {
         }
         var expAvg = [Float](repeating: 0, count: layout.count)
         var expAvgSq = [Float](repeating: 0, count: layout.count)
-        for (parameter, index) in try assignment(for: layout) {
+        for (parameter, index) in try assignment(for: layout, module: module) {
             guard let entry = state[index] else {
                 throw fail("missing_state", "no Adam state for parameter '\(parameter.name)' (state index \(index))")
             }
@@ -130,13 +148,14 @@ public struct OptimizerState: Sendable {
     }
 
     /// Which state index belongs to each parameter.
-    func assignment(for layout: ParameterLayout) throws(CheckpointError) -> [(Parameter, Int)] {
+    func assignment(for layout: ParameterLayout, module: ModuleParameters? = nil) throws(CheckpointError) -> [(Parameter, Int)] {
         func fail(_ code: String, _ detail: String) -> CheckpointError {
             CheckpointError("optimizer.\(code)", file: source, detail)
         }
+        let parameters = module?.order ?? layout.parameters
         let total = groups.reduce(0) { $0 + $1.params.count }
-        guard total == layout.parameters.count else {
-            throw fail("param_count", "optimizer has \(total) parameters in \(groups.count) param groups but the model has \(layout.parameters.count)")
+        guard total == parameters.count else {
+            throw fail("param_count", "optimizer has \(total) parameters in \(groups.count) param groups but the model has \(parameters.count)")
         }
 
         if !groups.isEmpty, groups.allSatisfy({ $0.paramNames != nil }) {
@@ -144,7 +163,7 @@ public struct OptimizerState: Sendable {
             var named = Set<String>()
             for group in groups {
                 for (index, name) in zip(group.params, group.paramNames ?? []) {
-                    guard let parameter = layout[name] else {
+                    guard let parameter = layout[module?.modelNames[name] ?? name] else {
                         throw fail("unknown_parameter", "param_names lists '\(name)', which the model does not have")
                     }
                     guard named.insert(name).inserted else {
@@ -161,12 +180,13 @@ public struct OptimizerState: Sendable {
 
         switch groups.count {
         case 1:
-            return Array(zip(layout.parameters, groups[0].params))
+            return Array(zip(parameters, groups[0].params))
         case 2:
             // The HF Trainer's split: group 0 gets weight decay, group 1 does not, each in
-            // named_parameters() order.
-            let decay = layout.parameters.filter(\.getsWeightDecay)
-            let rest = layout.parameters.filter { !$0.getsWeightDecay }
+            // named_parameters() order. (For GPT-NeoX, GPT-2 and Llama it is also the common
+            // "matrices decay, vectors do not" split of hand-written training code.)
+            let decay = parameters.filter(\.getsWeightDecay)
+            let rest = parameters.filter { !$0.getsWeightDecay }
             guard decay.count == groups[0].params.count else {
                 throw fail("bad_groups", "param group 0 has \(groups[0].params.count) parameters but the model has \(decay.count) that get weight decay and \(rest.count) that do not (HF Trainer rule); cannot match the groups to parameters")
             }

@@ -71,6 +71,38 @@ import Testing
         #expect(CheckpointLayout.candidateContentFileNames(in: folder, listing: listing) == ["model.safetensors"])
     }
 
+    @Test func nestedLayoutsTakeTheirSettingsFromTheRunFolder() {
+        let cases: [(String, String)] = [
+            ("/w/exp/lightning_logs/version_0/checkpoints/epoch=0-step=3.ckpt", "/w/exp"),
+            ("/w/exp/lightning_logs/version_12/checkpoints/last-v1.ckpt", "/w/exp/lightning_logs/version_12/checkpoints"),
+            ("/w/exp/checkpoints/epoch=0-step=3.ckpt", "/w/exp"),
+            ("/w/exp/checkpoints/checkpoint_4", "/w/exp"),
+            ("/w/exp/checkpoints/checkpoint_4/", "/w/exp"),
+            // HF output in a folder named `checkpoints` is that folder's own.
+            ("/w/checkpoints/checkpoint-500", "/w/checkpoints"),
+            ("/w/checkpoints/step-5.safetensors", "/w/checkpoints"),
+            // Accelerate folders are never a Lightning version's.
+            ("/w/exp/lightning_logs/version_0/checkpoints/checkpoint_4", "/w/exp/lightning_logs/version_0"),
+            ("/w/exp/lightning_logs/version_x/checkpoints/a.ckpt", "/w/exp/lightning_logs/version_x"),
+            ("/w/exp/logs/version_0/checkpoints/a.ckpt", "/w/exp/logs/version_0"),
+            ("/w/exp/epoch=0-step=3.ckpt", "/w/exp"),
+            ("/w/exp/checkpoint-3", "/w/exp"),
+            ("checkpoints/a.ckpt", "."),
+            ("a.ckpt", "."),
+        ]
+        for (path, run) in cases {
+            #expect(CheckpointLayout.runFolder(ofCheckpoint: path) == run, "\(path)")
+        }
+        #expect(CheckpointLayout.isLightningVersionName("version_0"))
+        for name in ["version_", "version_a", "version_-1", "Version_0", "version_0.tmp"] {
+            #expect(!CheckpointLayout.isLightningVersionName(name), "\(name)")
+        }
+        #expect(CheckpointLayout.NestedFolder.checkpoints.holds(.lightning))
+        #expect(CheckpointLayout.NestedFolder.checkpoints.holds(.accelerateFolder))
+        #expect(!CheckpointLayout.NestedFolder.checkpoints.holds(.folder))
+        #expect(!CheckpointLayout.NestedFolder.lightningVersion.holds(.accelerateFolder))
+    }
+
     @Test func recognisesContentFileNames() {
         for name in ["model.safetensors", "pytorch_model.bin", "optimizer.pt", "config.json", "model-00001-of-00003.safetensors",
             "pytorch_model-00002-of-00002.bin", "model.safetensors.index.json"]
