@@ -19,7 +19,9 @@ import Testing
             let a = c.arrayValue!
             return (a[0].stringValue!, ids(a[1]), ids(a[2]))
         }
-        return (tokenizer, Expected(mixed: ids(json["mixed"]), mixedNoSpecial: ids(json["mixed_no_special"]), cases: cases))
+        let mixed = ids(json["mixed"])
+        let plain = json["mixed_no_special"].flatMap { $0.isNull ? nil : ids($0) } ?? mixed
+        return (tokenizer, Expected(mixed: mixed, mixedNoSpecial: plain, cases: cases))
     }
 
     static func mixedText() throws -> String { try SafeFileText.read(Fixtures.path("tokenizers/mixed.txt")) }
@@ -53,5 +55,38 @@ import Testing
             }
         }
         #expect(failures == 0)
+    }
+
+    /// Other normalizers, pre-tokenizers, post-processors and BPE options, as variants of the
+    /// fixtures (`components.json`: the keys replaced, and the library's ids).
+    @Test func componentVariantsGiveTheLibrarysIds() throws {
+        let variants = try JSONValue.parse(try SafeFileText.read(Fixtures.path("tokenizers/components.json")), maxDepth: 32)
+        #expect(variants.arrayValue?.count == 7)
+        for v in variants.arrayValue ?? [] {
+            let name = v["name"]!.stringValue!, baseName = v["base"]!.stringValue!
+            var base = try JSONValue.parse(try SafeFileText.read(Fixtures.path("tokenizers/\(baseName)/tokenizer.json"))).objectValue!
+            for (key, value) in v["change"]!.objectValue!.entries {
+                if key == "model_options" {
+                    var model = base["model"]!.objectValue!
+                    for (option, setting) in value.objectValue!.entries { model[option] = setting }
+                    base["model"] = .object(model)
+                } else {
+                    base[key] = value
+                }
+            }
+            let tokenizer = try Tokenizer(json: Array(JSONValue.object(base).serialized().utf8), source: name)
+            let (_, expected) = try Self.load(baseName)
+            var failures = 0
+            for (i, c) in (v["cases"]!.arrayValue!).enumerated() {
+                let text = expected.cases[i].text
+                let want = c.arrayValue!.map { $0.arrayValue!.map { Int32($0.intValue!) } }
+                let got = [try tokenizer.encode(text), try tokenizer.encode(text, addSpecialTokens: false)]
+                if got != want {
+                    failures += 1
+                    if failures <= 5 { Issue.record("\(name): \(text.unicodeScalars.map { String($0.value, radix: 16) }) got \(got) expected \(want)") }
+                }
+            }
+            #expect(failures == 0, "\(name)")
+        }
     }
 }
