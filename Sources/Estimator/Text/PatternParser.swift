@@ -397,6 +397,7 @@ struct PatternParser {
         var negated = false
         if isChar(peek(), "^") { negated = true; pos += 1 }
         var items: [ScalarSet.Item] = []
+        var nested: [ScalarSet] = []
         var first = true
         while true {
             guard let c = peek() else { throw fail("premature end of char-class") }
@@ -405,7 +406,8 @@ struct PatternParser {
             if c == ascii("["), isChar(peek(1), ":") { throw unsupported("POSIX bracket expression") }
             if c == ascii("&"), isChar(peek(1), "&") { throw unsupported("class intersection &&") }
             if c == ascii("[") {
-                items.append(.set(try parseClass(flags: flags)))
+                nested.append(try parseClass(flags: flags))
+                items.append(.nested(nested.count - 1))
                 continue
             }
             let low: Escape
@@ -418,7 +420,10 @@ struct PatternParser {
                 low = .scalar(c)
             }
             guard case .scalar(let lowValue) = low else {
-                if case .set(let set) = low { items.append(.set(set)) }
+                if case .set(let set) = low {
+                    nested.append(set)
+                    items.append(.nested(nested.count - 1))
+                }
                 continue
             }
             // A range `a-z`, unless '-' ends the class.
@@ -442,7 +447,7 @@ struct PatternParser {
                 items.append(.range(lowValue, lowValue))
             }
         }
-        return ScalarSet(items, negated: negated, caseInsensitive: flags.caseInsensitive)
+        return ScalarSet(items, nested: nested, negated: negated, caseInsensitive: flags.caseInsensitive)
     }
 
     private mutating func parseQuantifiers(_ atom: PatternNode) throws(PatternError) -> PatternNode {

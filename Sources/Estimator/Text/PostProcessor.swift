@@ -1,7 +1,7 @@
 /// A `post_processor` of `tokenizer.json`, for one sequence: TemplateProcessing's `single`
 /// template, BertProcessing and RobertaProcessing (`cls $A sep`), ByteLevel (offsets only, so
 /// the ids stay), and a Sequence of these.
-indirect enum PostProcessor: Sendable {
+enum PostProcessor: Sendable {
     enum TemplatePiece: Sendable {
         case sequence
         case special([Int32])

@@ -1,8 +1,9 @@
 /// A `pre_tokenizer` of `tokenizer.json`: ByteLevel, Split, Metaspace, Digits, and a Sequence
 /// of these. Each one splits the pieces that are not added tokens further; empty pieces are
 /// dropped, as the library drops them.
-indirect enum PreTokenizer: Sendable {
-    case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
+enum PreTokenizer: Sendable {
+    /// With GPT-2's pattern when `use_regex` is true.
+    case byteLevel(addPrefixSpace: Bool, pattern: TokenizerPattern?)
     case split(TokenizerPattern, behavior: SplitBehavior, invert: Bool)
     case metaspace(replacement: UInt32, prepend: PrependScheme, split: Bool)
     case digits(individual: Bool)
@@ -16,12 +17,12 @@ indirect enum PreTokenizer: Sendable {
             var pieces = pieces
             for step in steps { pieces = try step.preTokenize(pieces, source: source) }
             return pieces
-        case .byteLevel(let addPrefixSpace, let useRegex):
+        case .byteLevel(let addPrefixSpace, let pattern):
             let split = try splitEach(pieces) { (piece: TextPiece) throws(CheckpointError) -> [TextPiece] in
                 var piece = piece
                 if addPrefixSpace && !piece.startsWith(0x20) { piece.prepend([0x20]) }
-                guard useRegex else { return [piece] }
-                return PieceMatching.split(piece, try TokenizerPattern.byteLevel.partition(piece, source: source), behavior: .isolated)
+                guard let pattern else { return [piece] }
+                return PieceMatching.split(piece, try pattern.partition(piece, source: source), behavior: .isolated)
             }
             return split.map { $0.token == nil ? ByteLevelAlphabet.map($0) : $0 }
         case .split(let pattern, let behavior, let invert):

@@ -10,10 +10,13 @@ struct ScalarSet: Sendable {
         case word
         case hexDigit
         case any
-        case set(ScalarSet)
+        /// `nested[i]`: a negated escape or a class inside a class. (An index, not the set,
+        /// so that no heap reference hides in an enum payload.)
+        case nested(Int)
     }
 
     var items: [Item]
+    var nested: [ScalarSet]
     var negated: Bool
     /// `(?i)`: a scalar belongs when it or one of its case variants is in `items`.
     var caseInsensitive: Bool
@@ -21,8 +24,9 @@ struct ScalarSet: Sendable {
     private var asciiLow: UInt64 = 0
     private var asciiHigh: UInt64 = 0
 
-    init(_ items: [Item], negated: Bool = false, caseInsensitive: Bool = false) {
+    init(_ items: [Item], nested: [ScalarSet] = [], negated: Bool = false, caseInsensitive: Bool = false) {
         self.items = items
+        self.nested = nested
         self.negated = negated
         self.caseInsensitive = caseInsensitive
         for value in UInt32(0)..<128 where slowContains(value) {
@@ -59,7 +63,7 @@ struct ScalarSet: Sendable {
             case .hexDigit:
                 if (value >= 0x30 && value <= 0x39) || (value >= 0x41 && value <= 0x46) || (value >= 0x61 && value <= 0x66) { return true }
             case .any: return true
-            case .set(let inner): if inner.contains(value) { return true }
+            case .nested(let i): if nested[i].contains(value) { return true }
             }
         }
         return false

@@ -7,7 +7,7 @@
 /// NFC and NFD use the standard library's normalization (Unicode 17 data). The library's Rust
 /// crate has older data: the two differ only on the few canonical decompositions added since
 /// Unicode 13 (Dives Akuru, Vithkuqi, Tulu-Tigalari, Gurung Khema, Kirat Rai).
-indirect enum TextNormalizer: Sendable {
+enum TextNormalizer: Sendable {
     case nfc
     case nfd
     case lowercase

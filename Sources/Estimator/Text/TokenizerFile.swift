@@ -114,8 +114,9 @@ struct TokenizerFile {
         let kind = try type(o, path)
         switch kind {
         case "ByteLevel":
+            let useRegex = try bool(o["use_regex"], path + ".use_regex", default: true)
             return .byteLevel(addPrefixSpace: try bool(o["add_prefix_space"], path + ".add_prefix_space", default: true),
-                              useRegex: try bool(o["use_regex"], path + ".use_regex", default: true))
+                              pattern: useRegex ? TokenizerPattern.byteLevel() : nil)
         case "Split":
             let behaviorName = try string(o["behavior"], path + ".behavior")
             guard let behavior = SplitBehavior(rawValue: behaviorName) else { throw malformed(path + ".behavior", "unknown behavior \(behaviorName)") }

@@ -28,9 +28,13 @@ struct TokenizerPattern: Sendable {
         PieceMatching.partition(try matchRanges(in: piece.scalars, source: source), count: piece.scalars.count)
     }
 
-    /// The GPT-2 pattern the ByteLevel pre-tokenizer uses when `use_regex` is true.
-    static let byteLevel: TokenizerPattern = {
-        // A fixed, known-good pattern: failing here is a programming error.
-        try! TokenizerPattern(regex: #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#)
-    }()
+    /// The GPT-2 pattern the ByteLevel pre-tokenizer uses when `use_regex` is true (compiled
+    /// per tokenizer rather than once: a global would hold it for the process's lifetime).
+    static func byteLevel() -> TokenizerPattern {
+        do {
+            return try TokenizerPattern(regex: #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#)
+        } catch {
+            fatalError("the GPT-2 pattern does not compile: \(error.message)")
+        }
+    }
 }
