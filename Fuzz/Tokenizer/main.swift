@@ -5,11 +5,13 @@ import Estimator
 import Glibc
 #endif
 
-/// A `tokenizer.json` (any pipeline this reader accepts) encodes a fixed mixed string; and the
-/// input as text goes through a fixed small tokenizer with added tokens, NFC, the Llama-3 split,
-/// ByteLevel, merges and a template. Neither may crash, hang or allocate without bound.
+/// A `tokenizer.json` (any pipeline this reader accepts) encodes a fixed mixed string; the
+/// input as `.jsonl` text documents is read; and the input as text goes through a fixed small
+/// tokenizer with added tokens, NFC, the Llama-3 split, ByteLevel, merges and a template. None
+/// may crash, hang or allocate without bound.
 func fuzzOne(_ input: UnsafeRawBufferPointer) {
     let bytes = Array(input)
+    _ = try? TextDocuments.jsonLines(bytes, source: "fuzz.jsonl")
     if let tokenizer = try? Tokenizer(json: bytes, source: "fuzz.json") {
         _ = try? tokenizer.encode(mixedText)
         _ = try? tokenizer.encode(mixedText, addSpecialTokens: false)

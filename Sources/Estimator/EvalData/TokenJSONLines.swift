@@ -11,18 +11,10 @@ public enum TokenJSONLines {
         var documents: [[Int32]] = []
         var tokens = 0
         var index = 0
-        var lineNumber = 0
-        var start = 0
-        while start < bytes.count {
-            lineNumber += 1
-            var end = start
-            while end < bytes.count, bytes[end] != 0x0A { end += 1 }
-            let line = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
-            start = end + 1
-            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { continue }
+        try JSONLines.forEachLine(in: bytes) { (line, lineNumber) throws(CheckpointError) in
             defer { index += 1 }
-            if let range, !range.contains(index) { continue }
-            let ids = try document(line, line: lineNumber, path: path)
+            if let range, !range.contains(index) { return }
+            let ids = try document(UnsafeRawBufferPointer(rebasing: line), line: lineNumber, path: path)
             tokens += ids.count
             guard tokens <= TokenFile.maxTokens else {
                 throw TokenFile.tooLarge(path, tokens, "pick fewer with [data] documents")

@@ -32,26 +32,15 @@ public enum TextDocuments {
         return kept
     }
 
-    /// One document per non-blank line, from its string `text` field.
-    static func jsonLines(_ bytes: [UInt8], source: String) throws(CheckpointError) -> [String] {
+    /// One document per non-blank line of a `.jsonl` file's bytes, from its string `text` field.
+    public static func jsonLines(_ bytes: [UInt8], source: String) throws(CheckpointError) -> [String] {
         var documents: [String] = []
-        var lineStart = 0
-        var lineNumber = 0
-        while lineStart < bytes.count {
-            lineNumber += 1
-            var lineEnd = lineStart
-            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
-            let next = lineEnd + 1
-            var end = lineEnd
-            if end > lineStart, bytes[end - 1] == 0x0D { end -= 1 }
-            let line = bytes[lineStart..<end]
-            defer { lineStart = next }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+        try JSONLines.forEachLine(in: bytes) { (line, lineNumber) throws(CheckpointError) in
             guard line.count <= maxLineBytes else {
                 throw CheckpointError("text.line_too_long", file: source, "line \(lineNumber): \(line.count) bytes, more than \(maxLineBytes)")
             }
             let value: JSONValue
-            do {
+            do throws(JSONError) {
                 value = try JSONValue.parse(line, maxDepth: 64)
             } catch {
                 throw CheckpointError("text.jsonl_syntax", file: source, "line \(lineNumber): not JSON (\(error.description))")
