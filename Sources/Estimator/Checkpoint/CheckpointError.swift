@@ -4,7 +4,8 @@ import Base
 /// with the file and the place in it (tensor, entry, byte offset, key) a user needs to fix it.
 ///
 /// Codes are `<format>.<reason>`: `safetensors.*`, `zip.*`, `pickle.*`, `checkpoint.*`,
-/// `optimizer.*`, `manifest.*`, `eval.*`, and `file.*` for failed system calls.
+/// `lightning.*`, `optimizer.*`, `manifest.*`, `eval.*`, `text.*`, `tokens.*`, `tokenizer.*`,
+/// and `file.*` for failed system calls.
 public struct CheckpointError: CodedError, Equatable {
     public let code: String
     /// The file involved, as the caller named it; nil when the error is not about one file.
