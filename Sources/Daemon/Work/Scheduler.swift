@@ -168,8 +168,8 @@ struct Preparation: Sendable {
     }
 }
 
-/// SHA-256 of the bytes of eval data files (and tokenizer and config files), cached by (path, size, modification time, inode) so rescans do
-/// not reread unchanged files.
+/// SHA-256 of the bytes of eval data files (and tokenizer and config files), cached by (path,
+/// size, modification time, inode) so rescans do not reread unchanged files.
 final class EvalFingerprints: @unchecked Sendable {
     static let shared = EvalFingerprints()
     private let lock = NSLock()
