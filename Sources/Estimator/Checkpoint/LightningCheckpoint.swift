@@ -5,7 +5,8 @@
 ///
 /// Lightning's files need no pickle globals beyond `torch.save`'s own (checked with
 /// pytorch-lightning 2.6.6: `collections.OrderedDict`, `torch._utils._rebuild_tensor_v2`, the
-/// storage types); a file whose `hyper_parameters` hold other objects is refused by the unpickler.
+/// storage types), except for hyper-parameters a user passed: paths, `argparse.Namespace`s and
+/// sets are read as plain data; a file whose `hyper_parameters` hold other objects is refused.
 public struct LightningCheckpoint: Sendable {
     public let source: String
     /// The number of optimizer steps taken when the file was saved: the checkpoint's step.

@@ -2,7 +2,9 @@
 ///
 /// Only an allowlist of opcodes and globals is accepted (`collections.OrderedDict`,
 /// `torch._utils._rebuild_tensor_v2` / `_rebuild_tensor` / `_rebuild_parameter`, the typed
-/// `torch.*Storage` classes); those globals are interpreted here, never looked up or called.
+/// `torch.*Storage` classes, and the hyper-parameter values Lightning checkpoints hold:
+/// `pathlib.PosixPath` (read as its path string), `argparse.Namespace` (as a dict of its
+/// attributes), `set` (as a list)); those globals are interpreted here, never looked up or called.
 /// Every other global or opcode is an error naming it and its byte offset. Hard limits on
 /// the memo, stack, marks, nesting and output size turn hostile input into errors; a pickle
 /// has no loops, so the work done is bounded by its length.
@@ -57,6 +59,8 @@ public enum Unpickler {
 private final class Node {
     enum Kind { case list, tuple, dict }
     let kind: Kind
+    /// An `argparse.Namespace`, kept as the dict of its attributes: BUILD sets its items.
+    var isNamespace = false
     var items: [Item] = []
     var keys: [Item] = []
     var values: [Item] = []
@@ -70,6 +74,9 @@ private final class Node {
 
 private enum Global: Equatable {
     case orderedDict
+    case posixPath
+    case namespace
+    case set
     case rebuildTensorV2
     case rebuildTensor
     case rebuildParameter
@@ -119,6 +126,7 @@ private enum Opcode: UInt8 {
     case binUnicode = 0x58, shortBinUnicode = 0x8C, binUnicode8 = 0x8D
     case binBytes = 0x42, shortBinBytes = 0x43, binBytes8 = 0x8E
     case global = 0x63, stackGlobal = 0x93, reduce = 0x52, build = 0x62, binPersID = 0x51
+    case newObj = 0x81
 }
 
 /// `pickletools` names of every pickle opcode, for error messages.
@@ -421,12 +429,26 @@ private final class Machine {
                     throw fail("type_error", "\(here) calls \(describe(callable)), not an allowed global")
                 }
                 try push(try reduce(global, arguments))
+            case .newObj:
+                let arguments = try container(try pop(), .tuple).items
+                let cls = try pop()
+                guard case .global(.namespace) = cls, arguments.isEmpty else {
+                    throw fail("bad_reduce", "\(here) creates \(describe(cls)) with \(arguments.count) arguments; only argparse.Namespace() is supported")
+                }
+                guard case .node(let node) = try newNode(.dict) else { preconditionFailure("newNode makes nodes") }
+                node.isNamespace = true
+                try push(.node(node))
             case .build:
-                // Only `OrderedDict` state (torch's `_metadata` attribute) is expected; it is not needed.
-                _ = try pop()
+                // A Namespace takes its attributes; an `OrderedDict`'s state (torch's `_metadata`
+                // attribute) is not needed.
+                let state = try pop()
                 let object = try top()
                 guard case .node(let node) = object, node.kind == .dict else {
                     throw fail("type_error", "\(here) sets state on \(describe(object)); only dicts accept BUILD")
+                }
+                if node.isNamespace {
+                    let attributes = try container(state, .dict)
+                    try setItems(Array(zip(attributes.keys, attributes.values).flatMap { [$0, $1] }), into: node)
                 }
             case .binPersID:
                 try push(.storage(try persistentLoad(try pop())))
@@ -493,6 +515,9 @@ private final class Machine {
     func resolve(_ module: String, _ name: String) throws(CheckpointError) -> Global {
         switch (module, name) {
         case ("collections", "OrderedDict"): return .orderedDict
+        case ("pathlib", "PosixPath"): return .posixPath
+        case ("argparse", "Namespace"): return .namespace
+        case ("__builtin__", "set"), ("builtins", "set"): return .set
         case ("torch._utils", "_rebuild_tensor_v2"): return .rebuildTensorV2
         case ("torch._utils", "_rebuild_tensor"): return .rebuildTensor
         case ("torch._utils", "_rebuild_parameter"): return .rebuildParameter
@@ -510,6 +535,24 @@ private final class Machine {
 
     func reduce(_ callable: Global, _ arguments: [Item]) throws(CheckpointError) -> Item {
         switch callable {
+        case .posixPath:
+            // `PosixPath('/', 'data', 'run')`: its parts, the root part ending in '/'.
+            var path = ""
+            for argument in arguments {
+                guard case .string(let part) = argument else {
+                    throw fail("bad_reduce", "\(here) calls pathlib.PosixPath with \(describe(argument)); only path strings are supported")
+                }
+                if !path.isEmpty, !path.hasSuffix("/") { path += "/" }
+                path += part
+            }
+            return .string(path)
+        case .set:
+            guard arguments.count == 1, case .node(let items) = arguments[0], items.kind != .dict else {
+                throw fail("bad_reduce", "\(here) calls set without one list of items")
+            }
+            return try newNode(.list, items.items)
+        case .namespace:
+            throw fail("bad_reduce", "\(here) calls argparse.Namespace; only NEWOBJ and BUILD create one")
         case .orderedDict:
             guard arguments.isEmpty else {
                 throw fail("bad_reduce", "\(here) calls OrderedDict with arguments; only OrderedDict() is supported")
@@ -700,6 +743,9 @@ private final class Machine {
         case .global(let g):
             switch g {
             case .orderedDict: "collections.OrderedDict"
+            case .posixPath: "pathlib.PosixPath"
+            case .namespace: "argparse.Namespace"
+            case .set: "set"
             case .rebuildTensorV2: "torch._utils._rebuild_tensor_v2"
             case .rebuildTensor: "torch._utils._rebuild_tensor"
             case .rebuildParameter: "torch._utils._rebuild_parameter"

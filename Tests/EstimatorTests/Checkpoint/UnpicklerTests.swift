@@ -85,9 +85,13 @@ import Testing
         let unknown = failure([0x80, 0x02, 0xFF, 0x2E])
         #expect(unknown?.code == "pickle.forbidden_opcode")
         #expect(unknown?.detail == "pickle opcode unknown opcode 0xFF at byte 2 is not allowed")
+        let newObjEx = failure([0x80, 0x02, 0x4E, 0x29, 0x7D, 0x92, 0x2E])
+        #expect(newObjEx?.code == "pickle.forbidden_opcode")
+        #expect(newObjEx?.detail == "pickle opcode NEWOBJ_EX (0x92) at byte 5 is not allowed")
+        // NEWOBJ creates only an argparse.Namespace (a dict of its attributes).
         let newObj = failure([0x80, 0x02, 0x4E, 0x29, 0x81, 0x2E])
-        #expect(newObj?.code == "pickle.forbidden_opcode")
-        #expect(newObj?.detail == "pickle opcode NEWOBJ (0x81) at byte 4 is not allowed")
+        #expect(newObj?.code == "pickle.bad_reduce")
+        #expect(newObj?.detail == "NEWOBJ at byte 4 creates None with 0 arguments; only argparse.Namespace() is supported")
         // INST would call a class by name.
         #expect(failure(Array("\u{80}\u{02}(ios\nsystem\n.".utf8))?.code == "pickle.forbidden_opcode")
         #expect(failure([0x80, 0x01, 0x4E, 0x2E])?.code == "pickle.unsupported_protocol")
