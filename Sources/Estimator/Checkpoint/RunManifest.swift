@@ -30,15 +30,6 @@ public struct RunManifest: Sendable, Equatable {
         self.estimate = estimate
     }
 
-    /// A manifest whose eval data is the safetensors file `evalFile`.
-    public init(architecture: String? = nil, activation: String? = nil, evalFile: String?, estimate: EstimateOverrides = EstimateOverrides()) {
-        self.init(architecture: architecture, activation: activation,
-                  evalData: evalFile.map { EvalDataSpec(form: .tensors, file: $0) }, estimate: estimate)
-    }
-
-    /// The safetensors eval file `[data] eval` names.
-    public var evalFile: String? { evalData?.form == .tensors ? evalData?.file : nil }
-
     public init(path: String) throws(CheckpointError) {
         let bytes = try FileSystem.read(path, limit: 1 << 20)
         guard let text = String(validating: bytes, as: UTF8.self), !bytes.contains(0) else {

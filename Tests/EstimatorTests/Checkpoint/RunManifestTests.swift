@@ -5,7 +5,7 @@ import Testing
 @Suite struct RunManifestTests {
     @Test func readsFixtureManifest() throws {
         let manifest = try RunManifest(path: Fixtures.path("digits/volume.toml"))
-        #expect(manifest == RunManifest(architecture: "mlp", activation: "relu", evalFile: "digits_val.safetensors"))
+        #expect(manifest == RunManifest(architecture: "mlp", activation: "relu", evalData: EvalDataSpec(form: .tensors, file: "digits_val.safetensors")))
     }
 
     @Test func readsEveryOverride() throws {
@@ -24,7 +24,7 @@ import Testing
             """
         let manifest = try RunManifest(text: text, source: "volume.toml")
         #expect(manifest.architecture == "gpt_neox")
-        #expect(manifest.evalFile == nil)
+        #expect(manifest.evalData == nil)
         #expect(manifest.estimate == EstimateOverrides(
             cutoffs: [0.001, 0.01, 1], preconditioners: [.none, .adam], prior: .gaussian, priorCenter: .zero,
             sigma: .value(0.5), directions: 20, seed: 0, tolerance: 0.02))
@@ -100,7 +100,7 @@ import Testing
             let error = rejection("[data]\neval = \"\(path)\"")
             #expect(error?.code == "manifest.bad_value", "\(path)")
         }
-        #expect((try? RunManifest(text: "[data]\neval = \"data/eval.safetensors\"", source: "v"))?.evalFile == "data/eval.safetensors")
+        #expect((try? RunManifest(text: "[data]\neval = \"data/eval.safetensors\"", source: "v"))?.evalData == EvalDataSpec(form: .tensors, file: "data/eval.safetensors"))
     }
 
     @Test func reportsSyntaxErrorsWithTheLine() {
