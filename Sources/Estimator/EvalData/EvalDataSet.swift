@@ -33,13 +33,18 @@ public struct EvalDataSet: Sendable {
             provenance = EvalProvenance(spec: spec, fingerprint: file.fingerprint, dataHashes: [file.fingerprint], tokenizer: nil, eos: nil, data: file.data)
             return
         }
-        let tokenizer = try sources.tokenizer.map { (path) throws(CheckpointError) in try Tokenizer(path: path) }
+        // Token files need the tokenizer only to look up an EOS token named in tokenizer_config.json.
+        var loaded: Tokenizer?
+        func tokenizer() throws(CheckpointError) -> Tokenizer? {
+            if loaded == nil, let path = sources.tokenizer { loaded = try Tokenizer(path: path) }
+            return loaded
+        }
         let eos = try Self.eos(tokenizer: tokenizer, sources: sources, config: checkpoint?.config)
         let packing = spec.packing(eos: eos)
         let rows: Tensor<Int32>
         switch spec.form {
         case .text:
-            guard let tokenizer else {
+            guard let tokenizer = try tokenizer() else {
                 throw CheckpointError("eval.no_tokenizer", file: path,
                                       "text eval data needs the run's \(Self.tokenizerFileName), in the checkpoint folder or the run folder; neither has one")
             }
@@ -88,7 +93,7 @@ public struct EvalDataSet: Sendable {
     /// The id put between documents: `tokenizer_config.json`'s `eos_token` (a string or
     /// `{"content": …}`) looked up in the tokenizer, else `config.json`'s `eos_token_id` (the
     /// first, when it is a list), else none.
-    static func eos(tokenizer: Tokenizer?, sources: EvalSources, config: JSONValue?) throws(CheckpointError) -> Int32? {
+    static func eos(tokenizer: () throws(CheckpointError) -> Tokenizer?, sources: EvalSources, config: JSONValue?) throws(CheckpointError) -> Int32? {
         if let configPath = sources.tokenizerConfig {
             let text = try FileSystem.read(configPath, limit: 16 << 20)
             let json: JSONValue
@@ -97,7 +102,7 @@ public struct EvalDataSet: Sendable {
             }
             let eos = json["eos_token"]
             if let name = eos?.stringValue ?? eos?["content"]?.stringValue {
-                guard let tokenizer else {
+                guard let tokenizer = try tokenizer() else {
                     throw CheckpointError("eval.bad_tokenizer_config", file: configPath,
                                           "eos_token '\(name)' needs \(tokenizerFileName) beside it to become an id")
                 }

@@ -75,6 +75,10 @@ import Testing
         #expect(ids == [Array(stream[0..<5]), Array(stream[5..<10]), Array(stream[10..<15])])
         #expect(set.provenance.eos == expected.eos && set.provenance.tokenizer == nil)
         #expect(set.provenance.dataSHA256 == [try EvalDataFile.fingerprint(ofFile: prefix + ".bin"), try EvalDataFile.fingerprint(ofFile: prefix + ".idx")])
+        // A token file does not need the tokenizer: one volumed cannot read is no obstacle.
+        try run.write("tokenizer.json", #"{"model": {"type": "WordPiece", "vocab": {}}}"#)
+        #expect(try rows(spec).ids == ids)
+        #expect(throws: CheckpointError.self) { try rows(EvalDataSpec(form: .text, file: "eval.txt")) }
         // A rank-2 .npy is used as it is.
         let (rows2, _) = try rows(EvalDataSpec(form: .tokens, file: Fixtures.path("token-files/rows_int32.npy"), sequenceLength: 5))
         #expect(rows2.count == 4 && rows2[0].count == 16)
