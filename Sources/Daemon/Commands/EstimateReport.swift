@@ -24,7 +24,7 @@ enum EstimateReport {
         if let tokenizer = eval.tokenizer { parts.append("tokenizer \(tokenizer)") }
         parts.append("\(eval.rows) × \(eval.rowLength) tokens")
         parts.append(eval.eos.map { "EOS \($0)" } ?? "no EOS")
-        if let documents = eval.documents { parts.append("documents \(documents.lowerBound):\(documents.upperBound)") }
+        if let documents = eval.documents { parts.append("documents \(EvalDataSpec.documentsText(documents))") }
         return "  (" + parts.joined(separator: ", ") + ")"
     }
 

@@ -231,21 +231,17 @@ public struct CheckpointScanner: Sendable {
         guard let unit = CheckpointUnit(name: name, run: run.name, runPath: run.path, folder: run.folder, nested: run.nested) else {
             return .ignored
         }
-        switch unit.layout {
-        case .folder, .accelerateFolder:
-            switch folderStatus(unit.path, nameClaimsFolder: true) {
-            case .found(let status):
-                for enclosing in run.folder == run.path ? [run.path, root] : [run.folder, run.path, root] {
-                    if let enclosingStatus = try? FileStatus.of(enclosing), status.isSameNode(as: enclosingStatus) {
-                        return .problem(ScanProblem(path: unit.path, reason: .cycle(target: enclosing)))
-                    }
+        guard unit.layout.isFolder else { return .found(unit) }
+        switch folderStatus(unit.path, nameClaimsFolder: true) {
+        case .found(let status):
+            for enclosing in run.folder == run.path ? [run.path, root] : [run.folder, run.path, root] {
+                if let enclosingStatus = try? FileStatus.of(enclosing), status.isSameNode(as: enclosingStatus) {
+                    return .problem(ScanProblem(path: unit.path, reason: .cycle(target: enclosing)))
                 }
-                return .found(unit)
-            case .ignored: return .ignored
-            case .problem(let problem): return .problem(problem)
             }
-        case .file, .stateDictFile, .lightning:
             return .found(unit)
+        case .ignored: return .ignored
+        case .problem(let problem): return .problem(problem)
         }
     }
 
@@ -253,10 +249,7 @@ public struct CheckpointScanner: Sendable {
 
     /// The unit's current state: its snapshot when it holds a weights file.
     public func inspect(_ unit: CheckpointUnit) -> Inspection {
-        switch unit.layout {
-        case .file, .stateDictFile, .lightning: inspectFile(unit)
-        case .folder, .accelerateFolder: inspectFolder(unit)
-        }
+        unit.layout.isFolder ? inspectFolder(unit) : inspectFile(unit)
     }
 
     private func inspectFile(_ unit: CheckpointUnit) -> Inspection {

@@ -88,11 +88,9 @@ public struct Settler: Sendable {
     /// the unit itself). Files that are not checkpoint content are ignored.
     public mutating func note(_ activity: FileActivity, file: String, of unit: CheckpointUnit, at now: Instant) {
         let known = pending[unit.path]?.snapshot ?? emitted[unit.path]
-        let isContent =
-            switch unit.layout {
-            case .file, .stateDictFile, .lightning: file == unit.name
-            case .folder, .accelerateFolder: unit.isContentFileName(file) || known?.contains(file) == true
-            }
+        let isContent = unit.layout.isFolder
+            ? unit.isContentFileName(file) || known?.contains(file) == true
+            : file == unit.name
         guard isContent else { return }
 
         var entry = pending[unit.path] ?? Pending(unit: unit, snapshot: nil, lastChange: now)

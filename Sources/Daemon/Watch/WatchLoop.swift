@@ -153,15 +153,12 @@ final class WatchLoop {
             }
         case .run(let run):
             guard let unit = CheckpointUnit(name: event.name, run: run.name, runPath: run.path, folder: run.folder, nested: run.nested) else { return }
-            switch unit.layout {
-            case .folder, .accelerateFolder:
-                if appeared {
-                    addUnitFolder(named: event.name, in: run)
-                } else if vanished {
-                    drop(unit.path)
-                }
-            case .file, .stateDictFile, .lightning:
+            if !unit.layout.isFolder {
                 settler.note(activity(event, path: unit.path), file: unit.name, of: unit, at: now)
+            } else if appeared {
+                addUnitFolder(named: event.name, in: run)
+            } else if vanished {
+                drop(unit.path)
             }
         case .unit(let unit):
             guard !event.mask.contains(.isDirectory) else { return }
@@ -260,7 +257,7 @@ final class WatchLoop {
         var problems = listing.problems
         var scanned: [CheckpointScanner.ScannedUnit] = []
         for unit in listing.units {
-            if unit.layout == .folder || unit.layout == .accelerateFolder, let problem = watch(.unit(unit)) {
+            if unit.layout.isFolder, let problem = watch(.unit(unit)) {
                 problems.append(problem)
             }
             let inspection = scanner.inspect(unit)

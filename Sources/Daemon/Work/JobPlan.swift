@@ -19,7 +19,7 @@ extension EstimationInputs {
             ("eval_form", string(evalData?.form.rawValue)),
             ("sequence_length", evalData?.sequenceLength.map(JSONValue.int) ?? .null),
             ("sequences", evalData?.sequences.map(JSONValue.int) ?? .null),
-            ("documents", string(evalData?.documents.map { "\($0.lowerBound):\($0.upperBound)" })),
+            ("documents", string(evalData?.documents.map(EvalDataSpec.documentsText))),
             ("eval_fingerprint", string(evalFingerprint)),
             ("manifest_error", error(manifestError)),
             ("eval_error", error(evalError)),

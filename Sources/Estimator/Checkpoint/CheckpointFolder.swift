@@ -201,11 +201,7 @@ public struct CheckpointFolder: Sendable {
     }
 
     static func parseConfig(_ path: String) throws(CheckpointError) -> JSONValue {
-        let text = try FileSystem.read(path, limit: 16 << 20)
-        let value: JSONValue
-        do { value = try JSONValue.parse(text) } catch {
-            throw CheckpointError("checkpoint.bad_config", file: path, "invalid JSON: \(error.reason) at byte \(error.offset)")
-        }
+        let value = try FileSystem.readJSON(path, limit: 16 << 20, code: "checkpoint.bad_config")
         guard case .object = value else {
             throw CheckpointError("checkpoint.bad_config", file: path, "config.json is not a JSON object")
         }

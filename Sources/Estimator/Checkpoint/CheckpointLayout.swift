@@ -30,6 +30,9 @@ public enum CheckpointLayout {
         case lightning
         /// An Accelerate `save_state` folder `checkpoint_<n>/` (`n` counts saves, not steps).
         case accelerateFolder
+
+        /// Whether the checkpoint is a folder of files (else a single file).
+        public var isFolder: Bool { self == .folder || self == .accelerateFolder }
     }
 
     static let folderPrefix = "checkpoint-"
@@ -83,9 +86,7 @@ public enum CheckpointLayout {
 
     /// `version_<N>`, the folder of one Lightning logger version.
     public static func isLightningVersionName(_ name: String) -> Bool {
-        guard name.hasPrefix(lightningVersionPrefix) else { return false }
-        let digits = name.utf8.dropFirst(lightningVersionPrefix.utf8.count)
-        return !digits.isEmpty && digits.allSatisfy(isDigit)
+        digits(after: lightningVersionPrefix, in: name) != nil
     }
 
     // MARK: Checkpoints in a run folder
@@ -99,8 +100,7 @@ public enum CheckpointLayout {
             return .file
         }
         if name.hasPrefix(accelerateFolderPrefix) {
-            let digits = name.utf8.dropFirst(accelerateFolderPrefix.utf8.count)
-            return !digits.isEmpty && digits.allSatisfy(isDigit) ? .accelerateFolder : nil
+            return digits(after: accelerateFolderPrefix, in: name) != nil ? .accelerateFolder : nil
         }
         if name.hasSuffix(lightningSuffix), name.count > lightningSuffix.count {
             let stem = name.dropLast(lightningSuffix.count)
@@ -136,9 +136,7 @@ public enum CheckpointLayout {
             guard let suffix = stateDictSuffixes.first(where: name.hasSuffix) else { return nil }
             return trailingNumber(name.utf8.dropLast(suffix.utf8.count))
         case .accelerateFolder:
-            let digits = name.utf8.dropFirst(accelerateFolderPrefix.utf8.count)
-            guard name.hasPrefix(accelerateFolderPrefix), !digits.isEmpty, digits.allSatisfy(isDigit) else { return nil }
-            return trailingNumber(digits)
+            return digits(after: accelerateFolderPrefix, in: name).flatMap(trailingNumber)
         case .folder, .file:
             break
         }
@@ -162,15 +160,14 @@ public enum CheckpointLayout {
     /// `pytorch_model-00001-of-00003.bin`), `optimizer.pt` or `config.json`. Shards with other
     /// names are content when an index lists them.
     public static func isContentFileName(_ name: String) -> Bool {
-        weightFileNames.contains(name) || name == optimizerFileName || name == configFileName || isShardFileName(name)
+        isContentFileName(name, form: .folder)
     }
 
     /// `isContentFileName` for a checkpoint folder of `form`: an Accelerate folder's optimizer
     /// is `optimizer.bin` (not `optimizer.pt`); its scheduler, sampler and RNG states are not
     /// content. Other forms as `isContentFileName(_:)`.
     public static func isContentFileName(_ name: String, form: Form) -> Bool {
-        guard form == .accelerateFolder else { return isContentFileName(name) }
-        return weightFileNames.contains(name) || name == accelerateOptimizerFileName || name == configFileName || isShardFileName(name)
+        weightFileNames.contains(name) || name == optimizerFileName(for: form) || name == configFileName || isShardFileName(name)
     }
 
     /// The optimizer file a checkpoint folder of `form` keeps its optimizer's `state_dict` in.
@@ -223,11 +220,7 @@ public enum CheckpointLayout {
     /// The `weight_map` of a shard index: (tensor, shard file name) in the file's order.
     static func weightMap(ofIndex path: String) throws(CheckpointError) -> [(tensor: String, shard: String)] {
         func fail(_ detail: String) -> CheckpointError { CheckpointError("checkpoint.bad_index", file: path, detail) }
-        let text = try FileSystem.read(path, limit: 100 << 20)
-        let json: JSONValue
-        do { json = try JSONValue.parse(text) } catch {
-            throw fail("invalid JSON: \(error.reason) at byte \(error.offset)")
-        }
+        let json = try FileSystem.readJSON(path, limit: 100 << 20, code: "checkpoint.bad_index")
         guard let map = json["weight_map"]?.objectValue else { throw fail("index has no 'weight_map' object") }
         var entries: [(tensor: String, shard: String)] = []
         for (tensor, value) in map.entries {
@@ -242,6 +235,14 @@ public enum CheckpointLayout {
     /// A name that stays inside its folder: not empty, not `.` or `..`, without `/` or NUL.
     static func isPlainFileName(_ name: String) -> Bool {
         !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
+    }
+
+    /// The decimal digits that follow `prefix` to the end of `name`; nil when `name` does not
+    /// start with `prefix` or anything else follows it (`checkpoint_12` → `12`).
+    private static func digits(after prefix: String, in name: String) -> Substring.UTF8View? {
+        guard name.hasPrefix(prefix) else { return nil }
+        let digits = Substring(name).utf8.dropFirst(prefix.utf8.count)
+        return !digits.isEmpty && digits.allSatisfy(isDigit) ? digits : nil
     }
 
     /// The decimal number that ends `stem` (`step-500` → 500); nil when it ends in no digit or

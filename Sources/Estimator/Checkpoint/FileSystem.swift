@@ -65,6 +65,15 @@ enum FileSystem {
         }
     }
 
+    /// The whole file (at most `limit` bytes) parsed as JSON; invalid JSON is the error `code`
+    /// naming the reason and byte offset (small JSON side files: indexes, configs).
+    static func readJSON(_ path: String, limit: Int, code: String) throws(CheckpointError) -> JSONValue {
+        let text = try read(path, limit: limit)
+        do { return try JSONValue.parse(text) } catch {
+            throw CheckpointError(code, file: path, "invalid JSON: \(error.reason) at byte \(error.offset)")
+        }
+    }
+
     /// At most the first `count` bytes of the file (to judge a file by its head).
     static func readPrefix(_ path: String, count: Int) throws(CheckpointError) -> [UInt8] {
         do throws(FileError) {

@@ -17,10 +17,8 @@ public struct RunFolder: Sendable {
     /// The file must be there (for an indexed dataset, its `.bin` and `.idx`).
     public func evalData() throws(CheckpointError) -> EvalDataSpec {
         if let spec = manifest?.evalData {
-            let key = spec.form == .tensors ? "eval" : spec.form.rawValue
-            let files = spec.form == .tokens ? TokenFile.files(path + "/" + spec.file) : [path + "/" + spec.file]
-            guard let files, files.allSatisfy({ FileSystem.kind($0) == .regular }) else {
-                throw CheckpointError(CheckpointError.Code.missingEvalData, file: path + "/" + RunManifest.fileName, "eval data '\(spec.file)' named by [data] \(key) is not in the run folder")
+            guard let files = spec.files(runFolder: path), files.allSatisfy({ FileSystem.kind($0) == .regular }) else {
+                throw CheckpointError(CheckpointError.Code.missingEvalData, file: path + "/" + RunManifest.fileName, "eval data '\(spec.file)' named by [data] \(spec.form.manifestKey) is not in the run folder")
             }
             return spec
         }

@@ -93,8 +93,7 @@ extension RunManifest {
             case "eval", "text", "tokens":
                 guard let file = try data.relativePath(k) else { continue }
                 if let spec {
-                    let other = spec.form == .tensors ? "eval" : spec.form.rawValue
-                    throw data.invalid(k, "cannot be given together with '\(other)': name one eval data source")
+                    throw data.invalid(k, "cannot be given together with '\(spec.form.manifestKey)': name one eval data source")
                 }
                 spec = EvalDataSpec(form: k == "eval" ? .tensors : k == "text" ? .text : .tokens, file: file)
             case "sequence_length":

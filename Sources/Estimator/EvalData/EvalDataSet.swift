@@ -95,11 +95,7 @@ public struct EvalDataSet: Sendable {
     /// first, when it is a list), else none.
     static func eos(tokenizer: () throws(CheckpointError) -> Tokenizer?, sources: EvalSources, config: JSONValue?) throws(CheckpointError) -> Int32? {
         if let configPath = sources.tokenizerConfig {
-            let text = try FileSystem.read(configPath, limit: 16 << 20)
-            let json: JSONValue
-            do { json = try JSONValue.parse(text) } catch {
-                throw CheckpointError("eval.bad_tokenizer_config", file: configPath, "invalid JSON: \(error.reason) at byte \(error.offset)")
-            }
+            let json = try FileSystem.readJSON(configPath, limit: 16 << 20, code: "eval.bad_tokenizer_config")
             let eos = json["eos_token"]
             if let name = eos?.stringValue ?? eos?["content"]?.stringValue {
                 guard let tokenizer = try tokenizer() else {
@@ -132,8 +128,7 @@ struct EvalSources: Sendable {
 
     init(spec: EvalDataSpec, runFolder: String, checkpoint: CheckpointFolder?) throws(CheckpointError) {
         let path = spec.path(runFolder: runFolder)
-        let files = spec.form == .tokens ? TokenFile.files(path) : [path]
-        guard let files, !files.isEmpty else {
+        guard let files = spec.files(runFolder: runFolder), !files.isEmpty else {
             throw CheckpointError("tokens.unknown_form", file: path, "not a token file: use .npy, .jsonl, or the path prefix of an indexed dataset's .bin and .idx")
         }
         for file in files where FileSystem.kind(file) != .regular {
@@ -167,7 +162,7 @@ struct EvalSources: Sendable {
         let packing = spec.packing(eos: nil)
         lines.append("sequence_length \(packing.sequenceLength)")
         lines.append("sequences \(packing.sequences)")
-        lines.append("documents \(spec.documents.map { "\($0.lowerBound):\($0.upperBound)" } ?? "all")")
+        lines.append("documents \(spec.documents.map(EvalDataSpec.documentsText) ?? "all")")
         var hasher = SHA256()
         hasher.update(Array(lines.joined(separator: "\n").utf8))
         return (hasher.hexDigest(), hashes)

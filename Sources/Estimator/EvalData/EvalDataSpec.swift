@@ -11,6 +11,9 @@ public struct EvalDataSpec: Sendable, Equatable {
         case text
         /// A `TokenFile`: `.npy`, `.jsonl` with `input_ids`, or an indexed dataset's prefix.
         case tokens
+
+        /// The `[data]` key that names data of this form.
+        public var manifestKey: String { self == .tensors ? "eval" : rawValue }
     }
 
     public var form: Form
@@ -36,6 +39,13 @@ public struct EvalDataSpec: Sendable, Equatable {
         file.hasPrefix("/") ? file : runFolder + "/" + file
     }
 
+    /// The files the data is made of (an indexed dataset's `.bin` and `.idx`); nil when a
+    /// `tokens` path names no token file form.
+    public func files(runFolder: String) -> [String]? {
+        let path = path(runFolder: runFolder)
+        return form == .tokens ? TokenFile.files(path) : [path]
+    }
+
     /// Whether the data is tokenized or packed by volumed (and so depends on the tokenizer,
     /// the EOS token and the packing settings).
     public var isPacked: Bool { form != .tensors }
@@ -45,6 +55,9 @@ public struct EvalDataSpec: Sendable, Equatable {
         TokenPacking(sequenceLength: sequenceLength ?? TokenPacking.defaultSequenceLength,
                      sequences: sequences ?? TokenPacking.defaultSequences, eos: eos)
     }
+
+    /// `range` as `[data] documents` spells it: `a:b`.
+    public static func documentsText(_ range: Range<Int>) -> String { "\(range.lowerBound):\(range.upperBound)" }
 
     /// `a:b` as written in `[data] documents`.
     public static func documentRange(_ text: String) -> Range<Int>? {
@@ -66,8 +79,9 @@ public struct EvalDataSpec: Sendable, Equatable {
         if ends(".npy", ".bin", ".idx") { return .tokens }
         if ends(".jsonl") {
             let head = try FileSystem.readPrefix(path, count: 1 << 16)
-            let line = head.split(separator: UInt8(ascii: "\n")).first { !$0.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }
-            if let line, let value = try? JSONValue.parse(Array(line)) {
+            var line: ArraySlice<UInt8>?
+            try JSONLines.forEachLine(in: head) { (next, _) throws(CheckpointError) in if line == nil { line = next } }
+            if let line, let value = try? JSONValue.parse(line) {
                 if value["text"] != nil { return .text }
                 if value["input_ids"] != nil { return .tokens }
             }

@@ -60,7 +60,7 @@ public struct EvalProvenance: Sendable, Equatable {
             entries.append(("eos", eos.map { .int(Int($0)) } ?? .null))
             if let sequenceLength { entries.append(("sequence_length", .int(sequenceLength))) }
             if let sequences { entries.append(("sequences", .int(sequences))) }
-            if let documents { entries.append(("documents", .string("\(documents.lowerBound):\(documents.upperBound)"))) }
+            if let documents { entries.append(("documents", .string(EvalDataSpec.documentsText(documents)))) }
         }
         return .object(JSONObject(entries))
     }

@@ -31,7 +31,7 @@ public enum TokenFile {
         }
         if let documents {
             throw CheckpointError("tokens.documents_unsupported", file: path,
-                                  "documents \(spelled(documents)) cannot be picked from a .npy file, which holds rows or one stream, not documents")
+                                  "documents \(EvalDataSpec.documentsText(documents)) cannot be picked from a .npy file, which holds rows or one stream, not documents")
         }
         return try NumpyArray(file: file).tokenSource()
     }

@@ -61,19 +61,16 @@ extension TokenFile {
                         "holds \(count) token ids, more than the \(maxTokens) read from one file; \(hint)")
     }
 
-    /// `documents = "a:b"` as the settings spell it.
-    static func spelled(_ range: Range<Int>) -> String { "\(range.lowerBound):\(range.upperBound)" }
-
     /// The selected range of `count` documents (all of them when `range` is nil).
     static func select(_ range: Range<Int>?, of count: Int, in path: String) throws(CheckpointError) -> Range<Int> {
         guard count > 0 else { throw CheckpointError("tokens.empty", file: path, "holds no documents") }
         guard let range else { return 0..<count }
         guard range.lowerBound >= 0, range.upperBound <= count else {
             throw CheckpointError("tokens.documents_out_of_range", file: path,
-                                  "documents \(spelled(range)) are not among the \(count) documents the file holds (0:\(count))")
+                                  "documents \(EvalDataSpec.documentsText(range)) are not among the \(count) documents the file holds (0:\(count))")
         }
         guard !range.isEmpty else {
-            throw CheckpointError("tokens.empty", file: path, "documents \(spelled(range)) select no document")
+            throw CheckpointError("tokens.empty", file: path, "documents \(EvalDataSpec.documentsText(range)) select no document")
         }
         return range
     }

@@ -18,7 +18,10 @@ public struct TokenPacking: Sendable, Equatable {
     }
 
     /// The ids that fill every row; documents beyond them are not needed.
-    public var tokensNeeded: Int { sequenceLength.multipliedReportingOverflow(by: sequences).overflow ? .max : sequenceLength * sequences }
+    public var tokensNeeded: Int {
+        let (product, overflow) = sequenceLength.multipliedReportingOverflow(by: sequences)
+        return overflow ? .max : product
+    }
 
     /// `[rows, sequenceLength]` from documents; `source` names the data in errors.
     public func pack(documents: [[Int32]], source: String) throws(CheckpointError) -> Tensor<Int32> {

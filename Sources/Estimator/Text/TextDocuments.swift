@@ -22,7 +22,7 @@ public enum TextDocuments {
         if let documents {
             guard documents.lowerBound >= 0, documents.upperBound <= all.count, !documents.isEmpty else {
                 throw CheckpointError("text.documents_out_of_range", file: path,
-                                      "documents \(documents.lowerBound):\(documents.upperBound) is outside the file's \(all.count) document\(all.count == 1 ? "" : "s")")
+                                      "documents \(EvalDataSpec.documentsText(documents)) is outside the file's \(all.count) document\(all.count == 1 ? "" : "s")")
             }
             kept = Array(all[documents])
         }
