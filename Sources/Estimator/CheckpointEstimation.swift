@@ -172,19 +172,19 @@ public struct CheckpointEstimation: Sendable {
         }
     }
 
-    /// Runs every preconditioner of the plan. `progress(spec, done, total)` reports finished
+    /// Runs every preconditioner of the plan. `progress(spec, progress)` reports finished
     /// directions.
     public func run(threads: Int = WorkerPool.coreCount,
-                    progress: (@Sendable (PreconditionerSpec, Int, Int) -> Void)? = nil) throws -> [PreconditionerOutcome] {
+                    progress: (@Sendable (PreconditionerSpec, EstimateProgress) -> Void)? = nil) throws -> [PreconditionerOutcome] {
         try plan.preconditioners.map { spec in
-            try outcome(spec, cutoffs: plan.settings.cutoffs, threads: threads) { progress?(spec, $0, plan.settings.directions) }
+            try outcome(spec, cutoffs: plan.settings.cutoffs, threads: threads) { progress?(spec, $0) }
         }
     }
 
     /// One preconditioner at the given cutoffs (a subset of the plan's when some results are
     /// already stored). `shouldStop` is polled between directions.
     public func outcome(_ spec: PreconditionerSpec, cutoffs: [Double], threads: Int,
-                        progress: (@Sendable (Int) -> Void)? = nil,
+                        progress: (@Sendable (EstimateProgress) -> Void)? = nil,
                         shouldStop: (@Sendable () -> Bool)? = nil) throws -> PreconditionerOutcome {
         switch try preconditioner(spec) {
         case .failure(let skip):

@@ -96,8 +96,8 @@ struct EstimateCommand: ParsableCommand {
         let progress = ProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
         let outcomes: [PreconditionerOutcome]
         do {
-            outcomes = try estimation.run(threads: threads) { spec, done, total in
-                progress.update("\(spec): \(done)/\(total) directions")
+            outcomes = try estimation.run(threads: threads) { spec, now in
+                progress.update("\(spec): \(now.directionsDone)/\(now.directions) directions")
             }
         } catch {
             progress.clear()

@@ -6,6 +6,13 @@ public struct DirectionSample: Sendable, Equatable {
     public let logEstimate: Double
     /// KL evaluations along this direction by the time this cutoff's radius was found.
     public let klEvaluations: Int
+
+    public init(direction: Int, radius: Double, logEstimate: Double, klEvaluations: Int) {
+        self.direction = direction
+        self.radius = radius
+        self.logEstimate = logEstimate
+        self.klEvaluations = klEvaluations
+    }
 }
 
 /// The estimate for one (cutoff, preconditioner) pair of a checkpoint.

@@ -3,23 +3,31 @@
 /// P = V·diag(s)·Vᵀ costs two D×D matrix products per direction. Applied one direction at a
 /// time they are GEMVs that stream V from memory twice per direction; over blocks of directions
 /// they are GEMMs that reuse it from cache. Blocks have a fixed size, so every row is computed
-/// by the same GEMM call whatever the thread count, and results stay identical.
+/// by the same GEMM call whatever the thread count, and results stay identical. Blocks are
+/// aligned to direction indices (block b holds directions 16b…16b+15 of the k), so a shard that
+/// needs only some directions computes each of them in the same block as a whole estimate does.
 final class PreparedDirections: @unchecked Sendable {
     static let rowsPerBlock = 16
 
     let dimension: Int
+    /// The first direction held (a multiple of `rowsPerBlock`).
+    private let firstDirection: Int
     private let rows: UnsafeMutableBufferPointer<Float>
     /// ‖u‖ of each drawn direction before preconditioning (1 up to float32 rounding).
     private let drawnNorms: UnsafeMutableBufferPointer<Double>
 
-    init(source: any DirectionSource, preconditioner: Preconditioner, directions: Int, threads: Int) {
+    /// The directions in `indices` (of an estimate of `directions`), in whole aligned blocks.
+    init(source: any DirectionSource, preconditioner: Preconditioner, indices: Range<Int>, directions: Int, threads: Int) {
         let d = source.dimension
         dimension = d
-        rows = .allocate(capacity: directions * d)
-        drawnNorms = .allocate(capacity: directions)
-        let blocks = (directions + Self.rowsPerBlock - 1) / Self.rowsPerBlock
-        WorkerPool.run(threads: threads, count: blocks) { _, block in
-            self.fill(block: block, directions: directions, source: source, preconditioner: preconditioner)
+        let firstBlock = indices.lowerBound / Self.rowsPerBlock
+        let endBlock = (indices.upperBound + Self.rowsPerBlock - 1) / Self.rowsPerBlock
+        firstDirection = firstBlock * Self.rowsPerBlock
+        let held = min(directions, endBlock * Self.rowsPerBlock) - firstDirection
+        rows = .allocate(capacity: held * d)
+        drawnNorms = .allocate(capacity: held)
+        WorkerPool.run(threads: threads, count: endBlock - firstBlock) { _, block in
+            self.fill(block: firstBlock + block, directions: directions, source: source, preconditioner: preconditioner)
         }
     }
 
@@ -27,11 +35,11 @@ final class PreparedDirections: @unchecked Sendable {
         let d = dimension
         let first = block * Self.rowsPerBlock
         let count = min(Self.rowsPerBlock, directions - first)
-        let blockRows = rows.baseAddress! + first * d
+        let blockRows = rows.baseAddress! + (first - firstDirection) * d
         for r in 0..<count {
             let u = UnsafeMutableBufferPointer(start: blockRows + r * d, count: d)
             source.unitDirection(first + r, into: u)
-            drawnNorms[first + r] = DirectionWorker.norm(UnsafeBufferPointer(u))
+            drawnNorms[first + r - firstDirection] = DirectionWorker.norm(UnsafeBufferPointer(u))
         }
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count * d)
         defer { scratch.deallocate() }
@@ -45,7 +53,8 @@ final class PreparedDirections: @unchecked Sendable {
 
     /// Writes direction `index`'s P·u to `v` and returns ‖u‖.
     func copy(_ index: Int, into v: UnsafeMutableBufferPointer<Float>) -> Double {
-        _ = v.update(fromContentsOf: UnsafeBufferPointer(rebasing: rows[(index * dimension)..<((index + 1) * dimension)]))
-        return drawnNorms[index]
+        let row = index - firstDirection
+        _ = v.update(fromContentsOf: UnsafeBufferPointer(rebasing: rows[(row * dimension)..<((row + 1) * dimension)]))
+        return drawnNorms[row]
     }
 }

@@ -46,53 +46,76 @@ public struct VolumeEstimator: Sendable {
     public var dimension: Int { anchor.count }
 
     /// Runs all directions for one preconditioner and returns one estimate per cutoff (in the
-    /// settings' order). `progress` is called with the number of finished directions;
-    /// `shouldStop` is polled between directions and ends the run with `estimate.cancelled`.
+    /// settings' order). `progress` is called as directions finish; `shouldStop` is polled
+    /// between directions and ends the run with `estimate.cancelled`.
+    ///
+    /// The same as `firstDirection`, then `directions(1..<k)`, then `estimates(from:)`: a
+    /// sharded estimate that runs those pieces in other processes gets identical results.
     public func estimate(preconditioner: Preconditioner,
-                         progress: (@Sendable (Int) -> Void)? = nil,
+                         progress: (@Sendable (EstimateProgress) -> Void)? = nil,
                          shouldStop: (@Sendable () -> Bool)? = nil) throws(EstimatorError) -> [Estimate] {
         let clock = ContinuousClock()
         let started = clock.now
         let k = settings.directions
-        let order = settings.cutoffs.indices.sorted { settings.cutoffs[$0] < settings.cutoffs[$1] }
-        let ascending = order.map { settings.cutoffs[$0] }
-        let threads = max(1, min(threads, k))
-        let source: any DirectionSource = switch settings.directionStream {
-        case .philox: DirectionSampler(seed: settings.seed, dimension: dimension)
-        case .torch: TorchDirections(seed: settings.seed, directions: k, dimension: dimension)
+        let first = firstDirection(preconditioner: preconditioner)
+        let counter = ProgressCounter(directions: k, report: progress)
+        counter.finished(first)
+        var outcomes = [first]
+        if k > 1 {
+            outcomes += try directions(1..<k, preconditioner: preconditioner, first: first,
+                                       progress: { counter.finished($0) }, shouldStop: shouldStop)
         }
-        let prepared = preconditioner.isDense
-            ? PreparedDirections(source: source, preconditioner: preconditioner, directions: k, threads: threads)
-            : nil
-        let workers = (0..<threads).map { _ in
-            DirectionWorker(estimator: self, source: source, preconditioner: preconditioner, prepared: prepared, cutoffs: ascending)
-        }
-        let results = DirectionResults(directions: k, cutoffs: ascending.count)
-        let done = Atomic<Int>(0)
+        return estimates(preconditioner: preconditioner, outcomes: outcomes, seconds: (clock.now - started).seconds)
+    }
 
-        // Direction 0 alone: a cold start whose radius warm-starts every other direction.
-        let first = workers[0].run(direction: 0, start: coldStart, exponentHint: 2)
-        results.store(first, at: 0)
-        progress?(done.add(1, ordering: .relaxed).newValue)
-        let warm = first.crossings[0].radius.isFinite ? first.crossings[0].radius : coldStart
-        let hint = first.exponent
+    /// Direction 0's search from a cold start. Its radius and growth exponent warm-start every
+    /// other direction, so any shard of an estimate needs it (computed or stored).
+    public func firstDirection(preconditioner: Preconditioner) -> DirectionOutcome {
+        let plan = DirectionPlan(self, preconditioner: preconditioner, indices: 0..<1, threads: threads)
+        return plan.worker(0).run(direction: 0, start: coldStart, exponentHint: 2)
+    }
 
-        WorkerPool.run(threads: workers.count, count: k - 1) { worker, item in
-            if shouldStop?() == true { return }
-            let outcome = workers[worker].run(direction: item + 1, start: warm, exponentHint: hint)
-            results.store(outcome, at: item + 1)
-            progress?(done.add(1, ordering: .relaxed).newValue)
+    /// The outcomes of `range` (a sub-range of 0..<k), warm-started from `first` (direction
+    /// 0's outcome, which is returned as it is where the range holds 0). Each direction's
+    /// outcome depends only on its index, `first` and the settings — not on the range, the
+    /// thread count or the order directions finish in. `progress` gets each finished outcome.
+    public func directions(_ range: Range<Int>, preconditioner: Preconditioner, first: DirectionOutcome,
+                           progress: (@Sendable (DirectionOutcome) -> Void)? = nil,
+                           shouldStop: (@Sendable () -> Bool)? = nil) throws(EstimatorError) -> [DirectionOutcome] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= settings.directions,
+                     "directions \(range) are outside 0..<\(settings.directions)")
+        precondition(first.direction == 0, "the warm start is direction 0's outcome")
+        let searched = range.lowerBound == 0 ? range.dropFirst() : range[...]
+        let start = first.warmStartRadius(cutoffs: settings.cutoffs) ?? coldStart
+        let results = DirectionResults(count: range.count)
+        if range.lowerBound == 0 { results.store(first, at: 0) }
+        if !searched.isEmpty {
+            let plan = DirectionPlan(self, preconditioner: preconditioner, indices: searched, threads: threads)
+            let offset = searched.lowerBound
+            WorkerPool.run(threads: plan.workers, count: searched.count) { worker, item in
+                if shouldStop?() == true { return }
+                let outcome = plan.worker(worker).run(direction: offset + item, start: start, exponentHint: first.exponent)
+                results.store(outcome, at: offset + item - range.lowerBound)
+                progress?(outcome)
+            }
         }
         if shouldStop?() == true {
             throw EstimatorError(code: EstimatorError.cancelled, "the estimate was stopped before it finished")
         }
-        let seconds = (clock.now - started).seconds
+        return results.outcomes
+    }
 
-        var estimates: [Estimate] = []
-        for (position, cutoffIndex) in order.enumerated() {
-            let samples = (0..<k).map { results.sample(direction: $0, cutoff: position) }
-            estimates.append(Estimate(
-                cutoff: settings.cutoffs[cutoffIndex],
+    /// One estimate per cutoff (in the settings' order) from all k directions' outcomes, in
+    /// direction order. `seconds` is the wall time reported (shards add theirs).
+    public func estimates(preconditioner: Preconditioner, outcomes: [DirectionOutcome], seconds: Double) -> [Estimate] {
+        let k = settings.directions
+        precondition(outcomes.count == k && outcomes.enumerated().allSatisfy { $0.offset == $0.element.direction },
+                     "an estimate needs the outcomes of directions 0..<\(k) in order")
+        let nonfinite = outcomes.reduce(0) { $0 + $1.nonfinite }
+        return settings.cutoffs.indices.map { c in
+            let samples = outcomes.map { $0.samples[c] }
+            return Estimate(
+                cutoff: settings.cutoffs[c],
                 preconditioner: preconditioner.spec,
                 prior: settings.prior,
                 priorCenter: settings.priorCenter,
@@ -104,14 +127,12 @@ public struct VolumeEstimator: Sendable {
                 aggregate: Aggregate(samples: samples.map(\.logEstimate), seed: settings.seed),
                 klEvaluations: samples.reduce(0) { $0 + $1.klEvaluations },
                 unbounded: samples.reduce(0) { $0 + ($1.radius.isInfinite ? 1 : 0) },
-                nonfinite: results.nonfinite,
+                nonfinite: nonfinite,
                 seconds: seconds,
                 secondsPreconditioner: preconditioner.secondsToBuild,
                 preconditionerRelativeStandardError: preconditioner.relativeStandardError,
-                samples: samples))
+                samples: samples)
         }
-        // Back to the order the cutoffs were given in.
-        return order.indices.map { estimates[order.firstIndex(of: $0)!] }
     }
 
     /// The first direction's first guess: a small fraction of the prior's scale.
@@ -134,13 +155,6 @@ public struct VolumeEstimator: Sendable {
 
 /// Per-thread state: the direction buffers, the model's ray evaluator and the radius search.
 final class DirectionWorker: @unchecked Sendable {
-    struct Outcome {
-        var crossings: [RadiusSearch.Crossing]
-        var logEstimates: [Double]
-        var nonfinite: Int
-        var exponent: Double
-    }
-
     private let estimator: VolumeEstimator
     private let preconditioner: Preconditioner
     private let source: any DirectionSource
@@ -148,18 +162,23 @@ final class DirectionWorker: @unchecked Sendable {
     private let prepared: PreparedDirections?
     private let evaluator: any RayEvaluator
     private let search: RadiusSearch
+    /// Position in the search's ascending cutoffs of each cutoff in the settings' order.
+    private let ascendingPosition: [Int]
     /// u, then P·u, then the unit search direction v̂, in place.
     private let v: UnsafeMutableBufferPointer<Float>
 
     init(estimator: VolumeEstimator, source: any DirectionSource, preconditioner: Preconditioner,
-         prepared: PreparedDirections?, cutoffs: [Double]) {
+         prepared: PreparedDirections?) {
         self.estimator = estimator
+        let cutoffs = estimator.settings.cutoffs
+        let ascending = cutoffs.indices.sorted { cutoffs[$0] < cutoffs[$1] }
+        ascendingPosition = cutoffs.indices.map { ascending.firstIndex(of: $0)! }
         self.preconditioner = preconditioner
         self.prepared = prepared
         let d = estimator.dimension
         self.source = source
         evaluator = estimator.objective.makeEvaluator()
-        search = RadiusSearch(cutoffs: cutoffs, tolerance: estimator.settings.tolerance,
+        search = RadiusSearch(cutoffs: ascending.map { cutoffs[$0] }, tolerance: estimator.settings.tolerance,
                               maxDistance: estimator.maxDistance)
         v = .allocate(capacity: d)
     }
@@ -168,7 +187,7 @@ final class DirectionWorker: @unchecked Sendable {
         v.deallocate()
     }
 
-    func run(direction: Int, start: Double, exponentHint: Double) -> Outcome {
+    func run(direction: Int, start: Double, exponentHint: Double) -> DirectionOutcome {
         let d = v.count
         // Float32 vectors are unit only to rounding. Everything below is computed for the exact
         // unit vectors they stand for (u/‖u‖ and v̂/‖v̂‖, norms in float64), so rounding never
@@ -202,9 +221,14 @@ final class DirectionWorker: @unchecked Sendable {
             evaluator.cost(at: distance / unitNorm)
         }
         let crossings = search.crossings
-        return Outcome(
-            crossings: crossings,
-            logEstimates: crossings.map { estimator.logEstimate(radius: $0.radius, norm: norm, b: b) },
+        return DirectionOutcome(
+            direction: direction,
+            samples: ascendingPosition.map { position in
+                let crossing = crossings[position]
+                return DirectionSample(direction: direction, radius: crossing.radius,
+                                       logEstimate: estimator.logEstimate(radius: crossing.radius, norm: norm, b: b),
+                                       klEvaluations: crossing.evaluations)
+            },
             nonfinite: search.nonfinite,
             exponent: search.exponent)
     }
@@ -216,27 +240,65 @@ final class DirectionWorker: @unchecked Sendable {
     }
 }
 
-/// Results written by index from any worker; read after all workers finish.
+/// The workers of one run over some directions: their direction source, a dense
+/// preconditioner's directions computed up front, and one `DirectionWorker` per thread.
+private struct DirectionPlan {
+    let workers: Int
+    private let pool: [DirectionWorker]
+
+    init(_ estimator: VolumeEstimator, preconditioner: Preconditioner, indices: Range<Int>, threads: Int) {
+        let settings = estimator.settings
+        let source: any DirectionSource = switch settings.directionStream {
+        case .philox: DirectionSampler(seed: settings.seed, dimension: estimator.dimension)
+        case .torch: TorchDirections(seed: settings.seed, directions: settings.directions, dimension: estimator.dimension)
+        }
+        workers = max(1, min(threads, indices.count))
+        let prepared = preconditioner.isDense
+            ? PreparedDirections(source: source, preconditioner: preconditioner, indices: indices,
+                                 directions: settings.directions, threads: workers)
+            : nil
+        pool = (0..<workers).map { _ in
+            DirectionWorker(estimator: estimator, source: source, preconditioner: preconditioner, prepared: prepared)
+        }
+    }
+
+    func worker(_ index: Int) -> DirectionWorker { pool[index] }
+}
+
+/// Counts finished directions and KL evaluations for a progress callback.
+private final class ProgressCounter: Sendable {
+    private let state = Mutex(EstimateProgress(directionsDone: 0, directions: 0, klEvaluations: 0))
+    private let report: (@Sendable (EstimateProgress) -> Void)?
+
+    init(directions: Int, report: (@Sendable (EstimateProgress) -> Void)?) {
+        state.withLock { $0.directions = directions }
+        self.report = report
+    }
+
+    func finished(_ outcome: DirectionOutcome) {
+        guard let report else { return }
+        let now = state.withLock { progress in
+            progress.directionsDone += 1
+            progress.klEvaluations += outcome.klEvaluations
+            return progress
+        }
+        report(now)
+    }
+}
+
+/// Outcomes written by index from any worker; read after all workers finish.
 final class DirectionResults: @unchecked Sendable {
-    private var outcomes: [DirectionWorker.Outcome?]
+    private var slots: [DirectionOutcome?]
     private let lock = Mutex(())
 
-    init(directions: Int, cutoffs: Int) {
-        outcomes = Array(repeating: nil, count: directions)
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
     }
 
-    func store(_ outcome: DirectionWorker.Outcome, at direction: Int) {
-        lock.withLock { _ in outcomes[direction] = outcome }
+    func store(_ outcome: DirectionOutcome, at index: Int) {
+        lock.withLock { _ in slots[index] = outcome }
     }
 
-    func sample(direction: Int, cutoff: Int) -> DirectionSample {
-        let o = outcomes[direction]!
-        return DirectionSample(direction: direction, radius: o.crossings[cutoff].radius,
-                               logEstimate: o.logEstimates[cutoff], klEvaluations: o.crossings[cutoff].evaluations)
-    }
-
-    /// NaN/∞ evaluations over all rays (shared by the cutoffs).
-    var nonfinite: Int {
-        outcomes.reduce(0) { $0 + $1!.nonfinite }
-    }
+    /// Every slot's outcome; only after every slot was stored.
+    var outcomes: [DirectionOutcome] { slots.map { $0! } }
 }
