@@ -4,7 +4,8 @@ import Estimator
 import Foundation
 import Testing
 
-@Suite struct ScaleBenchmarkTests {
+/// Serialized: `ForwardTimings.collect` has one collector per process.
+@Suite(.serialized) struct ScaleBenchmarkTests {
     /// hidden 64, 2 layers, 4 heads, vocabulary 1000: 2·64,000 embeddings + 2·49,984 per layer + 128.
     static let tiny = PythiaShape(name: "tiny", hidden: 64, layers: 2, heads: 4, vocabulary: 1000)
 
@@ -97,21 +98,22 @@ import Testing
         var direction = [Float](repeating: 0, count: estimation.objective.dimension)
         direction[0] = 1
         let clock = ContinuousClock()
-        let started = clock.now
+        var wall = 0.0
         direction.withUnsafeBufferPointer { v in
             evaluator.setDirection(v)
             untimed.setDirection(v)
             for t in [0.5, 1, 2] {
+                let started = clock.now
                 let cost = evaluator.cost(at: t)
+                wall += (clock.now - started).seconds
                 #expect(cost.isFinite && cost == untimed.cost(at: t))
             }
         }
-        let wall = (clock.now - started).seconds
         let evaluations = timings.evaluationSeconds
         #expect(evaluations.count == 3)
+        // Each evaluation's own record matches the wall time around its call.
         let total = evaluations.reduce(0, +)
-        // The timed evaluations are half the wall time (the untimed ones the other half).
-        #expect(total > 0.25 * wall && total < 0.75 * wall)
+        #expect(total <= wall && total > 0.9 * wall)
         let parts = ForwardTimings.Part.allCases.map(timings.seconds).reduce(0, +)
         #expect(parts > 0.5 * total && parts <= total)
     }
@@ -131,7 +133,7 @@ import Testing
         let table = ScaleBenchmark.table([report])
         #expect(table.count == 3)
         #expect(table[1] == ["pythia-70m", "70.4 M", "20×512", "2", "none", "3.3", "2.00", "500.0", "781%",
-                             "60% / 20% / 10% / 10%", "2.5", "1.7", "3.00 / 3.00 GiB"])
+                             "60% / 20% / 10% / 10%", "2.5", "4.2", "3.00 / 3.00 GiB"])
         #expect(table[2][0] == "" && table[2][4] == "adam")
         // 1.2 + 0.4 s of products for 1 TFLOP: 625 GFLOP/s against 80 per thread.
         #expect(abs(report.sgemmShare(run) - 625.0 / 80) < 1e-9)
