@@ -94,12 +94,25 @@ struct ScaleSection {
         let arguments = ["bench", "--only", "scale", "--shapes", shape.name, "--tokens", "\(plan.rows)x\(plan.length)",
                          "--directions", "\(plan.directions)", "--preconditioners", plan.preconditioners.joined(separator: ","),
                          "--threads", "\(plan.threads)", "--scale-dir", options.scaleDir, "--scale-report", reportPath]
-        // The child writes straight to this process's stdout, so that its progress shows as it runs.
+        fflush(nil)  // what this process printed comes before the child's lines
+        // The child's output is passed on as it comes (a 410M shape runs for half an hour).
+        let logPath = reportPath + ".log"
+        defer { try? FileManager.default.removeItem(atPath: logPath) }
         let process = try ChildProcess(executable: executable, arguments: arguments,
-                                       environment: ProcessInfo.processInfo.environment, logPath: "/dev/stdout")
-        let termination = process.waitForExitBlocking()
+                                       environment: ProcessInfo.processInfo.environment, logPath: logPath)
+        var shown = 0
+        func passOn() {
+            guard let data = FileManager.default.contents(atPath: logPath), data.count > shown else { return }
+            FileHandle.standardOutput.write(data.subdata(in: shown..<data.count))
+            shown = data.count
+        }
+        var termination: Termination?
+        while termination == nil {
+            termination = process.waitForExitBlocking(timeout: .seconds(1))
+            passOn()
+        }
         guard termination == .exited(0), let data = FileManager.default.contents(atPath: reportPath) else {
-            throw BenchmarkError(code: "bench.scale_child", "measuring pythia-\(shape.name) failed (\(termination))")
+            throw BenchmarkError(code: "bench.scale_child", "measuring pythia-\(shape.name) failed (\(termination.map { "\($0)" } ?? "?"))")
         }
         return try JSONDecoder().decode(ScaleBenchmark.Report.self, from: data)
     }
