@@ -7,7 +7,7 @@ RELEASE_DIR  := .build-release
 VOLUMED      := $(RELEASE_DIR)/release/volumed
 PREFIX       ?= /usr/local
 
-.PHONY: deps release test unit sanitize sanitize-address sanitize-thread soak soak-short soak-build bench demo install clean
+.PHONY: deps release test unit sanitize sanitize-address sanitize-thread soak soak-short soak-build bench bench-scale demo install clean
 
 include Fuzz/fuzz.mk
 
@@ -90,6 +90,12 @@ soak-short: deps soak-build
 
 bench: release
 	$(VOLUMED) bench
+
+# The scale table (README "Scale"): synthetic Pythia-shaped checkpoints (70M, 160M, 410M, 1B; about
+# 3.3 GB of fp16 files, written once into SCALE_DIR and reused), each estimated in its own process.
+SCALE_DIR ?= /tmp/volumed-scale
+bench-scale: release
+	$(VOLUMED) bench --only scale --scale-dir $(SCALE_DIR)
 
 demo: release
 	$(VOLUMED) demo

@@ -23,8 +23,11 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The example runs, for the latency measurement (default: examples/, found like --fixtures).")
     var examples: String?
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, preconditioners, queue, dashboard, latency (default: all).")
+    @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, preconditioners, queue, dashboard, latency (default: all), or scale (only when named: it writes and estimates Pythia-sized checkpoints).")
     var only: [String] = []
+
+    @OptionGroup(title: "Scale (--only scale)")
+    var scale: ScaleOptions
 
     func run() async throws {
         let threads = threads ?? WorkerPool.coreCount
@@ -55,6 +58,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if sections.contains("latency") {
             try await LatencyBenchmark(examples: examples, trials: 5).run()
+        }
+        if sections.contains("scale") {
+            try ScaleSection(options: scale, threads: self.threads).run()
         }
     }
 }

@@ -88,14 +88,18 @@ final class LanguageModelRayEvaluator: RayEvaluator {
 
     func cost(at t: Double) -> Double {
         guard let direction else { preconditionFailure("setDirection before cost") }
+        let started = workspace.timings.map { _ in ContinuousClock.now }
+        defer { if let started { workspace.timings?.addEvaluation(since: started) } }
         let distribution = objective.anchorDistribution
         var total = 0.0
         objective.model.anchor.withUnsafeBufferPointer { a in
             objective.pass.evaluate(anchor: a.baseAddress!, direction: direction.baseAddress!, t: Float(t),
                                window: window, workspace: workspace) { chunk, logits in
                 let start = objective.pass.chunkStarts[chunk]
-                total += distribution.klSum(logits: logits, rows: start..<(start + objective.pass.chunks[chunk].tokens),
-                                            workspace: klWorkspace)
+                workspace.timed(.softmaxKL) {
+                    total += distribution.klSum(logits: logits, rows: start..<(start + objective.pass.chunks[chunk].tokens),
+                                                workspace: klWorkspace)
+                }
             }
         }
         return total / Double(objective.positions)

@@ -26,6 +26,8 @@ final class TransformerWorkspace {
     let gate: UnsafeMutablePointer<Float>
     /// Output logits [tokens, vocabulary] (in `scratch`).
     let logits: UnsafeMutableBufferPointer<Float>
+    /// Where the forward pass's time goes, when a benchmark collects it (`ForwardTimings`).
+    let timings = ForwardTimings.current
 
     /// Buffers for a forward pass over `tokens`; with `chunk`, the residual stream still holds
     /// all of `tokens` but every other buffer only one chunk of it (`LanguageModelRayEvaluator`).
@@ -159,9 +161,11 @@ extension TransformerStructure {
                                     _ parameters: P, _ w: TransformerWorkspace) {
         let n = tokens.tokens
         finalNorm.apply(h, rows: n, width: hidden, parameters: parameters, into: w.normed.baseAddress!)
-        BLAS.gemm(transB: true, m: n, n: vocabulary, k: hidden,
-                  a: w.normed.baseAddress!, lda: hidden, b: parameters(head), ldb: hidden,
-                  c: w.logits.baseAddress!, ldc: vocabulary)
+        w.timed(.matrixProducts) {
+            BLAS.gemm(transB: true, m: n, n: vocabulary, k: hidden,
+                      a: w.normed.baseAddress!, lda: hidden, b: parameters(head), ldb: hidden,
+                      c: w.logits.baseAddress!, ldc: vocabulary)
+        }
     }
 
     /// h += attention(input).
@@ -170,18 +174,24 @@ extension TransformerStructure {
         let n = tokens.tokens
         let projection = w.projection
         let width = a.projectionWidth
-        switch a.projection {
-        case .fused(let qkv):
-            qkv.apply(input, rows: n, parameters: parameters, into: projection, ldy: width)
-        case .separate(let q, let k, let v):
-            q.apply(input, rows: n, parameters: parameters, into: projection, ldy: width)
-            k.apply(input, rows: n, parameters: parameters, into: projection + a.keyColumns[0], ldy: width)
-            v.apply(input, rows: n, parameters: parameters, into: projection + a.valueColumns[0], ldy: width)
+        w.timed(.matrixProducts) {
+            switch a.projection {
+            case .fused(let qkv):
+                qkv.apply(input, rows: n, parameters: parameters, into: projection, ldy: width)
+            case .separate(let q, let k, let v):
+                q.apply(input, rows: n, parameters: parameters, into: projection, ldy: width)
+                k.apply(input, rows: n, parameters: parameters, into: projection + a.keyColumns[0], ldy: width)
+                v.apply(input, rows: n, parameters: parameters, into: projection + a.valueColumns[0], ldy: width)
+            }
         }
-        a.apply(projection: projection, tokens: tokens, scores: w.scores.baseAddress!,
-                keysTransposed: w.keysTransposed.baseAddress!, normalization: w.normalization.baseAddress!,
-                into: w.attended)
-        a.output.apply(w.attended, rows: n, parameters: parameters, into: h, ldy: hidden, accumulate: true)
+        w.timed(.attention) {
+            a.apply(projection: projection, tokens: tokens, scores: w.scores.baseAddress!,
+                    keysTransposed: w.keysTransposed.baseAddress!, normalization: w.normalization.baseAddress!,
+                    into: w.attended)
+        }
+        w.timed(.matrixProducts) {
+            a.output.apply(w.attended, rows: n, parameters: parameters, into: h, ldy: hidden, accumulate: true)
+        }
     }
 
     /// h += feedForward(input).
@@ -189,15 +199,15 @@ extension TransformerStructure {
                                                  hidden h: UnsafeMutablePointer<Float>, _ parameters: P, _ w: TransformerWorkspace) {
         let inner = w.inner
         let width = f.up.outputs
-        f.up.apply(input, rows: n, parameters: parameters, into: inner, ldy: width)
+        w.timed(.matrixProducts) { f.up.apply(input, rows: n, parameters: parameters, into: inner, ldy: width) }
         if let gate = f.gate {
             let g = w.gate
-            gate.apply(input, rows: n, parameters: parameters, into: g, ldy: width)
+            w.timed(.matrixProducts) { gate.apply(input, rows: n, parameters: parameters, into: g, ldy: width) }
             f.activation.applyVectorized(g, count: n * width)
             for i in 0..<(n * width) { inner[i] *= g[i] }
         } else {
             f.activation.applyVectorized(inner, count: n * width)
         }
-        f.down.apply(inner, rows: n, parameters: parameters, into: h, ldy: hidden, accumulate: true)
+        w.timed(.matrixProducts) { f.down.apply(inner, rows: n, parameters: parameters, into: h, ldy: hidden, accumulate: true) }
     }
 }
