@@ -17,7 +17,7 @@ extension LanguageModelObjective {
         let structure = model.structure
         return LanguageModelFootprint(
             flopsPerEvaluation: flopsPerEvaluation,
-            evaluatorBytes: LanguageModelRayEvaluator(self).byteCount,
+            evaluatorBytes: LanguageModelRayEvaluator(self, lanes: 1).byteCount,
             anchorDistributionBytes: anchorDistribution.byteCount,
             batchActivationBytes: TransformerWorkspace.byteCount(structure: structure, residualTokens: tokens.tokens,
                                                                  tokens: tokens.tokens, length: tokens.length)

@@ -68,6 +68,12 @@ public struct Preconditioner: Sendable {
         return false
     }
 
+    /// P's diagonal; nil for the identity (and the dense form).
+    var diagonal: [Float]? {
+        if case .diagonal(let p) = form { return p }
+        return nil
+    }
+
     /// u ← P·u for the identity and diagonal forms.
     func apply(inPlace u: UnsafeMutableBufferPointer<Float>) {
         switch form {
