@@ -249,9 +249,12 @@ public final class KLWorkspace: @unchecked Sendable {
     static let smallClassLimit = 32
 
     /// Bytes held by the buffers.
-    var byteCount: Int {
-        logSumExp.count * MemoryLayout<Double>.stride + rowMax.count * MemoryLayout<Float>.stride
-            + (exponentials.count + (matrix?.count ?? 0)) * MemoryLayout<Float>.stride
+    var byteCount: Int { Self.byteCount(rows: logSumExp.count, classes: exponentials.count) }
+
+    /// Bytes a workspace for `rows` rows of `classes` classes holds.
+    static func byteCount(rows: Int, classes: Int) -> Int {
+        rows * MemoryLayout<Double>.stride + rows * MemoryLayout<Float>.stride
+            + (classes + (classes < smallClassLimit ? rows * classes : 0)) * MemoryLayout<Float>.stride
     }
 
     public init(rows: Int, classes: Int) {

@@ -23,13 +23,15 @@ final class LanguageModelObjective: KLObjective {
     static let chunkByteTarget = 256 << 10
 
     /// `lanes` threads run the anchor's forward pass, whose logits become the anchor distribution
-    /// chunk by chunk.
-    init(model: LanguageModel, tokens: TokenContext, lanes: Int = WorkerPool.coreCount) throws(EstimatorError) {
+    /// chunk by chunk. Chunks hold `sequencesPerChunk` sequences (by default as many as fit
+    /// `chunkByteTarget`).
+    init(model: LanguageModel, tokens: TokenContext, lanes: Int = WorkerPool.coreCount,
+         sequencesPerChunk: Int? = nil) throws(EstimatorError) {
         self.model = model
         self.tokens = tokens
         let structure = model.structure
         let pass = ChunkedForwardPass(structure: structure, tokens: tokens,
-                                      sequencesPerChunk: Self.sequencesPerChunk(structure, tokens))
+                                      sequencesPerChunk: sequencesPerChunk ?? Self.sequencesPerChunk(structure, tokens))
         self.pass = pass
         // The anchor's logits come from the evaluators' own code path at t = 0, so that its KL
         // is exactly 0; each chunk's go straight into the distribution.
@@ -123,8 +125,7 @@ final class ForwardState: @unchecked Sendable {
 
     init(_ pass: ChunkedForwardPass, lanes: Int) {
         let structure = pass.structure
-        // More lanes than chunks would only wait on the window.
-        self.lanes = max(1, min(lanes, pass.chunks.count))
+        self.lanes = Self.lanes(pass, lanes)
         residual = .allocate(capacity: pass.tokens.tokens * structure.hidden)
         window = RayWeightWindow(stages: structure.stages)
         let widest = pass.chunks[0]
@@ -135,6 +136,20 @@ final class ForwardState: @unchecked Sendable {
     }
 
     deinit { residual.deallocate() }
+
+    /// More lanes than chunks would only wait on the window.
+    static func lanes(_ pass: ChunkedForwardPass, _ lanes: Int) -> Int { max(1, min(lanes, pass.chunks.count)) }
+
+    /// The bytes a state for `pass` on `lanes` lanes holds, without allocating it.
+    static func byteCount(_ pass: ChunkedForwardPass, lanes: Int) -> Int {
+        let structure = pass.structure, widest = pass.chunks[0]
+        let float = MemoryLayout<Float>.stride
+        return pass.tokens.tokens * structure.hidden * float
+            + RayWeightWindow.widestStage(structure.stages) * float
+            + Self.lanes(pass, lanes) * (TransformerWorkspace.byteCount(structure: structure, residualTokens: 0,
+                                                                       tokens: widest.tokens, length: widest.length)
+                                         + KLWorkspace.byteCount(rows: widest.tokens, classes: structure.vocabulary))
+    }
 
     var byteCount: Int {
         residual.count * MemoryLayout<Float>.stride + window.byteCount

@@ -32,6 +32,15 @@ final class MLPObjective: KLObjective {
     var positions: Int { anchorDistribution.positions }
 
     func makeEvaluator() -> any RayEvaluator { MLPRayEvaluator(self) }
+
+    /// Bytes of one evaluator: θ0 + t·v̂ and a materialized direction (D each), the first
+    /// layer's slope, two hidden buffers and the KL scratch.
+    var evaluatorBytes: Int {
+        let rows = inputs.shape[0]
+        let widest = model.layers.map(\.outputs).max()!
+        return (2 * dimension + rows * model.layers[0].outputs + 2 * rows * widest) * MemoryLayout<Float>.stride
+            + KLWorkspace.byteCount(rows: rows, classes: model.classes)
+    }
 }
 
 final class MLPRayEvaluator: RayEvaluator {

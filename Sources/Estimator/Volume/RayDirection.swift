@@ -69,8 +69,9 @@ public struct RayDirection: @unchecked Sendable {
 }
 
 /// v̂ = P·g/‖P·g‖ for a Philox direction g and a diagonal (or identity) P, regenerated block by
-/// block. `measure` takes the one pass over all of g that the search needs first: ‖g‖, ‖P·g‖ and
-/// (P·g)·θ0, in float64, in a fixed order whatever the number of threads.
+/// block. `measure` takes the passes over the direction that the search needs first, in float64
+/// and in a fixed order whatever the number of threads: ‖g‖ and ‖P·g‖, then the norm of the
+/// float32 v̂ the evaluator will see and v̂·θ0.
 struct StreamedDirection: Sendable {
     let sampler: DirectionSampler
     let index: Int
@@ -79,47 +80,88 @@ struct StreamedDirection: Sendable {
     /// 1/‖P·g‖.
     let scale: Double
 
-    /// Σ g_j², Σ (P·g)_j² and Σ (P·g)_j·θ0_j over the float32-rounded g_j.
+    /// Σ g_j² and Σ (P·g)_j² over the float32-rounded g_j; Σ v̂_j² and Σ v̂_j·θ0_j over the
+    /// float32 v̂_j.
     struct Moments: Sendable {
         var normSquared = 0.0
         var preconditionedNormSquared = 0.0
+        var unitNormSquared = 0.0
         var anchorDot = 0.0
     }
 
-    /// Elements per piece of the measuring pass: pieces are summed on their own and then in order,
+    /// Elements per piece of a measuring pass: pieces are summed on their own and then in order,
     /// so the sums do not depend on how many threads share the pieces.
     static let piece = 1 << 16
     /// Elements generated at once into a buffer on the stack.
     private static let batch = 1024
 
-    /// Measures direction `index`: its moments and the streamed direction they define.
+    /// Measures direction `index` (two passes, each shared by `lanes` threads): its moments and
+    /// the streamed direction they define. Without `anchor`, `anchorDot` is 0.
     static func measure(_ sampler: DirectionSampler, index: Int, diagonal: [Float]?, anchor: UnsafePointer<Float>?,
                         lanes: Int) -> (direction: StreamedDirection, moments: Moments) {
         let d = sampler.dimension
-        let pieces = (d + piece - 1) / piece
-        let partial = UnsafeMutableBufferPointer<Moments>.allocate(capacity: max(pieces, 1))
-        defer { partial.deallocate() }
-        let slots = SendableBuffer(partial)
-        let anchorAddress = anchor.map(SendableAddress.init)
-        WorkerPool.run(threads: lanes, count: pieces) { _, p in
-            let range = (p * piece)..<min(d, (p + 1) * piece)
-            slots.buffer[p] = Self.moments(sampler, index: index, range, diagonal: diagonal, anchor: anchorAddress?.pointer)
-        }
-        var total = Moments()
-        for m in partial.prefix(pieces) {
-            total.normSquared += m.normSquared
-            total.preconditionedNormSquared += m.preconditionedNormSquared
-            total.anchorDot += m.anchorDot
+        let norms = sumPieces(d, lanes: lanes) { range in
+            moments(sampler, index: index, range, diagonal: diagonal)
         }
         let direction = StreamedDirection(sampler: sampler, index: index, diagonal: diagonal,
-                                          scale: 1 / total.preconditionedNormSquared.squareRoot())
-        return (direction, total)
+                                          scale: 1 / norms[1].squareRoot())
+        let anchorAddress = anchor.map(SendableAddress.init)
+        let unit = sumPieces(d, lanes: lanes) { range in
+            direction.unitMoments(range, anchor: anchorAddress?.pointer)
+        }
+        return (direction, Moments(normSquared: norms[0], preconditionedNormSquared: norms[1],
+                                   unitNormSquared: unit[0], anchorDot: unit[1]))
     }
 
-    /// One piece's moments, four partial sums per quantity (one per element lane mod 4).
+    /// Two sums over 0..<d: `piece(range)`'s per fixed piece, on `lanes` threads, added in piece order.
+    private static func sumPieces(_ d: Int, lanes: Int, _ piece: @Sendable (Range<Int>) -> SIMD2<Double>) -> SIMD2<Double> {
+        let pieces = (d + Self.piece - 1) / Self.piece
+        let partial = UnsafeMutableBufferPointer<SIMD2<Double>>.allocate(capacity: max(pieces, 1))
+        defer { partial.deallocate() }
+        let slots = SendableBuffer(partial)
+        WorkerPool.run(threads: lanes, count: pieces) { _, p in
+            slots.buffer[p] = piece((p * Self.piece)..<min(d, (p + 1) * Self.piece))
+        }
+        var total = SIMD2<Double>()
+        for p in 0..<pieces { total += partial[p] }
+        return total
+    }
+
+    /// Σ v̂_j² and Σ v̂_j·θ0_j over `range` (a multiple of 4 from its start), four partial sums each.
+    private func unitMoments(_ range: Range<Int>, anchor: UnsafePointer<Float>?) -> SIMD2<Double> {
+        var vv = SIMD4<Double>(), va = SIMD4<Double>()
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.batch) { buffer in
+            let v = buffer.baseAddress!
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let count = min(Self.batch, range.upperBound - start)
+                fill(start..<(start + count), into: v)
+                var j = 0
+                while j < count {
+                    var value = SIMD4<Double>(), a = SIMD4<Double>()
+                    if j + 4 <= count {
+                        value = SIMD4(UnsafeRawPointer(v + j).loadUnaligned(as: SIMD4<Float>.self))
+                        if let anchor { a = SIMD4(UnsafeRawPointer(anchor + start + j).loadUnaligned(as: SIMD4<Float>.self)) }
+                    } else {
+                        for k in 0..<(count - j) {
+                            value[k] = Double(v[j + k])
+                            if let anchor { a[k] = Double(anchor[start + j + k]) }
+                        }
+                    }
+                    vv += value * value
+                    va += value * a
+                    j += 4
+                }
+                start += count
+            }
+        }
+        return SIMD2((vv[0] + vv[1]) + (vv[2] + vv[3]), (va[0] + va[1]) + (va[2] + va[3]))
+    }
+
+    /// Σ g_j² and Σ (P·g)_j² over one piece (a multiple of 4 from its start), four partial sums each.
     private static func moments(_ sampler: DirectionSampler, index: Int, _ range: Range<Int>,
-                                diagonal: [Float]?, anchor: UnsafePointer<Float>?) -> Moments {
-        var gg = SIMD4<Double>(), pp = SIMD4<Double>(), pa = SIMD4<Double>()
+                                diagonal: [Float]?) -> SIMD2<Double> {
+        var gg = SIMD4<Double>(), pp = SIMD4<Double>()
         withUnsafeTemporaryAllocation(of: Float.self, capacity: batch) { buffer in
             let g = buffer.baseAddress!
             diagonal.withUnsafeOptionalBuffer { p in
@@ -127,35 +169,29 @@ struct StreamedDirection: Sendable {
                 while start < range.upperBound {
                     let count = min(batch, range.upperBound - start)
                     sampler.normals(index, start..<(start + count), into: g)
-                    // `start` is a multiple of 4, so element lanes are SIMD lanes.
                     var j = 0
                     while j < count {
-                        var value = SIMD4<Double>(), weight = SIMD4<Double>(repeating: 1), a = SIMD4<Double>()
+                        var value = SIMD4<Double>(), weight = SIMD4<Double>(repeating: 1)
                         if j + 4 <= count {
                             value = SIMD4(UnsafeRawPointer(g + j).loadUnaligned(as: SIMD4<Float>.self))
                             if let p { weight = SIMD4(UnsafeRawPointer(p.baseAddress! + start + j).loadUnaligned(as: SIMD4<Float>.self)) }
-                            if let anchor { a = SIMD4(UnsafeRawPointer(anchor + start + j).loadUnaligned(as: SIMD4<Float>.self)) }
                         } else {
                             for k in 0..<(count - j) {
                                 value[k] = Double(g[j + k])
                                 if let p { weight[k] = Double(p[start + j + k]) }
-                                if let anchor { a[k] = Double(anchor[start + j + k]) }
                             }
                         }
                         // Exact: a product of two float32s fits a float64.
                         let pg = weight * value
                         gg += value * value
                         pp += pg * pg
-                        pa += pg * a
                         j += 4
                     }
                     start += count
                 }
             }
         }
-        return Moments(normSquared: (gg[0] + gg[1]) + (gg[2] + gg[3]),
-                       preconditionedNormSquared: (pp[0] + pp[1]) + (pp[2] + pp[3]),
-                       anchorDot: (pa[0] + pa[1]) + (pa[2] + pa[3]))
+        return SIMD2((gg[0] + gg[1]) + (gg[2] + gg[3]), (pp[0] + pp[1]) + (pp[2] + pp[3]))
     }
 
     /// out[i] = v̂[range.lowerBound + i] = Float((P·g)_j · scale).

@@ -26,6 +26,10 @@ public struct VolumeEstimator: Sendable {
                 threads: Int = WorkerPool.coreCount) throws(EstimatorError) {
         try settings.validate()
         precondition(anchor.count == objective.dimension)
+        if settings.directionStream == .torch {
+            try TorchDirections.requireFits(directions: settings.directions, dimension: anchor.count,
+                                            available: SystemMemory.availableBytes())
+        }
         self.objective = objective
         self.anchor = anchor
         self.settings = settings
@@ -215,9 +219,9 @@ final class DirectionWorker: @unchecked Sendable {
             exponent: search.exponent)
     }
 
-    /// A streamed direction: one pass over g (on the evaluator's lanes) gives ‖g‖, ‖P·g‖ and
-    /// (P·g)·θ0 in float64; the evaluator regenerates v̂ = P·g/‖P·g‖ as it needs it. v̂'s float32
-    /// elements have norm 1 to within rounding, which moves a distance by a relative 1e-8 at most.
+    /// A streamed direction: one pass over g (on the evaluator's lanes) gives ‖g‖ and ‖P·g‖ in
+    /// float64, a second the norm of the float32 v̂ = P·g/‖P·g‖ the evaluator will see and v̂·θ0;
+    /// the evaluator regenerates v̂ as it needs it.
     private func streamed(_ index: Int, _ sampler: DirectionSampler) -> (norm: Double, b: Double, unitNorm: Double) {
         let centred = estimator.settings.priorCenter == .zero
         let (direction, moments) = estimator.anchor.withUnsafeBufferPointer { a in
@@ -226,8 +230,9 @@ final class DirectionWorker: @unchecked Sendable {
         }
         evaluator.setDirection(.streamed(direction))
         let norm = moments.preconditionedNormSquared.squareRoot() / moments.normSquared.squareRoot()
+        let unitNorm = moments.unitNormSquared.squareRoot()
         // b = v̂·(θ0 − μ): zero when the prior is centred at the anchor.
-        return (norm, centred ? moments.anchorDot * direction.scale : 0, 1)
+        return (norm, centred ? moments.anchorDot / unitNorm : 0, unitNorm)
     }
 
     /// A direction held in `v`: drawn (or copied from the dense preconditioner's), multiplied by
