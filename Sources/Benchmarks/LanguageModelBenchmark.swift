@@ -105,9 +105,10 @@ public enum LanguageModelBenchmark {
         case .success(let p): preconditioner = p
         case .failure(let skip): throw BenchmarkError(code: "bench.no_adam", "\(checkpointPath): \(skip.reason)")
         }
-        guard let footprint = estimation.languageModelFootprint else {
-            preconditionFailure("a language model's KL cost has a footprint")
+        guard let flops = estimation.flopsPerEvaluation else {
+            preconditionFailure("a language model's KL cost has a flop count")
         }
+        let budget = estimation.memoryBudget(preconditioners: [.adam], threads: threads)
         let objective = estimation.objective
 
         var seconds: [Double] = []
@@ -122,11 +123,10 @@ public enum LanguageModelBenchmark {
         }
         let peak = ProcessMemory.peakResidentBytes() - before
 
-        let flops = footprint.flopsPerEvaluation
         let (forward, sgemm) = rates(objective, flopsPerEvaluation: flops, threads: threads)
         let weightBytes = model.layout.count * MemoryLayout<Float>.stride
-        let anchorBytes = footprint.anchorDistributionBytes
-        let batchActivations = footprint.batchActivationBytes
+        let anchorBytes = budget.bytes(of: MemoryBudget.anchorDistribution)
+        let batchActivations = budget.bytes(of: MemoryBudget.workspace)
         return Report(
             checkpoint: checkpointPath, architecture: model.architecture, parameters: model.layout.count,
             threads: threads, directions: directions, cutoff: cutoff, preconditioner: preconditioner.spec.description,
@@ -138,9 +138,9 @@ public enum LanguageModelBenchmark {
             sgemmGFLOPS: sgemm,
             peakMemoryBytes: peak,
             memoryBoundBytes: weightBytes * (2 + 2 * threads) + batchActivations,
-            memoryBudgetBytes: weightBytes * (2 + threads) + threads * footprint.evaluatorBytes + anchorBytes,
+            memoryBudgetBytes: budget.total,
             weightBytes: weightBytes, batchActivationBytes: batchActivations,
-            evaluatorBytesPerWorker: footprint.evaluatorBytes, anchorDistributionBytes: anchorBytes,
+            evaluatorBytesPerWorker: batchActivations / threads, anchorDistributionBytes: anchorBytes,
             loadAverage: loadAverage, openBLASCore: BLAS.coreName)
     }
 

@@ -121,7 +121,7 @@ public enum ScaleBenchmark {
                                                   base: EstimationPlan(settings: settings, preconditioners: [.none]))
         let loadSeconds = (clock.now - started).seconds
         let loadPeak = ProcessMemory.peakResidentBytes() - before
-        guard let model = estimation.model as? LanguageModel, let footprint = estimation.languageModelFootprint else {
+        guard let model = estimation.model as? LanguageModel, let flops = estimation.flopsPerEvaluation else {
             throw BenchmarkError(code: "bench.not_language_model", "\(checkpoint.checkpointPath): not a language model")
         }
         let dimension = model.layout.count
@@ -139,12 +139,11 @@ public enum ScaleBenchmark {
             runs.append(run(spec.name, estimate, timings))
         }
         let peak = ProcessMemory.peakResidentBytes() - before
-        let heaviest = specs.contains { $0.kind == .adam } ? PreconditionerSpec.Kind.adam : .none
         return Report(
-            plan: plan, parameters: dimension, flopsPerEvaluation: footprint.flopsPerEvaluation, loadSeconds: loadSeconds,
+            plan: plan, parameters: dimension, flopsPerEvaluation: flops, loadSeconds: loadSeconds,
             sgemmGFLOPS: sgemm, runs: runs, peakBytes: peak, loadPeakBytes: loadPeak,
-            budget: memoryBudget(dimension: dimension, footprint: footprint, preconditioner: heaviest, threads: plan.threads),
-            adamBudget: memoryBudget(dimension: dimension, footprint: footprint, preconditioner: .adam, threads: plan.threads))
+            budget: memoryTerms(estimation.memoryBudget(preconditioners: specs, threads: plan.threads)),
+            adamBudget: memoryTerms(estimation.memoryBudget(preconditioners: [.adam], threads: plan.threads)))
     }
 
     static func run(_ name: String, _ estimate: Estimate, _ timings: ForwardTimings) -> Run {
@@ -161,19 +160,9 @@ public enum ScaleBenchmark {
                    restSeconds: max(0, mean - products - attention - kl))
     }
 
-    /// The memory an estimate holds by design, term by term: θ0, the preconditioner, the
-    /// anchor's distribution, and per worker its direction and evaluator. Computed here from the
-    /// footprint until the estimator states its own budget (`CheckpointEstimation.memoryBudget`).
-    public static func memoryBudget(dimension: Int, footprint: LanguageModelFootprint,
-                                    preconditioner: PreconditionerSpec.Kind, threads: Int) -> [MemoryTerm] {
-        let vector = dimension * MemoryLayout<Float>.stride
-        return [
-            MemoryTerm(name: "anchor weights θ0 (float32)", bytes: vector),
-            MemoryTerm(name: "preconditioner (\(preconditioner.rawValue))", bytes: preconditioner == .none ? 0 : vector),
-            MemoryTerm(name: "anchor distribution", bytes: footprint.anchorDistributionBytes),
-            MemoryTerm(name: "\(threads) × direction", bytes: threads * vector),
-            MemoryTerm(name: "\(threads) × evaluator workspace", bytes: threads * footprint.evaluatorBytes),
-        ]
+    /// The estimator's own budget (`CheckpointEstimation.memoryBudget`), term by term.
+    static func memoryTerms(_ budget: MemoryBudget) -> [MemoryTerm] {
+        budget.terms.map { MemoryTerm(name: $0.name, bytes: $0.bytes) }
     }
 
     /// A positive random `exp_avg_sq` (log-uniform over 1e-10…1e-6, the range a trained

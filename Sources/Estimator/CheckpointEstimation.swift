@@ -117,10 +117,10 @@ public struct CheckpointEstimation: Sendable {
                 case .folder, .accelerateFolder: return .failure(SkipReason("no \(source) in the checkpoint"))
                 }
             }
-            guard let moments = try adamMoments() else {
+            guard let moment = try adamMoment(spec.kind == .adam ? .expAvgSq : .expAvg) else {
                 return .failure(SkipReason("no Adam state in \(source) (step 0)"))
             }
-            var p = try Preconditioner.moments(spec, moments)
+            var p = try Preconditioner.moment(spec, moment)
             p.secondsToBuild = (clock.now - started).seconds
             return .success(p)
         case .fisher, .hessian:
@@ -162,9 +162,9 @@ public struct CheckpointEstimation: Sendable {
         }
     }
 
-    /// The Adam moments in parameter order; nil when the optimizer holds no state yet.
-    private func adamMoments() throws(CheckpointError) -> AdamMoments? {
-        let result = Result { () throws(CheckpointError) in try folder.adamMoments(for: model.layout) }
+    /// One Adam moment in parameter order; nil when the optimizer holds no state yet.
+    private func adamMoment(_ which: AdamMoment) throws(CheckpointError) -> [Float]? {
+        let result = Result { () throws(CheckpointError) in try folder.adamMoment(which, for: model.layout) }
         switch result {
         case .success(let moments): return moments
         case .failure(let error) where error.code == CheckpointError.Code.noAdamState: return nil

@@ -167,17 +167,17 @@ public struct CheckpointFolder: Sendable {
     /// The run folder of the checkpoint at `path` (`CheckpointLayout.runFolder(ofCheckpoint:)`).
     public static func runFolder(of path: String) -> String { CheckpointLayout.runFolder(ofCheckpoint: path) }
 
-    /// Adam's moments for `layout`: from `optimizer.pt`, or from a Lightning file's
+    /// One of Adam's moments for `layout`: from `optimizer.pt`, or from a Lightning file's
     /// `optimizer_states[0]` in its module's parameter order. `optimizer.no_state` when there is
     /// no Adam state (step 0).
-    public func adamMoments(for layout: ParameterLayout) throws(CheckpointError) -> AdamMoments {
+    public func adamMoment(_ which: AdamMoment, for layout: ParameterLayout) throws(CheckpointError) -> [Float] {
         guard let optimizerPath else {
             throw CheckpointError(CheckpointError.Code.noAdamState, file: path, "no optimizer state in the checkpoint")
         }
         if case .lightning(let file) = weightFiles {
-            return try LightningCheckpoint(path: file).adamMoments(for: layout)
+            return try LightningCheckpoint(path: file).adamMoment(which, for: layout)
         }
-        return try OptimizerState(path: optimizerPath).moments(for: layout)
+        return try OptimizerState(path: optimizerPath).moment(which, for: layout)
     }
 
     /// Hex SHA-256 over the content files in name order; each contributes its name's length

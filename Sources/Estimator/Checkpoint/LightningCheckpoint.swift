@@ -63,13 +63,13 @@ public struct LightningCheckpoint: Sendable {
         try optimizerValue.map { (value) throws(CheckpointError) in try OptimizerState(value, source: source) }
     }
 
-    /// Adam's moments for `layout`: the optimizer's param groups index the module's
+    /// One of Adam's moments for `layout`: the optimizer's param groups index the module's
     /// `parameters()`, which is the state dict's order without buffers.
-    public func adamMoments(for layout: ParameterLayout) throws(CheckpointError) -> AdamMoments {
+    public func adamMoment(_ which: AdamMoment, for layout: ParameterLayout) throws(CheckpointError) -> [Float] {
         guard let optimizer = try optimizerState() else {
             throw CheckpointError(CheckpointError.Code.noAdamState, file: source, "no optimizer_states in the Lightning checkpoint")
         }
-        return try optimizer.moments(for: layout, module: weights.moduleParameters(for: layout))
+        return try optimizer.moment(which, for: layout, module: weights.moduleParameters(for: layout))
     }
 }
 

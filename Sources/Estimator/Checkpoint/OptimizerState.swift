@@ -4,6 +4,14 @@ public struct AdamMoments: Sendable {
     public let expAvgSq: [Float]
 }
 
+/// One of Adam's moments: a preconditioner reads only the one it is built from.
+public enum AdamMoment: String, Sendable {
+    /// The first moment m (`adam-m`).
+    case expAvg = "exp_avg"
+    /// The second moment ν (`adam`).
+    case expAvgSq = "exp_avg_sq"
+}
+
 /// An Adam/AdamW `state_dict` (`optimizer.pt`): `{"state": {index: {"step", "exp_avg",
 /// "exp_avg_sq"}}, "param_groups": [{"params": [index…], "param_names"?: [name…], …}]}`.
 ///
@@ -118,33 +126,48 @@ public struct OptimizerState: Sendable {
     /// With `module`, the groups index the module's parameters in its order and `param_names`
     /// are the module's names.
     public func moments(for layout: ParameterLayout, module: ModuleParameters? = nil) throws(CheckpointError) -> AdamMoments {
+        AdamMoments(expAvg: try moment(.expAvg, for: layout, module: module),
+                    expAvgSq: try moment(.expAvgSq, for: layout, module: module))
+    }
+
+    /// One moment of every parameter of `layout`, in its order: one float32 vector, each
+    /// parameter's tensor widened into its place and its mapped pages released after. The other
+    /// moment is not read. Errors as `moments(for:module:)`.
+    public func moment(_ which: AdamMoment, for layout: ParameterLayout, module: ModuleParameters? = nil) throws(CheckpointError) -> [Float] {
         func fail(_ code: String, _ detail: String) -> CheckpointError {
             CheckpointError("optimizer.\(code)", file: source, detail)
         }
         guard !state.isEmpty else {
             throw CheckpointError(CheckpointError.Code.noAdamState, file: source, "no Adam state (step 0?)")
         }
-        var expAvg = [Float](repeating: 0, count: layout.count)
-        var expAvgSq = [Float](repeating: 0, count: layout.count)
-        for (parameter, index) in try assignment(for: layout, module: module) {
-            guard let entry = state[index] else {
-                throw fail("missing_state", "no Adam state for parameter '\(parameter.name)' (state index \(index))")
+        let what = which.rawValue
+        let pairs = try assignment(for: layout, module: module)
+        var failure: CheckpointError?
+        let values = [Float](unsafeUninitializedCapacity: layout.count) { out, initialized in
+            // Every element is written: the assignment covers every parameter once.
+            initialized = layout.count
+            for (parameter, index) in pairs {
+                guard let entry = state[index] else {
+                    failure = fail("missing_state", "no Adam state for parameter '\(parameter.name)' (state index \(index))")
+                    return
+                }
+                let tensor = which == .expAvg ? entry.expAvg : entry.expAvgSq
+                guard tensor.shape == parameter.shape else {
+                    failure = fail("shape_mismatch", "Adam state \(index) \(what) has shape \(tensor.shape) but parameter '\(parameter.name)' has shape \(parameter.shape)")
+                    return
+                }
+                let x = out.baseAddress! + parameter.offset
+                tensor.widen(into: x)
+                tensor.releasePages()
+                let valid: (Float) -> Bool = which == .expAvg ? { $0.isFinite } : { $0.isFinite && $0 >= 0 }
+                if let bad = (0..<parameter.count).first(where: { !valid(x[$0]) }) {
+                    failure = fail("bad_values", "Adam state \(index) \(what) of parameter '\(parameter.name)' has \(which == .expAvg ? "non-finite" : "invalid") value \(x[bad]) at element \(bad)")
+                    return
+                }
             }
-            for (what, tensor) in [("exp_avg", entry.expAvg), ("exp_avg_sq", entry.expAvgSq)] where tensor.shape != parameter.shape {
-                throw fail("shape_mismatch", "Adam state \(index) \(what) has shape \(tensor.shape) but parameter '\(parameter.name)' has shape \(parameter.shape)")
-            }
-            let m = entry.expAvg.floats()
-            let v = entry.expAvgSq.floats()
-            if let bad = m.firstIndex(where: { !$0.isFinite }) {
-                throw fail("bad_values", "Adam state \(index) exp_avg of parameter '\(parameter.name)' has non-finite value \(m[bad]) at element \(bad)")
-            }
-            if let bad = v.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
-                throw fail("bad_values", "Adam state \(index) exp_avg_sq of parameter '\(parameter.name)' has invalid value \(v[bad]) at element \(bad)")
-            }
-            expAvg.replaceSubrange(parameter.range, with: m)
-            expAvgSq.replaceSubrange(parameter.range, with: v)
         }
-        return AdamMoments(expAvg: expAvg, expAvgSq: expAvgSq)
+        if let failure { throw failure }
+        return values
     }
 
     /// Which state index belongs to each parameter.

@@ -1,7 +1,7 @@
 /// A read-only ZIP archive as `torch.save` writes it: uncompressed ("stored") entries, ZIP64
 /// records, data descriptors. Entries are zero-copy views into the memory map, CRC-checked
 /// when read. Every offset and size is checked against the file before it is used.
-public final class ZipArchive: @unchecked Sendable {
+public final class ZipArchive: MappedBytes, @unchecked Sendable {
     public struct Entry: Sendable, Equatable {
         public let name: String
         /// Uncompressed size in bytes.
@@ -18,6 +18,8 @@ public final class ZipArchive: @unchecked Sendable {
     private let byName: [String: Int]
     /// Keeps entry views alive; tensors built on them take it as their owner.
     let file: MappedFile
+
+    var mappedFile: MappedFile { file }
 
     /// A central directory larger than this is refused before it is parsed.
     static let maxEntries = 1_000_000
@@ -73,6 +75,8 @@ public final class ZipArchive: @unchecked Sendable {
         guard crc == entry.crc32 else {
             throw reader.fail("bad_crc", "entry '\(name)' has CRC-32 \(hex(crc)) but the directory records \(hex(entry.crc32)) (corrupt file)")
         }
+        // The check read every page; those that are used are read again when they are.
+        file.release(view)
         return view
     }
 }

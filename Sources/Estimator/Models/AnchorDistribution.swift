@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// The anchor network's predictive distribution over `classes` at each evaluation position, as
 /// the KL cost needs it, and the KL of another network's logits from it.
@@ -25,6 +26,19 @@ public struct AnchorDistribution: Sendable {
     /// when nil). Fails if any counted row is not finite.
     public init(logits: UnsafeBufferPointer<Float>, rows: Int, classes: Int, included: [Int]? = nil) throws(EstimatorError) {
         precondition(logits.count == rows * classes)
+        let workspace = KLWorkspace(rows: rows, classes: classes)
+        try self.init(rows: rows, classes: classes, included: included) { store in
+            store(0..<rows, logits.baseAddress!, workspace)
+        }
+    }
+
+    /// Built chunk by chunk: `chunks(store)` hands each chunk of rows' logits ([rows.count,
+    /// classes]) to `store`, from any thread, with a workspace for rows.count rows, so the anchor's
+    /// logits never exist for more than one chunk at a time. Each row's numbers depend on that
+    /// row alone: any chunking gives the same distribution.
+    init(rows: Int, classes: Int, included: [Int]?,
+         chunks: (_ store: @Sendable (_ rows: Range<Int>, _ logits: UnsafePointer<Float>, _ workspace: KLWorkspace) -> Void) -> Void)
+        throws(EstimatorError) {
         self.rows = rows
         self.classes = classes
         var counted: [Bool]? = nil
@@ -35,21 +49,43 @@ public struct AnchorDistribution: Sendable {
         }
         self.counted = counted
         positions = included?.count ?? rows
-        let workspace = KLWorkspace(rows: rows, classes: classes)
-        AnchorDistribution.rowLogSumExp(logits.baseAddress!, rows: rows, classes: classes, workspace)
         var probabilities = [Float](repeating: 0, count: rows * classes)
         var crossEntropy = [Double](repeating: 0, count: rows)
-        for row in 0..<rows where counted?[row] ?? true {
-            let lse = workspace.logSumExp[row]
-            guard lse.isFinite else { throw AnchorDistribution.nonFinite(row: row) }
-            let z = logits.baseAddress! + row * classes
-            for c in 0..<classes { probabilities[row * classes + c] = Float(exp(Double(z[c]) - lse)) }
-            crossEntropy[row] = probabilities.withUnsafeBufferPointer {
-                AnchorDistribution.crossEntropy($0.baseAddress! + row * classes, z, classes: classes, logSumExp: lse)
+        let firstNonFinite = Mutex(Int.max)
+        probabilities.withUnsafeMutableBufferPointer { p in
+            crossEntropy.withUnsafeMutableBufferPointer { e in
+                let p = SendableBuffer(p), e = SendableBuffer(e)
+                let mask = counted
+                chunks { range, logits, workspace in
+                    if let row = AnchorDistribution.store(logits, rows: range, classes: classes, counted: mask,
+                                                          workspace: workspace, probabilities: p.buffer, crossEntropy: e.buffer) {
+                        firstNonFinite.withLock { $0 = min($0, row) }
+                    }
+                }
             }
         }
+        let bad = firstNonFinite.withLock { $0 }
+        if bad != .max { throw AnchorDistribution.nonFinite(row: bad) }
         self.probabilities = probabilities
         anchorCrossEntropy = crossEntropy
+    }
+
+    /// p and the anchor's cross-entropy for the counted rows in `rows`, from their logits; the
+    /// first counted row that is not finite, if any.
+    private static func store(_ logits: UnsafePointer<Float>, rows: Range<Int>, classes: Int, counted: [Bool]?,
+                              workspace: KLWorkspace, probabilities: UnsafeMutableBufferPointer<Float>,
+                              crossEntropy: UnsafeMutableBufferPointer<Double>) -> Int? {
+        rowLogSumExp(logits, rows: rows.count, classes: classes, workspace)
+        for row in rows where counted?[row] ?? true {
+            let local = row - rows.lowerBound
+            let lse = workspace.logSumExp[local]
+            guard lse.isFinite else { return row }
+            let z = logits + local * classes
+            let p = probabilities.baseAddress! + row * classes
+            for c in 0..<classes { p[c] = Float(exp(Double(z[c]) - lse)) }
+            crossEntropy[row] = AnchorDistribution.crossEntropy(p, z, classes: classes, logSumExp: lse)
+        }
+        return nil
     }
 
     static func nonFinite(row: Int) -> EstimatorError {
@@ -201,7 +237,7 @@ public struct AnchorDistribution: Sendable {
 }
 
 /// Scratch space for `AnchorDistribution.meanKL`, one per worker thread.
-public final class KLWorkspace {
+public final class KLWorkspace: @unchecked Sendable {
     let logSumExp: UnsafeMutableBufferPointer<Double>
     let rowMax: UnsafeMutableBufferPointer<Float>
     /// One row's exponentials (many classes).
@@ -213,9 +249,12 @@ public final class KLWorkspace {
     static let smallClassLimit = 32
 
     /// Bytes held by the buffers.
-    var byteCount: Int {
-        logSumExp.count * MemoryLayout<Double>.stride + rowMax.count * MemoryLayout<Float>.stride
-            + (exponentials.count + (matrix?.count ?? 0)) * MemoryLayout<Float>.stride
+    var byteCount: Int { Self.byteCount(rows: logSumExp.count, classes: exponentials.count) }
+
+    /// Bytes a workspace for `rows` rows of `classes` classes holds.
+    static func byteCount(rows: Int, classes: Int) -> Int {
+        rows * MemoryLayout<Double>.stride + rows * MemoryLayout<Float>.stride
+            + (classes + (classes < smallClassLimit ? rows * classes : 0)) * MemoryLayout<Float>.stride
     }
 
     public init(rows: Int, classes: Int) {

@@ -1,12 +1,17 @@
 /// KL cost of a language model on a fixed token batch: mean over unmasked positions of
 /// KL(p_θ0 ‖ p_θ) over the vocabulary.
 ///
-/// An evaluation at θ0 + t·v embeds the whole batch (the lookup is linear in t, so it reads θ0
-/// and v directly), then runs stage by stage — each block, then the final norm and head — with
-/// that stage's perturbed weights written once into a `RayWeightWindow` and applied to the batch
-/// in chunks of whole sequences (attention never crosses sequences). A worker so holds one
-/// stage of perturbed weights and one chunk of activations besides the residual stream, not a
-/// perturbed copy of θ and the whole batch's activations.
+/// An evaluation at θ0 + t·v̂ embeds the batch (the lookup is linear in t, so it reads θ0 and the
+/// direction's rows of the tokens used), then runs stage by stage — each block, then the final
+/// norm and head — with that stage's perturbed weights written once into a `RayWeightWindow` and
+/// applied to the batch in chunks of whole sequences (attention never crosses sequences). A
+/// worker so holds one stage of perturbed weights and one chunk of activations per lane besides
+/// the residual stream, not a perturbed copy of θ and the whole batch's activations; a streamed
+/// direction is regenerated block by block as the window is written, never held whole.
+///
+/// An evaluation's lanes (threads) share its window — each writes pieces of it — and its chunks,
+/// each lane with its own chunk buffers; the chunks' KL sums are added in chunk order, so the
+/// result is the same bit for bit for any number of lanes.
 final class LanguageModelObjective: KLObjective {
     let model: LanguageModel
     let tokens: TokenContext
@@ -17,28 +22,28 @@ final class LanguageModelObjective: KLObjective {
     /// stage's weights they stay in a core's L2 cache.
     static let chunkByteTarget = 256 << 10
 
-    init(model: LanguageModel, tokens: TokenContext) throws(EstimatorError) {
+    /// `lanes` threads run the anchor's forward pass, whose logits become the anchor distribution
+    /// chunk by chunk. Chunks hold `sequencesPerChunk` sequences (by default as many as fit
+    /// `chunkByteTarget`).
+    init(model: LanguageModel, tokens: TokenContext, lanes: Int = WorkerPool.coreCount,
+         sequencesPerChunk: Int? = nil) throws(EstimatorError) {
         self.model = model
         self.tokens = tokens
         let structure = model.structure
         let pass = ChunkedForwardPass(structure: structure, tokens: tokens,
-                                      sequencesPerChunk: Self.sequencesPerChunk(structure, tokens))
+                                      sequencesPerChunk: sequencesPerChunk ?? Self.sequencesPerChunk(structure, tokens))
         self.pass = pass
         // The anchor's logits come from the evaluators' own code path at t = 0, so that its KL
-        // is exactly 0.
-        var logits = [Float](repeating: 0, count: tokens.tokens * structure.vocabulary)
-        let workspace = TransformerWorkspace(structure: structure, tokens: tokens, chunk: pass.chunks[0])
-        let window = RayWeightWindow(stages: structure.stages)
-        model.anchor.withUnsafeBufferPointer { a in
-            logits.withUnsafeMutableBufferPointer { l in
-                pass.evaluate(anchor: a.baseAddress!, direction: a.baseAddress!, t: 0, window: window, workspace: workspace) { chunk, chunkLogits in
-                    (l.baseAddress! + pass.chunkStarts[chunk] * structure.vocabulary)
-                        .update(from: chunkLogits, count: pass.chunks[chunk].tokens * structure.vocabulary)
+        // is exactly 0; each chunk's go straight into the distribution.
+        let state = ForwardState(pass, lanes: lanes)
+        anchorDistribution = try AnchorDistribution(rows: tokens.tokens, classes: structure.vocabulary,
+                                                    included: tokens.included) { store in
+            model.anchor.withUnsafeBufferPointer { a in
+                pass.evaluate(anchor: a.baseAddress!, direction: nil, t: 0, state: state) { lane, chunk, logits in
+                    let start = pass.chunkStarts[chunk]
+                    store(start..<(start + pass.chunks[chunk].tokens), logits, state.klWorkspaces[lane])
                 }
             }
-        }
-        anchorDistribution = try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
-            try AnchorDistribution(logits: l, rows: tokens.tokens, classes: structure.vocabulary, included: tokens.included)
         }
     }
 
@@ -56,59 +61,110 @@ final class LanguageModelObjective: KLObjective {
     var dimension: Int { model.layout.count }
     var positions: Int { anchorDistribution.positions }
 
-    func makeEvaluator() -> any RayEvaluator { LanguageModelRayEvaluator(self) }
+    func makeEvaluator() -> any RayEvaluator { LanguageModelRayEvaluator(self, lanes: 1) }
+
+    func makeEvaluator(lanes: Int) -> any RayEvaluator { LanguageModelRayEvaluator(self, lanes: lanes) }
 
     /// One evaluation's floating-point operations (matrix products and attention).
     var flopsPerEvaluation: Int { model.structure.flops(rows: tokens.rows, length: tokens.length) }
 }
 
-final class LanguageModelRayEvaluator: RayEvaluator {
+final class LanguageModelRayEvaluator: RayEvaluator, @unchecked Sendable {
     private let objective: LanguageModelObjective
-    private let workspace: TransformerWorkspace
-    private let window: RayWeightWindow
-    private let klWorkspace: KLWorkspace
-    private var direction: UnsafeBufferPointer<Float>?
+    private let state: ForwardState
+    /// Each chunk's KL sum of the current evaluation, added in chunk order.
+    private let chunkSums: UnsafeMutableBufferPointer<Double>
+    private var direction: RayDirection?
 
-    init(_ objective: LanguageModelObjective) {
+    init(_ objective: LanguageModelObjective, lanes: Int) {
         self.objective = objective
-        let structure = objective.model.structure
-        workspace = TransformerWorkspace(structure: structure, tokens: objective.tokens, chunk: objective.pass.chunks[0])
-        window = RayWeightWindow(stages: structure.stages)
-        klWorkspace = KLWorkspace(rows: objective.pass.chunks[0].tokens, classes: structure.vocabulary)
+        state = ForwardState(objective.pass, lanes: lanes)
+        chunkSums = .allocate(capacity: objective.pass.chunks.count)
     }
 
-    /// Bytes of this evaluator's buffers: the residual stream, one chunk's activations and KL
-    /// scratch, and one stage of perturbed weights.
-    var byteCount: Int { workspace.byteCount + klWorkspace.byteCount + window.byteCount }
+    deinit { chunkSums.deallocate() }
 
-    func setDirection(_ direction: UnsafeBufferPointer<Float>) {
-        precondition(direction.count == objective.dimension)
+    var lanes: Int { state.lanes }
+
+    /// Bytes of this evaluator's buffers: the residual stream, one stage of perturbed weights, and
+    /// per lane one chunk's activations and KL scratch.
+    var byteCount: Int { state.byteCount }
+
+    func setDirection(_ direction: RayDirection) {
+        precondition(direction.dimension == objective.dimension)
         self.direction = direction
     }
 
     func cost(at t: Double) -> Double {
         guard let direction else { preconditionFailure("setDirection before cost") }
-        let started = workspace.timings.map { _ in ContinuousClock.now }
-        defer { if let started { workspace.timings?.addEvaluation(since: started) } }
+        let timings = state.workspaces[0].timings
+        let started = timings.map { _ in ContinuousClock.now }
+        defer { if let started { timings?.addEvaluation(since: started) } }
         let distribution = objective.anchorDistribution
-        var total = 0.0
+        let pass = objective.pass
+        let state = self.state
+        let sums = SendableBuffer(chunkSums)
         objective.model.anchor.withUnsafeBufferPointer { a in
-            objective.pass.evaluate(anchor: a.baseAddress!, direction: direction.baseAddress!, t: Float(t),
-                               window: window, workspace: workspace) { chunk, logits in
-                let start = objective.pass.chunkStarts[chunk]
-                workspace.timed(.softmaxKL) {
-                    total += distribution.klSum(logits: logits, rows: start..<(start + objective.pass.chunks[chunk].tokens),
-                                                workspace: klWorkspace)
+            pass.evaluate(anchor: a.baseAddress!, direction: direction, t: Float(t), state: state) { lane, chunk, logits in
+                let start = pass.chunkStarts[chunk]
+                state.workspaces[lane].timed(.softmaxKL) {
+                    sums.buffer[chunk] = distribution.klSum(logits: logits, rows: start..<(start + pass.chunks[chunk].tokens),
+                                                            workspace: state.klWorkspaces[lane])
                 }
             }
         }
+        var total = 0.0
+        for sum in chunkSums { total += sum }
         return total / Double(objective.positions)
+    }
+}
+
+/// What one forward pass along a ray writes: the residual stream of the whole batch, one stage's
+/// window, and per lane one chunk's activations and KL scratch.
+final class ForwardState: @unchecked Sendable {
+    let lanes: Int
+    let residual: UnsafeMutableBufferPointer<Float>
+    let window: RayWeightWindow
+    let workspaces: [TransformerWorkspace]
+    let klWorkspaces: [KLWorkspace]
+
+    init(_ pass: ChunkedForwardPass, lanes: Int) {
+        let structure = pass.structure
+        self.lanes = Self.lanes(pass, lanes)
+        residual = .allocate(capacity: pass.tokens.tokens * structure.hidden)
+        window = RayWeightWindow(stages: structure.stages)
+        let widest = pass.chunks[0]
+        workspaces = (0..<self.lanes).map { _ in
+            TransformerWorkspace(structure: structure, residualTokens: 0, tokens: widest)
+        }
+        klWorkspaces = (0..<self.lanes).map { _ in KLWorkspace(rows: widest.tokens, classes: structure.vocabulary) }
+    }
+
+    deinit { residual.deallocate() }
+
+    /// More lanes than chunks would only wait on the window.
+    static func lanes(_ pass: ChunkedForwardPass, _ lanes: Int) -> Int { max(1, min(lanes, pass.chunks.count)) }
+
+    /// The bytes a state for `pass` on `lanes` lanes holds, without allocating it.
+    static func byteCount(_ pass: ChunkedForwardPass, lanes: Int) -> Int {
+        let structure = pass.structure, widest = pass.chunks[0]
+        let float = MemoryLayout<Float>.stride
+        return pass.tokens.tokens * structure.hidden * float
+            + RayWeightWindow.widestStage(structure.stages) * float
+            + Self.lanes(pass, lanes) * (TransformerWorkspace.byteCount(structure: structure, residualTokens: 0,
+                                                                       tokens: widest.tokens, length: widest.length)
+                                         + KLWorkspace.byteCount(rows: widest.tokens, classes: structure.vocabulary))
+    }
+
+    var byteCount: Int {
+        residual.count * MemoryLayout<Float>.stride + window.byteCount
+            + workspaces.reduce(0) { $0 + $1.byteCount } + klWorkspaces.reduce(0) { $0 + $1.byteCount }
     }
 }
 
 /// A forward pass over a token batch along a ray, stage by stage and chunk by chunk (see
 /// `LanguageModelObjective`).
-struct ChunkedForwardPass {
+struct ChunkedForwardPass: Sendable {
     let structure: TransformerStructure
     let tokens: TokenContext
     /// The batch's sequences in consecutive chunks; `chunkStarts[i]` is chunk i's first token.
@@ -123,23 +179,30 @@ struct ChunkedForwardPass {
         chunkStarts = starts.map { $0 * tokens.length }
     }
 
-    /// The forward pass at anchor + t·direction; `chunkLogits(i, logits)` receives chunk i's
-    /// logits [chunks[i].tokens, vocabulary] as soon as they are computed.
-    func evaluate(anchor a: UnsafePointer<Float>, direction v: UnsafePointer<Float>, t: Float,
-                  window: RayWeightWindow, workspace w: TransformerWorkspace,
-                  chunkLogits: (Int, UnsafePointer<Float>) -> Void) {
-        let h = w.hidden.baseAddress!
-        structure.embed(tokens, theta: a, direction: v, t: t, into: h)
+    /// The forward pass at anchor + t·direction (the anchor itself without a direction), on
+    /// `state.lanes` threads; `chunkLogits(lane, i, logits)` receives chunk i's logits
+    /// [chunks[i].tokens, vocabulary] on the lane that computed them, as soon as they are.
+    func evaluate(anchor a: UnsafePointer<Float>, direction: RayDirection?, t: Float, state: ForwardState,
+                  chunkLogits: @Sendable (Int, Int, UnsafePointer<Float>) -> Void) {
+        let anchor = SendableAddress(a)
+        let residual = SendableBuffer(state.residual)
+        let lanes = state.lanes
+        // The residual stream of chunk i.
+        let hidden = { @Sendable (i: Int) in residual.buffer.baseAddress! + chunkStarts[i] * structure.hidden }
+        WorkerPool.run(threads: lanes, count: chunks.count) { _, i in
+            structure.embed(chunks[i], theta: anchor.pointer, direction: direction, t: t, into: hidden(i))
+        }
         for (stage, block) in structure.blocks.enumerated() {
-            window.load(stage: stage, anchor: a, direction: v, t: t)
-            for (chunk, start) in zip(chunks, chunkStarts) {
-                structure.run(block, chunk, hidden: h + start * structure.hidden, window, w)
+            state.window.load(stage: stage, anchor: a, direction: direction, t: t, lanes: lanes)
+            WorkerPool.run(threads: lanes, count: chunks.count) { lane, i in
+                structure.run(block, chunks[i], hidden: hidden(i), state.window, state.workspaces[lane])
             }
         }
-        window.load(stage: structure.blocks.count, anchor: a, direction: v, t: t)
-        for (i, (chunk, start)) in zip(chunks, chunkStarts).enumerated() {
-            structure.output(chunk, hidden: h + start * structure.hidden, window, w)
-            chunkLogits(i, w.logits.baseAddress!)
+        state.window.load(stage: structure.blocks.count, anchor: a, direction: direction, t: t, lanes: lanes)
+        WorkerPool.run(threads: lanes, count: chunks.count) { lane, i in
+            let workspace = state.workspaces[lane]
+            structure.output(chunks[i], hidden: hidden(i), state.window, workspace)
+            chunkLogits(lane, i, workspace.logits.baseAddress!)
         }
     }
 }

@@ -32,6 +32,15 @@ final class MLPObjective: KLObjective {
     var positions: Int { anchorDistribution.positions }
 
     func makeEvaluator() -> any RayEvaluator { MLPRayEvaluator(self) }
+
+    /// Bytes of one evaluator: θ0 + t·v̂ and a materialized direction (D each), the first
+    /// layer's slope, two hidden buffers and the KL scratch.
+    var evaluatorBytes: Int {
+        let rows = inputs.shape[0]
+        let widest = model.layers.map(\.outputs).max()!
+        return (2 * dimension + rows * model.layers[0].outputs + 2 * rows * widest) * MemoryLayout<Float>.stride
+            + KLWorkspace.byteCount(rows: rows, classes: model.classes)
+    }
 }
 
 final class MLPRayEvaluator: RayEvaluator {
@@ -45,6 +54,8 @@ final class MLPRayEvaluator: RayEvaluator {
     private let hiddenB: UnsafeMutableBufferPointer<Float>
     /// θ0 + t·v̂ for layers after the first.
     private let theta: UnsafeMutableBufferPointer<Float>
+    /// A streamed direction materialized (an MLP's D is small).
+    private let materialized: UnsafeMutableBufferPointer<Float>
     private var direction: UnsafeBufferPointer<Float>?
     private let workspace: KLWorkspace
 
@@ -60,6 +71,7 @@ final class MLPRayEvaluator: RayEvaluator {
         workspace = KLWorkspace(rows: rows, classes: objective.model.classes)
         theta = .allocate(capacity: objective.model.anchor.count)
         _ = theta.initialize(from: objective.model.anchor)
+        materialized = .allocate(capacity: objective.model.anchor.count)
     }
 
     deinit {
@@ -67,10 +79,15 @@ final class MLPRayEvaluator: RayEvaluator {
         hiddenA.deallocate()
         hiddenB.deallocate()
         theta.deallocate()
+        materialized.deallocate()
     }
 
-    func setDirection(_ direction: UnsafeBufferPointer<Float>) {
-        precondition(direction.count == objective.dimension)
+    func setDirection(_ ray: RayDirection) {
+        precondition(ray.dimension == objective.dimension)
+        let direction = ray.buffer ?? {
+            ray.materialize(into: materialized)
+            return UnsafeBufferPointer(materialized)
+        }()
         self.direction = direction
         let first = layers[0]
         objective.inputs.scalars.withUnsafeBufferPointer { x in

@@ -18,14 +18,29 @@ public protocol KLObjective: Sendable {
     var positions: Int { get }
     /// Scratch state for one worker thread.
     func makeEvaluator() -> any RayEvaluator
+    /// Scratch state for one worker that runs each evaluation on `lanes` threads (itself and
+    /// lanes − 1 helpers), with results identical for any number of lanes. Objectives whose
+    /// evaluations are too small to share ignore `lanes`.
+    func makeEvaluator(lanes: Int) -> any RayEvaluator
+}
+
+extension KLObjective {
+    public func makeEvaluator(lanes: Int) -> any RayEvaluator { makeEvaluator() }
 }
 
 /// Evaluates C(θ0 + t·v̂) along one ray at a time. Owned by one thread; allocation-free after init.
 public protocol RayEvaluator: AnyObject {
-    /// Sets the unit direction v̂ (flat layout). The buffer must stay valid and unchanged until the
-    /// next call; work that is linear in t is done here once per direction.
-    func setDirection(_ direction: UnsafeBufferPointer<Float>)
+    /// Sets the unit direction v̂ (flat layout). A materialized direction's buffer must stay valid
+    /// and unchanged until the next call; work that is linear in t is done here once per direction.
+    func setDirection(_ direction: RayDirection)
     /// Mean KL at distance `t` along the current direction; NaN or ±∞ when the perturbed
     /// network's outputs are not finite.
     func cost(at t: Double) -> Double
+}
+
+extension RayEvaluator {
+    /// Sets a direction held in `buffer`, which must stay valid and unchanged until the next call.
+    public func setDirection(_ buffer: UnsafeBufferPointer<Float>) {
+        setDirection(.materialized(buffer))
+    }
 }

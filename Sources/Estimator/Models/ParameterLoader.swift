@@ -19,8 +19,8 @@ struct ParameterLoader {
     let architectureName: String
     private let stored: Set<String>
     private(set) var entries: [(name: String, shape: [Int], inLayerNormModule: Bool)] = []
-    /// θ0 so far, in `entries` order.
-    private var anchor: [Float] = []
+    /// The stored name of each entry's tensor, read when θ0 is built.
+    private var keys: [String] = []
 
     init(store: any TensorStore, basePrefix: String, architectureName: String) {
         self.store = store
@@ -53,7 +53,7 @@ struct ParameterLoader {
             throw EstimatorError(code: "model.dtype", "\(store.source): tensor '\(key)' is \(tensor.dtype.rawValue); weights must be floating point")
         }
         entries.append((name, shape, inLayerNormModule))
-        anchor.append(contentsOf: tensor.floats())
+        keys.append(key)
     }
 
     /// A linear layer `<module>.weight` (+ `.bias`): [out, in], or [in, out] for `Conv1D`.
@@ -94,9 +94,27 @@ struct ParameterLoader {
         throw fail("differs at element \(place) (\(b.doubles()[i]) vs \(a.doubles()[i])) from")
     }
 
-    /// The layout and θ0, with every value checked finite.
+    /// The layout and θ0, with every value checked finite. θ0 is allocated once at its size and
+    /// each tensor widened into its place (fp16 and bf16 to float32), after which the tensor's
+    /// mapped file pages are released: loading holds θ0 and at most one tensor's pages.
     func finish() throws(EstimatorError) -> (ParameterLayout, [Float]) {
         let layout = ParameterLayout(entries)
+        var failure: EstimatorError?
+        let anchor = [Float](unsafeUninitializedCapacity: layout.count) { out, initialized in
+            for (parameter, key) in zip(layout.parameters, keys) {
+                switch Result(catching: { () throws(CheckpointError) in try store.tensor(key) }) {
+                case .success(let tensor):
+                    tensor.widen(into: out.baseAddress! + parameter.offset)
+                    tensor.releasePages()
+                case .failure(let error):
+                    failure = EstimatorError(code: error.code, error.description)
+                    out.baseAddress!.update(repeating: 0, count: layout.count)
+                }
+                if failure != nil { break }
+            }
+            initialized = layout.count
+        }
+        if let failure { throw failure }
         try checkFinite(anchor, layout: layout, source: store.source)
         return (layout, anchor)
     }

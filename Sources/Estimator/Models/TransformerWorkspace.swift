@@ -1,10 +1,10 @@
-/// The activation buffers of a forward pass, allocated once; one per worker thread, so an
-/// evaluation allocates nothing. The residual stream holds the whole batch; the other buffers
-/// hold the whole batch or, for a ray evaluator, one chunk of its sequences at a time.
+/// The activation buffers of a forward pass, allocated once, so an evaluation allocates nothing.
+/// The residual stream holds the whole batch; the other buffers hold the whole batch or, for a
+/// lane of a ray evaluator, one chunk of its sequences at a time.
 ///
 /// Buffers that are never live at the same time share one scratch allocation: queries/keys/values
 /// and the heads' outputs (attention), the feed-forward units, and the output logits.
-final class TransformerWorkspace {
+final class TransformerWorkspace: @unchecked Sendable {
     /// The residual stream [all tokens, hidden]; the caller writes the embedded tokens here.
     let hidden: UnsafeMutableBufferPointer<Float>
     /// Normalized inputs of attention / feed-forward [tokens, hidden] (two for the parallel residual).
@@ -29,13 +29,17 @@ final class TransformerWorkspace {
     /// Where the forward pass's time goes, when a benchmark collects it (`ForwardTimings`).
     let timings = ForwardTimings.current
 
-    /// Buffers for a forward pass over `tokens`; with `chunk`, the residual stream still holds
-    /// all of `tokens` but every other buffer only one chunk of it (`LanguageModelRayEvaluator`).
-    init(structure s: TransformerStructure, tokens all: TokenContext, chunk: TokenContext? = nil) {
-        let tokens = chunk ?? all
+    /// Buffers for a forward pass over all of `tokens` at once.
+    convenience init(structure: TransformerStructure, tokens: TokenContext) {
+        self.init(structure: structure, residualTokens: tokens.tokens, tokens: tokens)
+    }
+
+    /// A residual stream of `residualTokens` tokens (none for a lane of a ray evaluator, which
+    /// shares its evaluator's) and every other buffer for `tokens` (one chunk of the batch).
+    init(structure s: TransformerStructure, residualTokens: Int, tokens: TokenContext) {
         let n = tokens.tokens
         let sizes = Self.sizes(s, tokens: n, length: tokens.length)
-        hidden = .allocate(capacity: all.tokens * s.hidden)
+        hidden = .allocate(capacity: residualTokens * s.hidden)
         normed = .allocate(capacity: sizes.hidden)
         normedSecond = .allocate(capacity: sizes.normedSecond)
         scores = .allocate(capacity: sizes.scores)
@@ -83,30 +87,28 @@ final class TransformerWorkspace {
 
 extension TransformerStructure {
     /// Writes the embedded tokens E[id] (+ P[position]) into `hidden` [tokens, hidden], reading
-    /// the tables from `theta` — or, given a `direction`, from θ + t·direction, which along a
-    /// ray is all the embedding needs: the lookup is linear in t.
-    func embed(_ tokens: TokenContext, theta: UnsafePointer<Float>, direction: UnsafePointer<Float>? = nil, t: Float = 0,
+    /// the tables from `theta` — or, given a `direction`, from θ + t·v̂, which along a ray is all
+    /// the embedding needs: the lookup is linear in t, and only the rows of the tokens used are
+    /// read (a streamed direction regenerates just those).
+    func embed(_ tokens: TokenContext, theta: UnsafePointer<Float>, direction: RayDirection? = nil, t: Float = 0,
                into hidden: UnsafeMutablePointer<Float>) {
         let width = self.hidden
-        let table = theta + tokenEmbedding.offset
-        let positions = positionEmbedding.map { theta + $0.offset }
-        let slope = direction.map { $0 + tokenEmbedding.offset }
-        let positionSlope = direction.flatMap { d in positionEmbedding.map { d + $0.offset } }
         for (token, id) in tokens.ids.enumerated() {
             let out = hidden + token * width
-            let row = table + id * width
-            if let slope {
-                let v = slope + id * width
-                for j in 0..<width { out[j] = row[j] + t * v[j] }
+            let row = tokenEmbedding.offset + id * width
+            if let direction {
+                direction.perturbed(row..<(row + width), anchor: theta + row, t: t, into: out)
             } else {
-                for j in 0..<width { out[j] = row[j] }
+                out.update(from: theta + row, count: width)
             }
-            if let positions {
-                let position = (token % tokens.length) * width
-                let p = positions + position
-                if let positionSlope {
-                    let v = positionSlope + position
-                    for j in 0..<width { out[j] += p[j] + t * v[j] }
+            if let positionEmbedding {
+                let position = positionEmbedding.offset + (token % tokens.length) * width
+                let p = theta + position
+                if let direction {
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { v in
+                        direction.fill(position..<(position + width), into: v.baseAddress!)
+                        for j in 0..<width { out[j] += p[j] + t * v[j] }
+                    }
                 } else {
                     for j in 0..<width { out[j] += p[j] }
                 }

@@ -32,6 +32,31 @@ public struct RawTensor: @unchecked Sendable {
         }
     }
 
+    /// Writes the elements converted to float32 to `out[0..<count]` (floating-point tensors: a
+    /// copy for float32, exact widening for float16 and bfloat16).
+    public func widen(into out: UnsafeMutablePointer<Float>) {
+        let b = bytes
+        switch dtype {
+        case .f32:
+            if let base = b.baseAddress { UnsafeMutableRawPointer(out).copyMemory(from: base, byteCount: b.count) }
+        case .f16:
+            for i in 0..<count { out[i] = halfToFloat(b.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) }
+        case .bf16:
+            for i in 0..<count {
+                out[i] = Float(bitPattern: UInt32(b.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) << 16)
+            }
+        default:
+            convert(into: UnsafeMutableBufferPointer(start: out, count: count)) { Float($0) }
+        }
+    }
+
+    /// Drops this tensor's pages of a memory-mapped file from the process's resident memory, once
+    /// they were copied: they are read again from the file if the tensor is read again. Nothing
+    /// for tensors not in a mapped file.
+    public func releasePages() {
+        (owner as? any MappedBytes)?.mappedFile.release(bytes)
+    }
+
     /// The elements converted to float64.
     public func doubles() -> [Double] {
         [Double](unsafeUninitializedCapacity: count) { out, n in

@@ -31,39 +31,63 @@ public struct DirectionSampler: DirectionSource {
         precondition(index >= 0, "direction index \(index) is negative")
         precondition(u.count == dimension, "buffer holds \(u.count) elements, dimension is \(dimension)")
         guard let base = u.baseAddress, dimension > 0 else { return }
-        let stream = UInt64(index)
-        // Four partial sums, one per lane, added in a fixed order keep the norm deterministic.
+        normals(index, 0..<dimension, into: base)
+        // Four partial sums, one per lane of a block, added in a fixed order keep the norm deterministic.
         var sums = SIMD4<Double>(repeating: 0)
         let fullBlocks = dimension / 4
-        var block = 0
-        while block < fullBlocks {
-            // Two blocks at a time fill the four lanes of the angle arithmetic.
-            let second = min(block + 1, fullBlocks - 1)
-            let (g0, g1) = Self.normals(philox.block(stream: stream, position: UInt64(block)),
-                                        philox.block(stream: stream, position: UInt64(second)))
-            for offset in 0...(second - block) {
-                let stored = SIMD4<Float>(offset == 0 ? g0 : g1)
-                UnsafeMutableRawPointer(base + 4 * (block + offset)).storeBytes(of: stored, as: SIMD4<Float>.self)
-                let widened = SIMD4<Double>(stored)
-                sums += widened * widened
-            }
-            block += 2
+        for block in 0..<fullBlocks {
+            let widened = SIMD4<Double>(UnsafeRawPointer(base + 4 * block).loadUnaligned(as: SIMD4<Float>.self))
+            sums += widened * widened
         }
-        let tail = dimension - 4 * fullBlocks
-        if tail > 0 {
-            let x = philox.block(stream: stream, position: UInt64(fullBlocks))
-            let g = Self.normals(x, x).0
-            for lane in 0..<tail {
-                let stored = Float(g[lane])
-                base[4 * fullBlocks + lane] = stored
-                sums[lane] += Double(stored) * Double(stored)
-            }
+        for lane in 0..<(dimension - 4 * fullBlocks) {
+            let stored = Double(base[4 * fullBlocks + lane])
+            sums[lane] += stored * stored
         }
         // Normalize the stored (rounded) values, so ‖u‖ = 1 up to the final rounding only. The sum is
         // positive: every Box–Muller radius is, and no angle has a vanishing sine and cosine.
         let scale = 1 / ((sums[0] + sums[1]) + (sums[2] + sums[3])).squareRoot()
         for j in 0..<dimension {
             base[j] = Float(Double(base[j]) * scale)
+        }
+    }
+
+    /// Writes the float32-rounded normals g_j, j in `range`, of direction `index` to `out[0...]`.
+    /// Element j comes from Philox block j/4 alone, so any range is generated directly — a
+    /// streamed direction regenerates the block of weights a forward pass needs. No allocation.
+    public func normals(_ index: Int, _ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= dimension, "range \(range) is outside 0..<\(dimension)")
+        let stream = UInt64(index)
+        var j = range.lowerBound
+        let end = range.upperBound
+        // A partial first block.
+        if j % 4 != 0, j < end {
+            let block = j / 4
+            let x = philox.block(stream: stream, position: UInt64(block))
+            let g = Self.normals(x, x).0
+            while j < end, j < 4 * block + 4 {
+                out[j - range.lowerBound] = Float(g[j - 4 * block])
+                j += 1
+            }
+        }
+        // Two whole blocks at a time fill the four lanes of the angle arithmetic.
+        while j + 8 <= end {
+            let block = UInt64(j / 4)
+            let (g0, g1) = Self.normals(philox.block(stream: stream, position: block),
+                                        philox.block(stream: stream, position: block + 1))
+            let o = UnsafeMutableRawPointer(out + (j - range.lowerBound))
+            o.storeBytes(of: SIMD4<Float>(g0), as: SIMD4<Float>.self)
+            (o + 16).storeBytes(of: SIMD4<Float>(g1), as: SIMD4<Float>.self)
+            j += 8
+        }
+        // At most one more whole block, and a partial last one.
+        while j < end {
+            let block = j / 4
+            let x = philox.block(stream: stream, position: UInt64(block))
+            let g = Self.normals(x, x).0
+            while j < end, j < 4 * block + 4 {
+                out[j - range.lowerBound] = Float(g[j - 4 * block])
+                j += 1
+            }
         }
     }
 

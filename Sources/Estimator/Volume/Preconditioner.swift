@@ -31,33 +31,55 @@ public struct Preconditioner: Sendable {
     /// p_i = 1/(x_i^exponent + eps) for the `adam` (x = ν) and `adam-m` (x = |m|) kinds,
     /// normalized to unit determinant.
     public static func moments(_ spec: PreconditionerSpec, _ moments: AdamMoments) throws(EstimatorError) -> Preconditioner {
+        try moment(spec, spec.kind == .adamM ? moments.expAvg : moments.expAvgSq)
+    }
+
+    /// The same from the one moment the kind reads (`AdamMoment`), turned into P in place: no
+    /// D-length vector besides `moment` itself. Two passes compute each p_i in float64 (the
+    /// first for the normalization), so the entries are those of `diagonal`.
+    public static func moment(_ spec: PreconditionerSpec, _ moment: consuming [Float]) throws(EstimatorError) -> Preconditioner {
+        guard spec.kind == .adam || spec.kind == .adamM else { preconditionFailure("\(spec.name) is not built from Adam moments") }
         let exponent = spec.value("exponent"), eps = spec.value("eps")
-        let source: [Float]
-        switch spec.kind {
-        case .adam: source = moments.expAvgSq
-        case .adamM: source = moments.expAvg
-        default: preconditionFailure("\(spec.name) is not built from Adam moments")
+        let what = spec.kind == .adam ? "exp_avg_sq" : "exp_avg"
+        let entry = { (x: Float) -> Double in 1 / (pow(Double(abs(x)), exponent) + eps) }
+        var values = moment
+        var sumLog = 0.0
+        for (i, x) in values.enumerated() {
+            let v = entry(x)
+            guard v.isFinite, v > 0 else { throw degenerate(spec, i, v, what) }
+            sumLog += log(v)
         }
-        let p = source.map { x -> Double in 1 / (pow(Double(abs(x)), exponent) + eps) }
-        return try diagonal(spec, p, what: spec.kind == .adam ? "exp_avg_sq" : "exp_avg")
+        let scale = exp(-sumLog / Double(values.count))
+        var normal = true
+        values.withUnsafeMutableBufferPointer { x in
+            for i in x.indices {
+                x[i] = Float(entry(x[i]) * scale)
+                normal = normal && x[i].isNormal
+            }
+        }
+        guard normal else { throw outOfRange(spec) }
+        return Preconditioner(spec: spec, form: .diagonal(values))
+    }
+
+    private static func degenerate(_ spec: PreconditionerSpec, _ i: Int, _ v: Double, _ what: String) -> EstimatorError {
+        EstimatorError(code: "preconditioner.degenerate",
+                       "\(spec): entry \(i) is \(v) (\(what) is not finite, or eps = 0 with a zero entry)")
+    }
+
+    private static func outOfRange(_ spec: PreconditionerSpec) -> EstimatorError {
+        EstimatorError(code: "preconditioner.range", "\(spec): entries span more than float32 can hold after normalization")
     }
 
     /// A diagonal preconditioner from positive entries, normalized so that mean(log p) = 0.
     static func diagonal(_ spec: PreconditionerSpec, _ p: [Double], what: String) throws(EstimatorError) -> Preconditioner {
         var sumLog = 0.0
         for (i, v) in p.enumerated() {
-            guard v.isFinite, v > 0 else {
-                throw EstimatorError(code: "preconditioner.degenerate",
-                                          "\(spec): entry \(i) is \(v) (\(what) is not finite, or eps = 0 with a zero entry)")
-            }
+            guard v.isFinite, v > 0 else { throw degenerate(spec, i, v, what) }
             sumLog += log(v)
         }
         let scale = exp(-sumLog / Double(p.count))
         let normalized = p.map { Float($0 * scale) }
-        guard normalized.allSatisfy({ $0.isNormal }) else {
-            throw EstimatorError(code: "preconditioner.range",
-                                      "\(spec): entries span more than float32 can hold after normalization")
-        }
+        guard normalized.allSatisfy({ $0.isNormal }) else { throw outOfRange(spec) }
         return Preconditioner(spec: spec, form: .diagonal(normalized))
     }
 
@@ -66,6 +88,12 @@ public struct Preconditioner: Sendable {
     var isDense: Bool {
         if case .eigen = form { return true }
         return false
+    }
+
+    /// P's diagonal; nil for the identity (and the dense form).
+    var diagonal: [Float]? {
+        if case .diagonal(let p) = form { return p }
+        return nil
     }
 
     /// u ← P·u for the identity and diagonal forms.

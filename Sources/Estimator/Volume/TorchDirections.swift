@@ -38,6 +38,17 @@ public final class TorchDirections: DirectionSource {
         normals = values
     }
 
+    /// Refuses (`settings.torch_directions_too_large`) k × D float32 normals that would not fit in
+    /// `available` bytes (MemAvailable; nil when unknown, which is not refused).
+    static func requireFits(directions k: Int, dimension d: Int, available: Int?) throws(EstimatorError) {
+        let (count, overflow) = k.multipliedReportingOverflow(by: d)
+        let (bytes, overflowBytes) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard let available, overflow || overflowBytes || bytes > available else { return }
+        let needed = overflow || overflowBytes ? "more than \(Int.max)" : "\(bytes) (\(MemoryBudget.format(bytes)))"
+        throw EstimatorError(code: "settings.torch_directions_too_large",
+                             "--directions-from torch draws all k × D = \(k) × \(d) normals up front: \(needed) bytes, but \(available) bytes (\(MemoryBudget.format(available))) are available (MemAvailable in /proc/meminfo); the default philox directions are streamed and need no such buffer, or use fewer directions")
+    }
+
     /// u[0…15] → normals in place (pairs j, j + 8).
     private static func boxMuller16(_ u: UnsafeMutablePointer<Float>) {
         for j in 0..<8 {

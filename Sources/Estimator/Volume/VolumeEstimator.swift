@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// Directions are drawn from a counter-based RNG keyed by (seed, index), and every direction
 /// after the first starts its search from the first direction's radius, so results are identical
-/// for any thread count. Memory is O(D) per worker.
+/// for any thread count. A worker streams its direction (no D-length buffer) unless the direction
+/// must be materialized (a dense preconditioner, PyTorch's stream).
 public struct VolumeEstimator: Sendable {
     public let objective: any KLObjective
     public let anchor: [Float]
@@ -25,6 +26,10 @@ public struct VolumeEstimator: Sendable {
                 threads: Int = WorkerPool.coreCount) throws(EstimatorError) {
         try settings.validate()
         precondition(anchor.count == objective.dimension)
+        if settings.directionStream == .torch {
+            try TorchDirections.requireFits(directions: settings.directions, dimension: anchor.count,
+                                            available: SystemMemory.availableBytes())
+        }
         self.objective = objective
         self.anchor = anchor
         self.settings = settings
@@ -153,70 +158,51 @@ public struct VolumeEstimator: Sendable {
     }
 }
 
-/// Per-thread state: the direction buffers, the model's ray evaluator and the radius search.
+/// Per-worker state: the model's ray evaluator (on `lanes` threads), the radius search, and for
+/// directions that are not streamed, their buffer.
 final class DirectionWorker: @unchecked Sendable {
     private let estimator: VolumeEstimator
     private let preconditioner: Preconditioner
     private let source: any DirectionSource
+    /// Philox directions under the identity or a diagonal preconditioner are streamed: the
+    /// evaluator regenerates them block by block, and no D-length buffer is held.
+    private let sampler: DirectionSampler?
     /// The dense preconditioner's directions, computed for all workers up front.
     private let prepared: PreparedDirections?
     private let evaluator: any RayEvaluator
+    private let lanes: Int
     private let search: RadiusSearch
     /// Position in the search's ascending cutoffs of each cutoff in the settings' order.
     private let ascendingPosition: [Int]
-    /// u, then P·u, then the unit search direction v̂, in place.
-    private let v: UnsafeMutableBufferPointer<Float>
+    /// A materialized direction: u, then P·u, then the unit search direction v̂, in place.
+    private let v: UnsafeMutableBufferPointer<Float>?
 
     init(estimator: VolumeEstimator, source: any DirectionSource, preconditioner: Preconditioner,
-         prepared: PreparedDirections?) {
+         prepared: PreparedDirections?, lanes: Int) {
         self.estimator = estimator
         let cutoffs = estimator.settings.cutoffs
         let ascending = cutoffs.indices.sorted { cutoffs[$0] < cutoffs[$1] }
         ascendingPosition = cutoffs.indices.map { ascending.firstIndex(of: $0)! }
         self.preconditioner = preconditioner
         self.prepared = prepared
-        let d = estimator.dimension
         self.source = source
-        evaluator = estimator.objective.makeEvaluator()
+        self.lanes = lanes
+        sampler = preconditioner.isDense ? nil : source as? DirectionSampler
+        evaluator = estimator.objective.makeEvaluator(lanes: lanes)
         search = RadiusSearch(cutoffs: ascending.map { cutoffs[$0] }, tolerance: estimator.settings.tolerance,
                               maxDistance: estimator.maxDistance)
-        v = .allocate(capacity: d)
+        v = sampler == nil ? .allocate(capacity: estimator.dimension) : nil
     }
 
     deinit {
-        v.deallocate()
+        v?.deallocate()
     }
 
     func run(direction: Int, start: Double, exponentHint: Double) -> DirectionOutcome {
-        let d = v.count
-        // Float32 vectors are unit only to rounding. Everything below is computed for the exact
-        // unit vectors they stand for (u/‖u‖ and v̂/‖v̂‖, norms in float64), so rounding never
-        // reaches the D·log terms: the importance weight is ‖P·u‖/‖u‖ and the search runs over
-        // true distances from the anchor.
-        let uNorm: Double
-        if let prepared {
-            uNorm = prepared.copy(direction, into: v)
-        } else {
-            source.unitDirection(direction, into: v)
-            uNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
-            preconditioner.apply(inPlace: v)
-        }
-        let vNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
-        let norm = vNorm / uNorm
-        let inverse = Float(1 / vNorm)
-        for i in 0..<d { v[i] *= inverse }
-        let unitNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
-
-        // b = v̂·(θ0 − μ): zero when the prior is centred at the anchor.
-        var b = 0.0
-        if estimator.settings.priorCenter == .zero {
-            estimator.anchor.withUnsafeBufferPointer { a in
-                for i in 0..<d { b += Double(v[i]) * Double(a[i]) }
-            }
-            b /= unitNorm
-        }
-
-        evaluator.setDirection(UnsafeBufferPointer(v))
+        // Everything below is computed for the exact unit vectors the float32 directions stand
+        // for (norms in float64), so rounding never reaches the D·log terms: the importance
+        // weight is ‖P·u‖/‖u‖ and the search runs over true distances from the anchor.
+        let (norm, b, unitNorm) = sampler.map { streamed(direction, $0) } ?? materialized(direction)
         search.run(start: start, exponentHint: exponentHint) { distance in
             evaluator.cost(at: distance / unitNorm)
         }
@@ -233,6 +219,52 @@ final class DirectionWorker: @unchecked Sendable {
             exponent: search.exponent)
     }
 
+    /// A streamed direction: one pass over g (on the evaluator's lanes) gives ‖g‖ and ‖P·g‖ in
+    /// float64, a second the norm of the float32 v̂ = P·g/‖P·g‖ the evaluator will see and v̂·θ0;
+    /// the evaluator regenerates v̂ as it needs it.
+    private func streamed(_ index: Int, _ sampler: DirectionSampler) -> (norm: Double, b: Double, unitNorm: Double) {
+        let centred = estimator.settings.priorCenter == .zero
+        let (direction, moments) = estimator.anchor.withUnsafeBufferPointer { a in
+            StreamedDirection.measure(sampler, index: index, diagonal: preconditioner.diagonal,
+                                      anchor: centred ? a.baseAddress : nil, lanes: lanes)
+        }
+        evaluator.setDirection(.streamed(direction))
+        let norm = moments.preconditionedNormSquared.squareRoot() / moments.normSquared.squareRoot()
+        let unitNorm = moments.unitNormSquared.squareRoot()
+        // b = v̂·(θ0 − μ): zero when the prior is centred at the anchor.
+        return (norm, centred ? moments.anchorDot / unitNorm : 0, unitNorm)
+    }
+
+    /// A direction held in `v`: drawn (or copied from the dense preconditioner's), multiplied by
+    /// P and normalized in place.
+    private func materialized(_ direction: Int) -> (norm: Double, b: Double, unitNorm: Double) {
+        guard let v else { preconditionFailure("a streamed worker holds no direction buffer") }
+        let d = v.count
+        let uNorm: Double
+        if let prepared {
+            uNorm = prepared.copy(direction, into: v)
+        } else {
+            source.unitDirection(direction, into: v)
+            uNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
+            preconditioner.apply(inPlace: v)
+        }
+        let vNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
+        let inverse = Float(1 / vNorm)
+        for i in 0..<d { v[i] *= inverse }
+        let unitNorm = DirectionWorker.norm(UnsafeBufferPointer(v))
+
+        // b = v̂·(θ0 − μ): zero when the prior is centred at the anchor.
+        var b = 0.0
+        if estimator.settings.priorCenter == .zero {
+            estimator.anchor.withUnsafeBufferPointer { a in
+                for i in 0..<d { b += Double(v[i]) * Double(a[i]) }
+            }
+            b /= unitNorm
+        }
+        evaluator.setDirection(UnsafeBufferPointer(v))
+        return (vNorm / uNorm, b, unitNorm)
+    }
+
     static func norm(_ x: UnsafeBufferPointer<Float>) -> Double {
         var sum = 0.0
         for value in x { sum += Double(value) * Double(value) }
@@ -241,7 +273,8 @@ final class DirectionWorker: @unchecked Sendable {
 }
 
 /// The workers of one run over some directions: their direction source, a dense
-/// preconditioner's directions computed up front, and one `DirectionWorker` per thread.
+/// preconditioner's directions computed up front, and one `DirectionWorker` per concurrent
+/// direction, each evaluating on threads / workers lanes.
 private struct DirectionPlan {
     let workers: Int
     private let pool: [DirectionWorker]
@@ -253,12 +286,14 @@ private struct DirectionPlan {
         case .torch: TorchDirections(seed: settings.seed, directions: settings.directions, dimension: estimator.dimension)
         }
         workers = max(1, min(threads, indices.count))
+        let lanes = max(1, threads / workers)
         let prepared = preconditioner.isDense
             ? PreparedDirections(source: source, preconditioner: preconditioner, indices: indices,
                                  directions: settings.directions, threads: workers)
             : nil
         pool = (0..<workers).map { _ in
-            DirectionWorker(estimator: estimator, source: source, preconditioner: preconditioner, prepared: prepared)
+            DirectionWorker(estimator: estimator, source: source, preconditioner: preconditioner,
+                            prepared: prepared, lanes: lanes)
         }
     }
 

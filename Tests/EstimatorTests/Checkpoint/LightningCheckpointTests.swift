@@ -66,7 +66,8 @@ import Testing
             #expect(module.modelNames[name] == String(name.dropFirst("model.".count)))
         }
 
-        let moments = try folder.adamMoments(for: model.layout)
+        let moments = AdamMoments(expAvg: try folder.adamMoment(.expAvg, for: model.layout),
+                                  expAvgSq: try folder.adamMoment(.expAvgSq, for: model.layout))
         let expected = try SafeTensorsFile(path: Self.run + "/expected/version_0-step=6.adam.safetensors")
         for parameter in model.layout.parameters {
             #expect(Array(moments.expAvgSq[parameter.range]) == (try expected.tensor("exp_avg_sq." + parameter.name)).floats(), "\(parameter.name)")
@@ -152,7 +153,7 @@ import Testing
             let checkpoint = try LightningCheckpoint(.dict(pairs), source: "x.ckpt")
             #expect(!checkpoint.hasOptimizerState)
             #expect(try checkpoint.optimizerState() == nil)
-            let error = #expect(throws: CheckpointError.self) { try checkpoint.adamMoments(for: ParameterLayout([("w", [1], false)])) }
+            let error = #expect(throws: CheckpointError.self) { try checkpoint.adamMoment(.expAvgSq, for: ParameterLayout([("w", [1], false)])) }
             #expect(error?.code == CheckpointError.Code.noAdamState)
         }
     }

@@ -13,7 +13,8 @@ struct QuadraticObjective: KLObjective {
         let hessian: [Double]
         var curvature = 0.0
         init(hessian: [Double]) { self.hessian = hessian }
-        func setDirection(_ direction: UnsafeBufferPointer<Float>) {
+        func setDirection(_ ray: RayDirection) {
+            let direction = ray.materialized()
             curvature = 0
             for i in 0..<hessian.count { curvature += hessian[i] * Double(direction[i]) * Double(direction[i]) }
         }
@@ -68,7 +69,8 @@ struct DenseQuadraticObjective: KLObjective {
             self.hessian = hessian
             self.dimension = dimension
         }
-        func setDirection(_ direction: UnsafeBufferPointer<Float>) {
+        func setDirection(_ ray: RayDirection) {
+            let direction = ray.materialized()
             curvature = 0
             for i in 0..<dimension {
                 var row = 0.0
@@ -77,5 +79,14 @@ struct DenseQuadraticObjective: KLObjective {
             }
         }
         func cost(at t: Double) -> Double { 0.5 * curvature * t * t }
+    }
+}
+
+extension RayDirection {
+    /// All of v̂ in a new array.
+    func materialized() -> [Float] {
+        var v = [Float](repeating: 0, count: dimension)
+        v.withUnsafeMutableBufferPointer { materialize(into: $0) }
+        return v
     }
 }
