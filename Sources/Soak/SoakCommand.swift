@@ -196,6 +196,7 @@ struct SoakCommand: AsyncParsableCommand {
         threads = 1
         lease_seconds = 5
         max_attempts = 5
+        shard_directions = \(SoakPlan.shardDirections)
 
         """
     }

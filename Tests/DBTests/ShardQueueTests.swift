@@ -42,8 +42,10 @@ private enum Shards {
     static func estimates(_ merged: [ShardResult]) -> [EstimateRecord] {
         merged.flatMap { result -> [EstimateRecord] in
             switch result.outcome {
-            case .skipped:
-                return [Records.skipped()]
+            case .skipped(let reason):
+                var record = Records.skipped()
+                record.outcome = .skipped(reason: reason)
+                return [record]
             case .computed(let seconds, let directions):
                 return cutoffs.indices.map { c in
                     var record = Records.computed(cutoff: cutoffs[c], logVolume: directions.reduce(0) { $0 + $1.samples[c].logEstimate })
