@@ -20,8 +20,8 @@ struct SoakPlan: Sendable {
     /// sets them) and the directions per shard of the soak's daemon: several shards per
     /// estimate, each seconds long for the language model.
     static let languageRun = "lm"
-    static let languageDirections = 60
-    static let shardDirections = 20
+    static let languageDirections = 160
+    static let shardDirections = 40
 
     /// What makes a bad checkpoint bad, and the error its job must fail with.
     enum Defect: String, Sendable, CaseIterable {

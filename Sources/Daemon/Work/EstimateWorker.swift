@@ -55,7 +55,9 @@ final class EstimateWorker: Service {
                 continue
             }
             guard let job else {
-                // Idle: wait for an enqueue notification (or poll again after a while).
+                // Idle: no shard is left to need the loaded checkpoint. Wait for an enqueue
+                // notification (or poll again after a while).
+                cache.evict()
                 _ = try? await connection.nextNotification(timeout: idlePoll)
                 continue
             }

@@ -6,7 +6,7 @@ import Foundation
 /// warm start, so a process computes them once per estimate rather than once per shard.
 ///
 /// One entry at a time (at 1B parameters the anchor weights alone are 4 GiB): claiming a shard
-/// of another checkpoint or settings key replaces it. A worker that needs the entry while
+/// of another checkpoint or settings key replaces it, and an empty queue drops it. A worker that needs the entry while
 /// another loads it waits for that load instead of loading twice. Workers keep the entry they
 /// got until their shard is finished, so replacing it never pulls it from under them.
 final class EstimationCache: @unchecked Sendable {
@@ -45,6 +45,14 @@ final class EstimationCache: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         return try loaded.get()
+    }
+
+    /// Drops the entry (workers using it keep theirs): called when the queue is empty, so that
+    /// an idle daemon does not hold a checkpoint's memory.
+    func evict() {
+        condition.lock()
+        current = nil
+        condition.unlock()
     }
 }
 

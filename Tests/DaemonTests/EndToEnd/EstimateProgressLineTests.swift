@@ -28,5 +28,26 @@ extension ServeEndToEnd {
             let json = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
             #expect(json?["results"] != nil, "stdout: \(stdout)")
         }
+
+        /// On a terminal (a pseudo-terminal from `script`) the line is drawn, also with `--json`,
+        /// and cleared at the end; `--quiet` draws nothing.
+        @Test(arguments: [false, true]) func onATerminalTheLineIsDrawnUnlessQuiet(quiet: Bool) throws {
+            let command = [try VolumedProcess.executable(), "estimate", ServeWorkspace.fixtures + "/checkpoint-3000", "--json",
+                           "--directions", "8", "--threads", "1", "--preconditioner", "none"] + (quiet ? ["--quiet"] : [])
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            process.arguments = ["-qec", command.joined(separator: " "), "/dev/null"]
+            process.environment = ServeDaemon.baseEnvironment
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(output)")
+            let drawn = output.contains("\r\u{1B}[Knone: 8/8 directions, ") && output.contains(" KL evaluations, ")
+            #expect(drawn == !quiet, "\(output)")
+            #expect(output.contains("\"results\""), "the JSON is printed either way: \(output)")
+        }
     }
 }
