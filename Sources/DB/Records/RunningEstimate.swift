@@ -33,6 +33,25 @@ public struct RunningEstimate: Sendable, Equatable {
         return elapsed * Double(max(0, total - directionsDone)) / Double(directionsDone)
     }
 
+    public init(checkpointID: Int64, run: String, step: Int64?, checkpointPath: String, directions: Int?, shards: Int,
+                shardsDone: Int, shardsRunning: Int, shardsQueued: Int, shardsFailed: Int, directionsDone: Int,
+                directionsTotal: Int?, startedAt: Date?, now: Date) {
+        self.checkpointID = checkpointID
+        self.run = run
+        self.step = step
+        self.checkpointPath = checkpointPath
+        self.directions = directions
+        self.shards = shards
+        self.shardsDone = shardsDone
+        self.shardsRunning = shardsRunning
+        self.shardsQueued = shardsQueued
+        self.shardsFailed = shardsFailed
+        self.directionsDone = directionsDone
+        self.directionsTotal = directionsTotal
+        self.startedAt = startedAt
+        self.now = now
+    }
+
     init(row: Row) throws {
         checkpointID = try row.decode(Int64.self, column: "checkpoint_id")
         run = try row.decode(String.self, column: "run")
