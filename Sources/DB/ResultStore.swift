@@ -135,6 +135,11 @@ public struct ResultStore: Sendable {
         ))
     }
 
+    /// The estimates under way, oldest first.
+    public func runningEstimates() async throws -> [RunningEstimate] {
+        try await connection.query(RunningEstimate.query, idempotent: true).map(RunningEstimate.init(row:))
+    }
+
     /// The newest `limit` estimate rows (computed and skipped), newest first.
     public func recentEstimates(limit: Int = 10) async throws -> [EstimateSummary] {
         try await connection.query(

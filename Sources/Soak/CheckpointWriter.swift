@@ -18,6 +18,11 @@ struct CheckpointWriter: Sendable {
     func createRun(_ run: String) throws {
         let folder = root + "/" + run
         try Self.makeFolder(folder)
+        if run == SoakPlan.languageRun {
+            try Self.write(fixtures.languageEval, to: folder + "/" + FixtureFiles.languageEvalName)
+            try Self.write(fixtures.languageManifest, to: folder + "/volume.toml")
+            return
+        }
         try Self.write(fixtures.eval, to: folder + "/" + FixtureFiles.evalName)
         try Self.write(fixtures.manifest, to: folder + "/volume.toml")
     }

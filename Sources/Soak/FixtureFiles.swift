@@ -2,7 +2,8 @@ import Base
 import Foundation
 
 /// The bytes the soak writes: the digits run's manifest and eval data, its checkpoints 0, 100
-/// and 3000 (real HF Trainer output), and the damaged variants the bad checkpoints carry.
+/// and 3000 (real HF Trainer output), the damaged variants the bad checkpoints carry, and the
+/// language-model run's eval tokens and checkpoint (neox-tiny's step 60).
 struct FixtureFiles: Sendable {
     struct File: Sendable {
         var name: String
@@ -15,6 +16,10 @@ struct FixtureFiles: Sendable {
 
     let manifest: [UInt8]
     let eval: [UInt8]
+    static let languageEvalName = "eval_tokens.safetensors"
+    let languageEval: [UInt8]
+    /// The language-model run's `volume.toml`: its directions per estimate.
+    let languageManifest = Array("[estimate]\ndirections = \(SoakPlan.languageDirections)\n".utf8)
     private let checkpoints: [SoakPlan.Content: [File]]
     /// A pickle naming `transformers.training_args.TrainingArguments`, which the unpickler refuses.
     private let hostilePickle: [UInt8]
@@ -26,8 +31,10 @@ struct FixtureFiles: Sendable {
         manifest = try Self.read(digits + "/volume.toml")
         eval = try Self.read(digits + "/" + Self.evalName)
         var checkpoints: [SoakPlan.Content: [File]] = [:]
+        let language = fixtures + "/neox-tiny"
+        languageEval = try Self.read(language + "/" + Self.languageEvalName)
         for content in SoakPlan.Content.allCases {
-            let folder = digits + "/checkpoint-\(content.rawValue)"
+            let folder = (content == .language ? language : digits) + "/checkpoint-\(content.rawValue)"
             let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
             checkpoints[content] = try names.map { File(name: $0, bytes: try Self.read(folder + "/" + $0)) }
             guard names.contains(Self.weightsName), names.contains(Self.optimizerName) else {

@@ -43,7 +43,8 @@ struct SoakCommand: AsyncParsableCommand {
 
     /// Jobs of a few tenths of a second on the digits MLP: short enough for hundreds of
     /// checkpoints, long enough that some SIGKILLs land while a job runs. Adam, because only
-    /// it reads `optimizer.pt` (where the hostile pickle is).
+    /// it reads `optimizer.pt` (where the hostile pickle is). Every estimate is sharded
+    /// (`SoakPlan.shardDirections`); the language-model run's shards take seconds.
     static let expectation = Verdict.Expectation(cutoffs: [0.01, 0.1], preconditioners: ["none", "adam"], directions: 100)
 
     func validate() throws {
@@ -86,7 +87,9 @@ struct SoakCommand: AsyncParsableCommand {
             logFolder: logs, cluster: cluster)
         Console.line(
             "soak: seed \(seed): \(plan.checkpoints.count) checkpoints (\(plan.good.count) good, \(plan.bad.count) bad, "
-                + "\(plan.deleted.count) to be deleted, \(plan.rewrites) identical rewrites) into \(plan.runs.count) runs over "
+                + "\(plan.deleted.count) to be deleted, \(plan.rewrites) identical rewrites) into \(plan.runs.count) runs, "
+                + "\(plan.checkpoints.filter { $0.content == .language }.count) of them language models in shards of "
+                + "\(SoakPlan.shardDirections) of their \(SoakPlan.languageDirections) directions, over "
                 + "\(String(format: "%.1f", minutes)) min, \(plan.kills) SIGKILLs, 1 PostgreSQL restart; working folder \(workspace)")
 
         do {
@@ -196,6 +199,7 @@ struct SoakCommand: AsyncParsableCommand {
         threads = 1
         lease_seconds = 5
         max_attempts = 5
+        shard_directions = \(SoakPlan.shardDirections)
 
         """
     }

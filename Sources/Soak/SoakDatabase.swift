@@ -15,13 +15,16 @@ struct SoakDatabase: Sendable {
     struct JobRow: Sendable, CustomStringConvertible {
         var id: Int64
         var checkpointID: Int64
+        /// Which shard of its estimate, of `shards`.
+        var shard: Int
+        var shards: Int
         var state: String
         var attempts: Int
         var errorCode: String?
         var lastError: String?
 
         var description: String {
-            "job \(id) \(state), attempt \(attempts)" + (errorCode.map { " [\($0)]" } ?? "") + (lastError.map { " \($0)" } ?? "")
+            "job \(id) (shard \(shard + 1)/\(shards)) \(state), attempt \(attempts)" + (errorCode.map { " [\($0)]" } ?? "") + (lastError.map { " \($0)" } ?? "")
         }
     }
 
@@ -41,6 +44,8 @@ struct SoakDatabase: Sendable {
         var estimates: [EstimateRow]
         /// Groups of estimates sharing the unique key (the constraint forbids any).
         var duplicateKeys: Int
+        /// `shard_outcomes` rows of finished estimates (their last shard deletes them).
+        var leftoverShardRows: Int
     }
 
     let connection: Connection
@@ -59,10 +64,13 @@ struct SoakDatabase: Sendable {
         await connection.close()
     }
 
-    /// Whether the checkpoint at `path` has a finished (`done`) job.
+    /// Whether the checkpoint at `path` has an estimate with every shard done.
     func isDone(path: String) async throws -> Bool {
         let rows = try await connection.query(
-            "SELECT 1 FROM jobs j JOIN checkpoints c ON c.id = j.checkpoint_id WHERE c.path = $1 AND j.state = 'done' LIMIT 1",
+            """
+            SELECT 1 FROM jobs j JOIN checkpoints c ON c.id = j.checkpoint_id WHERE c.path = $1
+            GROUP BY j.checkpoint_id, j.settings_key HAVING bool_and(j.state = 'done') LIMIT 1
+            """,
             [path], idempotent: true)
         return !rows.isEmpty
     }
@@ -76,20 +84,22 @@ struct SoakDatabase: Sendable {
         return !rows.isEmpty
     }
 
-    /// Paths whose checkpoints have a job in one of `states`, and how many jobs are queued or running.
+    /// Paths whose checkpoints have an estimate with every shard done, or with a shard failed,
+    /// and how many jobs (shards) are queued or running.
     func progress() async throws -> (done: Set<String>, failed: Set<String>, active: Int) {
         let rows = try await connection.query(
             """
-            SELECT c.path, j.state FROM jobs j JOIN checkpoints c ON c.id = j.checkpoint_id
+            SELECT c.path, bool_and(j.state = 'done') AS done, bool_or(j.state = 'failed') AS failed,
+                   count(*) FILTER (WHERE j.state IN ('queued', 'running')) AS active
+            FROM jobs j JOIN checkpoints c ON c.id = j.checkpoint_id
+            GROUP BY c.path, j.checkpoint_id, j.settings_key
             """, idempotent: true)
         var done = Set<String>(), failed = Set<String>(), active = 0
         for row in rows {
             let path = try row.decode(String.self, column: "path")
-            switch try row.decode(String.self, column: "state") {
-            case "done": done.insert(path)
-            case "failed": failed.insert(path)
-            default: active += 1
-            }
+            if try row.decode(Bool.self, column: "done") { done.insert(path) }
+            if try row.decode(Bool.self, column: "failed") { failed.insert(path) }
+            active += try row.decode(Int.self, column: "active")
         }
         return (done, failed, active)
     }
@@ -104,11 +114,13 @@ struct SoakDatabase: Sendable {
                     fingerprint: try row.decode(String.self, column: "fingerprint"))
             }
             let jobs = try transaction.query(
-                "SELECT id, checkpoint_id, state, attempts, error_code, last_error FROM jobs ORDER BY id"
+                "SELECT id, checkpoint_id, shard, shards, state, attempts, error_code, last_error FROM jobs ORDER BY id"
             ).map { row in
                 JobRow(
                     id: try row.decode(Int64.self, column: "id"),
                     checkpointID: try row.decode(Int64.self, column: "checkpoint_id"),
+                    shard: try row.decode(Int.self, column: "shard"),
+                    shards: try row.decode(Int.self, column: "shards"),
                     state: try row.decode(String.self, column: "state"),
                     attempts: try row.decode(Int.self, column: "attempts"),
                     errorCode: try row.decode(String?.self, column: "error_code"),
@@ -138,7 +150,17 @@ struct SoakDatabase: Sendable {
                     HAVING count(*) > 1) AS d
                 """
             ).first.map { try $0.decode(Int.self, column: "groups") } ?? 0
-            return Snapshot(checkpoints: checkpoints, jobs: jobs, estimates: estimates, duplicateKeys: duplicateKeys)
+            // Shard results of estimates whose shards are all done: the last shard should have
+            // aggregated and deleted them.
+            let leftoverShardRows = try transaction.query(
+                """
+                SELECT count(*) AS n FROM shard_outcomes o JOIN jobs j ON j.id = o.job_id
+                WHERE NOT EXISTS (SELECT 1 FROM jobs g WHERE g.checkpoint_id = j.checkpoint_id
+                                  AND g.settings_key = j.settings_key AND g.state <> 'done')
+                """
+            ).first.map { try $0.decode(Int.self, column: "n") } ?? 0
+            return Snapshot(checkpoints: checkpoints, jobs: jobs, estimates: estimates, duplicateKeys: duplicateKeys,
+                            leftoverShardRows: leftoverShardRows)
         }
     }
 }

@@ -3,13 +3,25 @@
 /// and when the daemon is killed and PostgreSQL restarted. Times are seconds from the start of
 /// the writing phase.
 struct SoakPlan: Sendable {
-    /// Which digits fixture checkpoint a soak checkpoint copies.
+    /// Which fixture checkpoint a soak checkpoint copies: a digits one, or the language model.
     enum Content: Int, Sendable, CaseIterable {
         /// Step 0: its `optimizer.pt` holds no Adam state, so `adam` is skipped.
         case untrained = 0
         case early = 100
         case trained = 3000
+        /// neox-tiny's `checkpoint-60`, in the language-model run: its shards take seconds, so
+        /// SIGKILLs land inside them.
+        case language = 60
+
+        static let digits: [Content] = [.untrained, .early, .trained]
     }
+
+    /// The run of language-model checkpoints, its directions per estimate (its `volume.toml`
+    /// sets them) and the directions per shard of the soak's daemon: several shards per
+    /// estimate, each seconds long for the language model.
+    static let languageRun = "lm"
+    static let languageDirections = 160
+    static let shardDirections = 40
 
     /// What makes a bad checkpoint bad, and the error its job must fail with.
     enum Defect: String, Sendable, CaseIterable {
@@ -101,6 +113,9 @@ struct SoakPlan: Sendable {
         }
 
         var isGood: Bool { defect == nil && deletion == nil }
+
+        /// The directions its estimates have.
+        var directions: Int? { content == .language ? SoakPlan.languageDirections : nil }
 
         /// Whether `adam` is skipped rather than computed for this checkpoint.
         var adamSkipped: Bool { content == .untrained || layout == .singleFile }
@@ -198,6 +213,15 @@ struct SoakPlan: Sendable {
                 }
             }
             checkpoints.append(checkpoint)
+        }
+        // Language-model checkpoints, good and whole, written over the phase's first two thirds
+        // so that their shards finish before the queue drains.
+        let languageCount = max(1, count / 40)
+        for index in 0..<languageCount {
+            let writeAt = writeStart + (duration * 2 / 3 - writeStart) * (Double(index) + Double.random(in: 0..<1, using: &random)) / Double(languageCount)
+            checkpoints.append(Checkpoint(
+                id: count + index, run: Self.languageRun, step: 10 * index, content: .language, defect: nil, layout: .folder,
+                arrival: random.chance(0.5) ? .inPlace : .renamed, writeAt: writeAt))
         }
         self.checkpoints = checkpoints
 

@@ -1,11 +1,11 @@
 import Estimator
 
 /// What the database holds at the end, judged against the plan:
-/// - every good checkpoint: one version, one `done` job, exactly one row per cutoff ×
-///   preconditioner (Adam skipped where there is no Adam state, computed with every sample
-///   elsewhere);
-/// - every bad checkpoint: one version, one `failed` job with the error its defect causes, no
-///   rows;
+/// - every good checkpoint: one version, one estimate whose shards are all `done` (each shard
+///   once), exactly one row per cutoff × preconditioner (Adam skipped where there is no Adam
+///   state, computed with every sample elsewhere), no shard results left behind;
+/// - every bad checkpoint: one version, one estimate whose shards all `failed` with the error
+///   its defect causes, no rows;
 /// - deleted checkpoints: no duplicate rows, and the rows of one deleted after processing kept;
 /// - no job queued or running, no two rows with the same key, nothing at paths the soak never
 ///   wrote.
@@ -59,6 +59,9 @@ struct Verdict: Sendable {
         if snapshot.duplicateKeys > 0 {
             duplicated.append("\(snapshot.duplicateKeys) estimate key(s) stored more than once")
         }
+        if snapshot.leftoverShardRows > 0 {
+            duplicated.append("\(snapshot.leftoverShardRows) shard result row(s) of finished estimates were not aggregated away")
+        }
         let planned = Set(plan.checkpoints.map { writer.path(of: $0) })
         for (path, rows) in versions where !planned.contains(path) {
             unexpected.append("\(rows.count) checkpoint row(s) at \(path), which the soak never wrote")
@@ -77,7 +80,7 @@ struct Verdict: Sendable {
                 if found.count > 1 { unexpected.append("\(what) (\(defect.rawValue)) registered \(found.count) times") }
                 let versionJobs = found.flatMap { jobs[$0.id] ?? [] }
                 if versionJobs.isEmpty { lost.append("\(what) (\(defect.rawValue)) has no job") }
-                if versionJobs.count > 1 { duplicated.append("\(what) (\(defect.rawValue)) has \(versionJobs.count) jobs: \(versionJobs)") }
+                if let problem = Self.shardProblem(versionJobs) { duplicated.append("\(what) (\(defect.rawValue)): \(problem)") }
                 for job in versionJobs where job.state == "done" || job.state == "failed" {
                     if job.state == "done" {
                         unexpected.append("\(what) (\(defect.rawValue)) was estimated: \(job)")
@@ -107,9 +110,20 @@ struct Verdict: Sendable {
                 }
             } else {
                 checkGood(checkpoint, what: what, path: path, found: found, jobs: jobs, estimates: estimates,
-                          expectedKeys: expectedKeys, directions: expectation.directions)
+                          expectedKeys: expectedKeys, directions: checkpoint.directions ?? expectation.directions)
             }
         }
+    }
+
+    /// What is wrong with one checkpoint's jobs as the shards of one estimate: each shard
+    /// 0..<shards exactly once; nil when nothing is.
+    static func shardProblem(_ jobs: [SoakDatabase.JobRow]) -> String? {
+        guard let shards = jobs.first?.shards else { return nil }
+        let numbers = jobs.map(\.shard).sorted()
+        guard jobs.allSatisfy({ $0.shards == shards }), numbers == Array(0..<shards) else {
+            return "\(jobs.count) jobs are not the shards 1…\(shards) of one estimate, once each: \(jobs)"
+        }
+        return nil
     }
 
     private struct Key: Hashable {
@@ -137,11 +151,11 @@ struct Verdict: Sendable {
             unexpected.append("\(what) was written once (plus identical rewrites) but registered as \(found.count) versions")
         }
         let versionJobs = jobs[version.id] ?? []
-        if versionJobs.count > 1 { duplicated.append("\(what) has \(versionJobs.count) jobs: \(versionJobs)") }
+        if let problem = Self.shardProblem(versionJobs) { duplicated.append("\(what): \(problem)") }
         if let failed = versionJobs.first(where: { $0.state == "failed" }) {
-            lost.append("\(what) is good, but its job failed: \(failed)")
-        } else if !versionJobs.contains(where: { $0.state == "done" }) {
-            lost.append("\(what) has no finished job: \(versionJobs)")
+            lost.append("\(what) is good, but a job of its estimate failed: \(failed)")
+        } else if versionJobs.isEmpty || !versionJobs.allSatisfy({ $0.state == "done" }) {
+            lost.append("\(what) has no finished estimate: \(versionJobs)")
         }
         let rows = estimates[version.id] ?? []
         let keys = rows.map { Key(cutoff: $0.cutoff, preconditioner: $0.preconditioner) }

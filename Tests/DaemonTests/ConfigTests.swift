@@ -35,10 +35,22 @@ import Testing
         #expect(config.workers.threads == 0)
         #expect(config.workers.leaseSeconds == 60)
         #expect(config.workers.maxAttempts == 3)
+        #expect(config.workers.shardDirections == 50)
         #expect(config.daemon.stateDirectory == nil)
         #expect(config.daemon.logLevel == .info)
         #expect(config.http.listen == nil)
         #expect(config == Config())
+    }
+
+    @Test func shardsSplitTheDirectionsIntoRangesOfShardDirections() {
+        var workers = Config.Workers()
+        workers.shardDirections = 50
+        #expect(workers.shards(directions: 1000).count == 20)
+        #expect(workers.shards(directions: 120) == [0..<50, 50..<100, 100..<120])
+        #expect(workers.shards(directions: 50) == [0..<50])
+        #expect(workers.shards(directions: 3) == [0..<3])
+        workers.shardDirections = 3
+        #expect(workers.shards(directions: 12) == [0..<3, 3..<6, 6..<9, 9..<12])
     }
 
     @Test func readsEveryKey() throws {
@@ -64,6 +76,7 @@ import Testing
             threads = 4
             lease_seconds = 30
             max_attempts = 5
+            shard_directions = 10
             [daemon]
             state_dir = "/var/lib/other"
             log_level = "debug"
@@ -84,6 +97,7 @@ import Testing
         #expect(config.workers.threads == 4)
         #expect(config.workers.leaseSeconds == 30)
         #expect(config.workers.maxAttempts == 5)
+        #expect(config.workers.shardDirections == 10)
         #expect(config.daemon.stateDirectory == "/var/lib/other")
         #expect(config.daemon.logLevel == .debug)
     }
@@ -144,6 +158,7 @@ import Testing
         ("[workers]\nthreads = -2", "workers.threads", "must be at least 0"),
         ("[workers]\nlease_seconds = 0", "workers.lease_seconds", "greater than 0"),
         ("[workers]\nmax_attempts = 0", "workers.max_attempts", "must be at least 1, got 0"),
+        ("[workers]\nshard_directions = 0", "workers.shard_directions", "must be at least 1, got 0"),
         ("[daemon]\nlog_level = \"loud\"", "daemon.log_level", "got \"loud\""),
         ("[daemon]\nstate_dir = \"\"", "daemon.state_dir", "must be an absolute path"),
         ("[database]\nurl = \"\"", "database.url", "must not be empty"),

@@ -13,14 +13,29 @@ import Testing
         return EstimateRecord(key: key, sigma: 0.1, softwareVersion: "0.1.0", outcome: .computed(result))
     }
 
-    @Test func countsAJobsEstimatesAndEachRaySearchsEvaluationsOnce() {
+    /// `count` directions whose searches took `evaluations` KL evaluations by the first cutoff
+    /// and one more by the second.
+    private func searched(_ preconditioner: String, directions count: Int, evaluations: Int) -> ShardResult {
+        ShardResult(preconditioner: preconditioner, preconditionerParams: "", outcome: .computed(
+            seconds: 1, directions: (0..<count).map { d in
+                ShardDirection(direction: d, samples: [
+                    ShardSample(cutoff: 0.01, radius: 1, logEstimate: -1, klEvaluations: evaluations),
+                    ShardSample(cutoff: 0.1, radius: 2, logEstimate: -1, klEvaluations: evaluations + 1),
+                ], nonfinite: 0, exponent: 2)
+            }))
+    }
+
+    @Test func countsAShardsEstimatesAndEachRaySearchsEvaluationsOnce() {
         let metrics = DaemonMetrics(version: "test")
         let skipped = EstimateRecord(key: record("adam", cutoff: 0.01, evaluations: 0, seconds: 0).key, sigma: nil,
                                      softwareVersion: "0.1.0", outcome: .skipped(reason: "no optimizer state"))
         EstimateWorker.record([
-            // Two cutoffs of one search report the search's evaluations each.
             record("none", cutoff: 0.01, evaluations: 120, seconds: 2), record("none", cutoff: 0.1, evaluations: 120, seconds: 2),
             record("fisher", cutoff: 0.01, evaluations: 80, seconds: 30), skipped,
+        ], searched: [
+            // A search serves both cutoffs: its evaluations count once (the larger count).
+            searched("none", directions: 40, evaluations: 2), searched("fisher", directions: 20, evaluations: 3),
+            ShardResult(preconditioner: "adam", preconditionerParams: "", outcome: .skipped(reason: "no optimizer state")),
         ], in: metrics)
         let text = String(decoding: metrics.exposition(), as: UTF8.self)
         #expect(text.contains("volumed_jobs_completed_total 1\n"))

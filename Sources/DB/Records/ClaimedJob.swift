@@ -20,4 +20,17 @@ public struct ClaimedJob: Sendable, Equatable {
     public let plan: String?
     public let checkpoint: CheckpointRecord
     public let run: RunRecord
+    /// Which shard of its estimate this job is (0-based), of `shards`.
+    public let shard: Int
+    public let shards: Int
+    /// The directions this shard computes: `firstDirection ..< firstDirection + directionCount`,
+    /// or every direction from `firstDirection` on when `directionCount` is nil.
+    public let firstDirection: Int
+    public let directionCount: Int?
+
+    /// The shard's directions of an estimate of `k` directions.
+    public func directions(of k: Int) -> Range<Int> {
+        let start = min(firstDirection, k)
+        return start..<min(k, directionCount.map { firstDirection + $0 } ?? k)
+    }
 }

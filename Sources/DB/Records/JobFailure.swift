@@ -53,16 +53,21 @@ public struct JobFailure: Sendable, Equatable {
     }
 
     /// Jobs whose last attempt failed, most recent first, with their run and checkpoint;
-    /// `$1` is the limit.
+    /// `$1` is the limit. The shards of one estimate that failed the same way (bad input fails
+    /// them all) are one entry: the first such shard (`volumed retry` of it re-queues them all).
     static let recentQuery = """
-        SELECT j.id AS job_id, j.state, r.id AS run_id, r.name AS run, c.id AS checkpoint_id, c.step,
-               c.path AS checkpoint_path,
-               j.attempts, j.max_attempts, j.error_code, j.last_error, j.updated_at
-        FROM jobs j
-        JOIN checkpoints c ON c.id = j.checkpoint_id
-        JOIN runs r ON r.id = c.run_id
-        WHERE j.state = 'failed' OR (j.state = 'queued' AND j.last_error IS NOT NULL)
-        ORDER BY j.updated_at DESC, j.id DESC
+        SELECT * FROM (
+            SELECT DISTINCT ON (j.checkpoint_id, j.settings_key, j.state, j.error_code, j.last_error)
+                   j.id AS job_id, j.state, r.id AS run_id, r.name AS run, c.id AS checkpoint_id, c.step,
+                   c.path AS checkpoint_path,
+                   j.attempts, j.max_attempts, j.error_code, j.last_error, j.updated_at
+            FROM jobs j
+            JOIN checkpoints c ON c.id = j.checkpoint_id
+            JOIN runs r ON r.id = c.run_id
+            WHERE j.state = 'failed' OR (j.state = 'queued' AND j.last_error IS NOT NULL)
+            ORDER BY j.checkpoint_id, j.settings_key, j.state, j.error_code, j.last_error, j.id
+        ) AS f
+        ORDER BY f.updated_at DESC, f.job_id DESC
         LIMIT $1
         """
 }

@@ -29,6 +29,13 @@ public struct JobRecord: Sendable, Equatable {
     public let createdAt: Date
     public let updatedAt: Date
     public let finishedAt: Date?
+    /// The shard of its estimate (0-based) of `shards`, its directions, and its attempt's progress.
+    public let shard: Int
+    public let shards: Int
+    public let firstDirection: Int
+    public let directionCount: Int?
+    public let directionsDone: Int
+    public let directionsTotal: Int?
 
     init(row: Row) throws {
         id = try row.decode(Int64.self, column: "id")
@@ -51,11 +58,18 @@ public struct JobRecord: Sendable, Equatable {
         createdAt = try row.decode(Date.self, column: "created_at")
         updatedAt = try row.decode(Date.self, column: "updated_at")
         finishedAt = try row.decode(Date?.self, column: "finished_at")
+        shard = try row.decode(Int.self, column: "shard")
+        shards = try row.decode(Int.self, column: "shards")
+        firstDirection = try row.decode(Int.self, column: "first_direction")
+        directionCount = try row.decode(Int?.self, column: "direction_count")
+        directionsDone = try row.decode(Int.self, column: "directions_done")
+        directionsTotal = try row.decode(Int?.self, column: "directions_total")
     }
 
     static let columns = """
         id, checkpoint_id, settings::text AS settings, settings_key, plan::text AS plan, state, attempts, max_attempts,
         lease_owner, lease_expires_at, last_error, error_code, skip_reasons::text AS skip_reasons,
-        created_at, updated_at, finished_at
+        created_at, updated_at, finished_at, shard, shards, first_direction, direction_count, directions_done,
+        directions_total
         """
 }

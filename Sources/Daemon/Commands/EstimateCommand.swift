@@ -79,6 +79,9 @@ struct EstimateCommand: ParsableCommand {
     @Flag(help: "Include every direction's radius and log-estimate.")
     var samples = false
 
+    @Flag(help: "No progress line on stderr (there is none when stderr is not a terminal).")
+    var quiet = false
+
     func run() throws {
         AllocatorPolicy.returnLargeBlocksToSystem()
         let overrides = try commandLineOverrides()
@@ -93,11 +96,11 @@ struct EstimateCommand: ParsableCommand {
         }
         let threads = threads ?? WorkerPool.coreCount
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        let progress = ProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
+        let progress = ProgressLine(enabled: !quiet && isatty(STDERR_FILENO) == 1)
         let outcomes: [PreconditionerOutcome]
         do {
             outcomes = try estimation.run(threads: threads) { spec, now in
-                progress.update("\(spec): \(now.directionsDone)/\(now.directions) directions")
+                progress.update(preconditioner: spec.description, now)
             }
         } catch {
             progress.clear()
@@ -179,21 +182,36 @@ struct CommandError: Error, CustomStringConvertible {
     }
 }
 
-/// A single self-overwriting status line on a terminal.
+/// A single self-overwriting progress line on a terminal: the preconditioner being estimated,
+/// directions done of k, KL evaluations, elapsed time and ETA (`ProgressFormat.estimateLine`),
+/// redrawn at most every 100 ms and once more when a preconditioner's last direction finishes.
 final class ProgressLine: @unchecked Sendable {
     private let enabled: Bool
     private let lock = NSLock()
-    private var last = ContinuousClock.now
+    private let clock = ContinuousClock()
+    private var lastDrawn: ContinuousClock.Instant?
+    /// The preconditioner shown and when it started: when the one before finished (the line's
+    /// creation for the first), so that its preconditioner and direction 0 count.
+    private var current: (preconditioner: String, started: ContinuousClock.Instant)?
+    private var previousFinished: ContinuousClock.Instant
 
-    init(enabled: Bool) { self.enabled = enabled }
+    init(enabled: Bool) {
+        self.enabled = enabled
+        previousFinished = ContinuousClock.now
+    }
 
-    func update(_ text: String) {
+    func update(preconditioner: String, _ progress: EstimateProgress) {
         guard enabled else { return }
         lock.lock()
         defer { lock.unlock() }
-        let now = ContinuousClock.now
-        guard now - last > .milliseconds(100) else { return }
-        last = now
+        let now = clock.now
+        if current?.preconditioner != preconditioner { current = (preconditioner, previousFinished) }
+        let finished = progress.directionsDone >= progress.directions
+        if finished { previousFinished = now }
+        if let lastDrawn, now - lastDrawn < .milliseconds(100), !finished { return }
+        lastDrawn = now
+        let elapsed = (now - (current?.started ?? now)).seconds
+        let text = ProgressFormat.estimateLine(preconditioner: preconditioner, progress: progress, elapsed: elapsed)
         FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
     }
 

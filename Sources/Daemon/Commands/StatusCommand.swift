@@ -2,7 +2,8 @@ import ArgumentParser
 import DB
 import Foundation
 
-/// `volumed status`: the queue by state, the latest results and the failures with their errors.
+/// `volumed status`: the queue by state, the estimates under way (directions done, ETA), the
+/// latest results and the failures with their errors.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show the job queue, recent results and failed jobs.")
@@ -17,12 +18,18 @@ struct StatusCommand: AsyncParsableCommand {
         try await database.withDatabase(config) { db, connection in
             let store = ResultStore(connection: connection)
             let counts = try await store.queueCounts()
+            let running = try await store.runningEstimates()
             let results = try await store.recentEstimates(limit: limit)
             let failures = try await store.recentFailures(limit: limit)
             print("database  \(db.connectionDescription)")
             var queue = "jobs      \(counts.queued) queued, \(counts.running) running, \(counts.done) done, \(counts.failed) failed"
             if counts.expiredLeases > 0 { queue += " (\(counts.expiredLeases) running with an expired lease)" }
             print(queue)
+            if !running.isEmpty {
+                print("")
+                print("estimates under way")
+                for estimate in running { print("  " + ProgressFormat.statusLine(estimate)) }
+            }
             print("")
             print("latest results")
             if results.isEmpty { print("  (none yet)") }
@@ -55,7 +62,7 @@ struct RetryCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Argument(help: "Job ids (see `volumed status`).")
+    @Argument(help: "Job ids (see `volumed status`); a shard's id re-queues every failed shard of its estimate.")
     var jobs: [Int64] = []
 
     @Flag(help: "Re-queue every failed job.")
@@ -73,7 +80,7 @@ struct RetryCommand: AsyncParsableCommand {
             print(requeued.isEmpty ? "no failed job to re-queue" : "re-queued \(requeued.count) job(s): \(requeued.map(String.init).joined(separator: ", "))")
             let missing = Set(jobs).subtracting(requeued)
             if !missing.isEmpty {
-                print("not failed or unknown: \(missing.sorted().map(String.init).joined(separator: ", "))")
+                print("not failed (or unknown), nor a shard of an estimate with failed shards: \(missing.sorted().map(String.init).joined(separator: ", "))")
             }
         }
     }

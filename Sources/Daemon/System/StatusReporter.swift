@@ -2,7 +2,8 @@ import DB
 import Logging
 import ServiceLifecycle
 
-/// Keeps systemd's `STATUS=` current (queue depth and the last checkpoint seen), and sends
+/// Keeps systemd's `STATUS=` current (queue depth, the estimate under way with its directions
+/// done and ETA, and the last checkpoint seen), and sends
 /// `STOPPING=1` when graceful shutdown begins.
 struct StatusReporter: Service {
     let database: Database
@@ -22,6 +23,9 @@ struct StatusReporter: Service {
             var status = "running"
             if let counts = try? await store.queueCounts() {
                 status = "\(counts.queued) queued, \(counts.running) running, \(counts.done) done, \(counts.failed) failed"
+            }
+            if let running = try? await store.runningEstimates(), let short = ProgressFormat.statusShort(running) {
+                status += "; estimating \(short)"
             }
             if let last = await state.lastCheckpoint { status += "; last checkpoint: \(last)" }
             send { try notifier.status(status) }

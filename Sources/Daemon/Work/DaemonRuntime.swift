@@ -96,8 +96,10 @@ struct DaemonRuntime {
         } else {
             try? notifier.ready()
         }
+        let cache = EstimationCache()
         for index in 0..<config.workers.count {
-            services.append(EstimateWorker(index: index, database: database, state: state, metrics: metrics, logger: logger))
+            services.append(EstimateWorker(index: index, database: database, state: state, metrics: metrics, logger: logger,
+                                           cache: cache))
         }
         services.append(StatusReporter(database: database, state: state, notifier: notifier, logger: logger))
         services.append(ReloadService(configPath: configPath, overrides: overrides, state: state, notifier: notifier, logger: logger))

@@ -8,9 +8,11 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Claims jobs and computes them: loads the checkpoint, estimates the rows it is missing, and
-/// commits them with the job's completion in one transaction. Holds a lease and heartbeats it;
-/// on graceful shutdown it stops the running estimate and returns the lease.
+/// Claims jobs — shards of estimates — and computes them: loads the checkpoint (or takes it from
+/// the process's `EstimationCache`), runs the shard's directions for every preconditioner whose
+/// estimates are missing, and commits them with the shard's completion in one transaction (the
+/// shard that finishes its estimate writes the estimate rows). Holds a lease and heartbeats it
+/// with the shard's progress; on graceful shutdown it stops the running shard and returns the lease.
 final class EstimateWorker: Service {
     /// Schedulers NOTIFY here when they enqueue, so idle workers wake at once.
     static let jobChannel = "volumed_jobs"
@@ -22,10 +24,11 @@ final class EstimateWorker: Service {
     private let logger: Logger
     private let owner: String
     private let compute: BlockingQueue
+    private let cache: EstimationCache
     private let idlePoll: Duration
 
     init(index: Int, database: Database, state: DaemonState, metrics: DaemonMetrics, logger: Logger,
-         idlePoll: Duration = .seconds(1)) {
+         cache: EstimationCache, idlePoll: Duration = .seconds(1)) {
         self.index = index
         self.database = database
         self.state = state
@@ -33,6 +36,7 @@ final class EstimateWorker: Service {
         self.owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):worker-\(index)"
         self.logger = logger
         self.compute = BlockingQueue(label: "volumed.worker-\(index)")
+        self.cache = cache
         self.idlePoll = idlePoll
     }
 
@@ -51,7 +55,9 @@ final class EstimateWorker: Service {
                 continue
             }
             guard let job else {
-                // Idle: wait for an enqueue notification (or poll again after a while).
+                // Idle: no shard is left to need the loaded checkpoint. Wait for an enqueue
+                // notification (or poll again after a while).
+                cache.evict()
                 _ = try? await connection.nextNotification(timeout: idlePoll)
                 continue
             }
@@ -64,8 +70,10 @@ final class EstimateWorker: Service {
         let what = "\(job.run.name)/\((job.checkpoint.path as NSString).lastPathComponent)"
         var log = logger
         log[metadataKey: "job"] = "\(job.id)"
+        if job.shards > 1 { log[metadataKey: "shard"] = "\(job.shard + 1)/\(job.shards)" }
         log.info("estimating \(what)", metadata: ["attempt": "\(job.attempt)/\(job.maxAttempts)"])
         let stop = StopFlag()
+        let progress = ShardCounter()
         let threads = config.workers.threads > 0 ? config.workers.threads : WorkerPool.coreCount
 
         // `log` is a `var`: capture a copy, not the variable (which the job's outcome logging
@@ -75,7 +83,7 @@ final class EstimateWorker: Service {
             while !Task.isCancelled {
                 guard (try? await Task.sleep(for: interval)) != nil else { return }
                 do {
-                    try await queue.heartbeat(job, leaseSeconds: config.workers.leaseSeconds)
+                    try await queue.heartbeat(job, leaseSeconds: config.workers.leaseSeconds, progress: progress.now)
                 } catch {
                     log.warning("lost the lease; stopping this estimate", metadata: ["error": "\(error)"])
                     stop.set(.leaseLost)
@@ -85,10 +93,13 @@ final class EstimateWorker: Service {
         }
         defer { heartbeat.cancel() }
 
+        let cache = cache
         let outcome: Result<Computed, any Error> = await withGracefulShutdownHandler {
             do {
                 let existing = try await ResultStore(connection: connection).existingEstimateKeys(checkpointID: job.checkpoint.id)
-                return .success(try await compute.run { try Self.compute(job, existing: existing, threads: threads, stop: stop) })
+                return .success(try await compute.run {
+                    try Self.compute(job, existing: existing, threads: threads, cache: cache, progress: progress, stop: stop)
+                })
             } catch {
                 return .failure(error)
             }
@@ -102,17 +113,23 @@ final class EstimateWorker: Service {
             case .success(let computed):
                 try await ResultStore(connection: connection).describeCheckpoint(
                     id: job.checkpoint.id, nParams: Int64(computed.parameters), architecture: computed.architecture)
-                let inserted = try await queue.complete(job, estimates: computed.records)
-                Self.record(computed.records, in: metrics)
-                log.info("recorded \(what)", metadata: ["rows": "\(inserted)", "seconds": "\(String(format: "%.2f", computed.seconds))"])
+                let aggregated = AggregatedRecords()
+                let inserted = try await queue.complete(job, results: computed.results) { merged in
+                    let records = try computed.aggregate(merged)
+                    aggregated.set(records)
+                    return records
+                }
+                Self.record(aggregated.records, searched: computed.results, in: metrics)
+                log.info(aggregated.records.isEmpty ? "recorded \(what), shard \(job.shard + 1) of \(job.shards)" : "recorded \(what)",
+                         metadata: ["rows": "\(inserted)", "seconds": "\(String(format: "%.2f", computed.seconds))"])
             case .failure(let error as EstimatorError) where error.code == EstimatorError.cancelled:
                 if stop.reason == .shutdown {
                     try await queue.release(job)
                     log.info("returned the job's lease for shutdown")
                 }
             case .failure(let error as any CodedError) where !(error is DatabaseError):
-                // Bad input is permanent: the same files fail the same way. A new version of
-                // the checkpoint is a new job.
+                // Bad input is permanent: the same files fail the same way, in every shard (the
+                // estimate's queued shards fail with it). A new version of the checkpoint is a new job.
                 metrics.jobFailed(code: error.code)
                 let state = try await queue.fail(job, code: error.code, message: error.description, retryable: false)
                 log.error("failed: \(error.description)", metadata: ["code": "\(error.code)", "state": "\(state.rawValue)"])
@@ -127,54 +144,89 @@ final class EstimateWorker: Service {
         }
     }
 
-    /// A completed job's computed rows. The cutoffs of one preconditioner share its ray search,
-    /// so its KL evaluations count once (the largest of its rows).
-    static func record(_ records: [EstimateRecord], in metrics: DaemonMetrics) {
-        var seconds: [Double] = []
-        var evaluations: [String: Int64] = [:]
-        for record in records {
-            guard case .computed(let result) = record.outcome else { continue }
-            seconds.append(result.seconds)
-            let search = record.key.preconditioner + ":" + record.key.preconditionerParams
-            evaluations[search] = max(evaluations[search] ?? 0, result.klEvaluations)
+    /// A completed shard: the estimate rows it wrote (when it finished its estimate; the cutoffs
+    /// of one preconditioner share its ray search, so they count once) and its own searches' KL
+    /// evaluations.
+    static func record(_ records: [EstimateRecord], searched: [ShardResult], in metrics: DaemonMetrics) {
+        let seconds = records.compactMap { record -> Double? in
+            guard case .computed(let result) = record.outcome else { return nil }
+            return result.seconds
         }
-        metrics.jobCompleted(estimateSeconds: seconds, klEvaluations: evaluations.values.reduce(0, +))
+        var evaluations: Int64 = 0
+        for result in searched {
+            guard case .computed(_, let directions) = result.outcome else { continue }
+            for direction in directions { evaluations += Int64(direction.samples.map(\.klEvaluations).max() ?? 0) }
+        }
+        metrics.jobCompleted(estimateSeconds: seconds, klEvaluations: evaluations)
     }
 
     struct Computed: Sendable {
-        let records: [EstimateRecord]
+        let results: [ShardResult]
         let parameters: Int
         let architecture: String
         let seconds: Double
+        /// Turns the results of every shard into the estimate rows (run by the shard that finishes).
+        let aggregate: @Sendable ([ShardResult]) throws -> [EstimateRecord]
     }
 
-    /// The blocking part: load the checkpoint and estimate the rows it lacks. What is loaded must
-    /// be what was scheduled: the content with the checkpoint's fingerprint, unchanged until the
-    /// estimates are done, and the eval data with the job's eval fingerprint; else the job fails
-    /// with `checkpoint.changed_since_scheduled` or `eval.changed_since_scheduled` (the watcher
-    /// schedules the new version of a checkpoint as a new checkpoint).
-    static func compute(_ job: ClaimedJob, existing: Set<EstimateKey>, threads: Int, stop: StopFlag) throws -> Computed {
+    /// The blocking part: load the checkpoint (or find it loaded) and run the shard's directions
+    /// for every preconditioner with a missing estimate — at all the plan's cutoffs, so every
+    /// shard searches the same cutoffs from the same warm start whatever was stored meanwhile.
+    /// What is loaded must be what was scheduled: the content with the checkpoint's fingerprint,
+    /// unchanged until the shard is done, and the eval data with the job's eval fingerprint; else
+    /// the job fails with `checkpoint.changed_since_scheduled` or `eval.changed_since_scheduled`
+    /// (the watcher schedules the new version of a checkpoint as a new checkpoint).
+    static func compute(_ job: ClaimedJob, existing: Set<EstimateKey>, threads: Int, cache: EstimationCache,
+                        progress: ShardCounter, stop: StopFlag) throws -> Computed {
         let clock = ContinuousClock()
         let started = clock.now
+        let key = EstimationCache.Key(checkpointID: job.checkpoint.id, fingerprint: job.checkpoint.fingerprint,
+                                      settingsKey: job.settingsKey)
+        let loaded = try cache.entry(for: key) { try load(job) }
+        let estimation = loaded.estimation
+        let plan = estimation.plan
+        let settings = plan.settings
+        let range = job.directions(of: settings.directions)
+        let specs = plan.preconditioners.filter { spec in
+            settings.cutoffs.contains {
+                !existing.contains(EstimateRecords.key(spec, cutoff: $0, settings: settings, evalFingerprint: estimation.eval.fingerprint))
+            }
+        }
+        progress.begin(total: range.count * specs.count)
+        let estimator = try VolumeEstimator(objective: estimation.objective, anchor: estimation.model.anchor,
+                                            settings: settings, threads: threads)
+        var results: [ShardResult] = []
+        for spec in specs {
+            switch try loaded.prepare(spec, estimator: estimator) {
+            case .skipped(let reason):
+                progress.skip(range.count)
+                results.append(ShardResult(preconditioner: spec.name, preconditionerParams: spec.parameterText,
+                                           outcome: .skipped(reason: reason)))
+            case .ready(let preconditioner, let first, let firstSeconds):
+                let searchStarted = clock.now
+                if range.contains(0) { progress.finished(1) }
+                let outcomes = try estimator.directions(range, preconditioner: preconditioner, first: first,
+                                                        progress: { _ in progress.finished(1) },
+                                                        shouldStop: { stop.isSet })
+                let seconds = (clock.now - searchStarted).seconds + (range.contains(0) ? firstSeconds : 0)
+                results.append(ShardResult(preconditioner: spec.name, preconditionerParams: spec.parameterText,
+                                           outcome: .computed(seconds: seconds, directions: outcomes.map { ShardDirection($0, cutoffs: settings.cutoffs) })))
+            }
+        }
+        try estimation.checkUnchanged()
+        return Computed(results: results, parameters: estimation.model.layout.count,
+                        architecture: estimation.model.architecture, seconds: (clock.now - started).seconds,
+                        aggregate: { merged in try EstimateRecords.aggregate(merged, loaded, threads: threads) })
+    }
+
+    /// Loads the job's checkpoint as it was scheduled.
+    private static func load(_ job: ClaimedJob) throws -> CheckpointEstimation {
         let inputs = try inputs(job)
         let fingerprint = job.checkpoint.fingerprint
         let unreadable = CheckpointSnapshot.isUnreadableFingerprint(fingerprint)
         let estimation = try CheckpointEstimation(path: job.checkpoint.path, inputs: inputs, fingerprint: unreadable ? nil : fingerprint)
         if unreadable { try checkSnapshot(job) }
-        let plan = estimation.plan
-        var records: [EstimateRecord] = []
-        for spec in plan.preconditioners {
-            let missing = plan.settings.cutoffs.filter {
-                !existing.contains(EstimateRecords.key(spec, cutoff: $0, settings: plan.settings, evalFingerprint: estimation.eval.fingerprint))
-            }
-            guard !missing.isEmpty else { continue }
-            let outcome = try estimation.outcome(spec, cutoffs: missing, threads: threads, shouldStop: { stop.isSet })
-            records += EstimateRecords.records(outcome, cutoffs: missing, settings: plan.settings,
-                                               eval: estimation.eval.provenance)
-        }
-        try estimation.checkUnchanged()
-        return Computed(records: records, parameters: estimation.model.layout.count,
-                        architecture: estimation.model.architecture, seconds: (clock.now - started).seconds)
+        return estimation
     }
 
     /// The job's inputs: its plan, which must resolve to the settings its key hashes. A job
@@ -208,6 +260,31 @@ final class EstimateWorker: Service {
                                   "the checkpoint changed after its estimate was planned; its new version is estimated as a new checkpoint")
         }
     }
+}
+
+/// A running shard's progress: direction searches done of its total, updated by the
+/// estimator's threads and read by the heartbeat.
+final class ShardCounter: Sendable {
+    private let done = Atomic<Int>(0)
+    /// -1 until the shard knows which preconditioners it computes.
+    private let total = Atomic<Int>(-1)
+
+    func begin(total: Int) { self.total.store(total, ordering: .relaxed) }
+    func finished(_ directions: Int) { done.wrappingAdd(directions, ordering: .relaxed) }
+    /// A skipped preconditioner's directions: nothing to search.
+    func skip(_ directions: Int) { total.wrappingSubtract(directions, ordering: .relaxed) }
+
+    var now: ShardProgress {
+        let total = total.load(ordering: .relaxed)
+        return ShardProgress(done: done.load(ordering: .relaxed), total: total < 0 ? nil : total)
+    }
+}
+
+/// The rows a shard's completion aggregated (set inside the database transaction).
+final class AggregatedRecords: Sendable {
+    private let value = Mutex<[EstimateRecord]>([])
+    func set(_ records: [EstimateRecord]) { value.withLock { $0 = records } }
+    var records: [EstimateRecord] { value.withLock { $0 } }
 }
 
 /// Why a running estimate should stop; read from the estimator's threads.

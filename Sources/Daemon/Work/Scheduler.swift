@@ -1,4 +1,5 @@
 import Base
+import Config
 import Dashboard
 import DB
 import Estimator
@@ -97,7 +98,7 @@ final class Scheduler: Service {
             runID: run.id, step: prepared.step.map(Int64.init), path: settled.path, fingerprint: prepared.fingerprint)
         let description = prepared.step.map { "\(settled.run) step \($0)" } ?? "\(settled.run)/\(settled.unit.name)"
         await state.remember(.init(id: checkpoint.id, path: settled.path), description: description)
-        try await enqueue(checkpoint.id, prepared.inputs, maxAttempts: config.workers.maxAttempts, connection, about: description)
+        try await enqueue(checkpoint.id, prepared.inputs, workers: config.workers, connection, about: description)
     }
 
     /// New settings: every checkpoint seen gets a job for them; each computes only what is missing.
@@ -111,21 +112,22 @@ final class Scheduler: Service {
                     Preparation.inputs(checkpoint: checkpoint.path, folder: try? CheckpointFolder(path: checkpoint.path),
                                        base: config.estimate)
                 }
-                try await self.enqueue(checkpoint.id, inputs, maxAttempts: config.workers.maxAttempts, connection,
-                                       about: checkpoint.path)
+                try await self.enqueue(checkpoint.id, inputs, workers: config.workers, connection, about: checkpoint.path)
             }
         }
     }
 
-    /// Enqueues a job for the checkpoint's settings, carrying the inputs they were resolved from.
-    private func enqueue(_ checkpointID: Int64, _ inputs: EstimationInputs, maxAttempts: Int, _ connection: Connection,
+    /// Enqueues the checkpoint's estimate under its settings, carrying the inputs they were
+    /// resolved from: one job per shard of `[workers] shard_directions` directions.
+    private func enqueue(_ checkpointID: Int64, _ inputs: EstimationInputs, workers: Config.Workers, _ connection: Connection,
                          about description: String) async throws {
         let settings = JobSettings(inputs)
+        let shards = workers.shards(directions: inputs.plan.settings.directions)
         let (job, inserted) = try await JobQueue(connection: connection).enqueue(
             checkpointID: checkpointID, settings: settings.json.serialized(), settingsKey: settings.key,
-            plan: inputs.jobJSON.serialized(), maxAttempts: maxAttempts)
+            plan: inputs.jobJSON.serialized(), maxAttempts: workers.maxAttempts, shards: shards)
         if inserted {
-            logger.info("queued \(description)", metadata: ["job": "\(job.id)", "checkpoint": "\(checkpointID)"])
+            logger.info("queued \(description)", metadata: ["job": "\(job.id)", "checkpoint": "\(checkpointID)", "shards": "\(shards.count)"])
             try await connection.notify(channel: EstimateWorker.jobChannel, payload: String(job.id))
         } else {
             logger.debug("already queued or done: \(description)", metadata: ["job": "\(job.id)", "state": "\(job.state.rawValue)"])

@@ -157,8 +157,7 @@ extension ServeEndToEnd {
 
         /// `volumed estimate PATH --json --samples` with the daemon's settings (and twice its
         /// worker threads, which must not change a bit).
-        static func estimate(_ path: String, workspace: ServeWorkspace) async throws -> PrintedEstimate {
-            let config = Self.config
+        static func estimate(_ path: String, workspace: ServeWorkspace, config: ServeConfig = Self.config) async throws -> PrintedEstimate {
             var arguments = ["estimate", path, "--json", "--samples", "--directions", "\(config.directions)", "--threads", "2"]
             arguments += ["--cutoff"] + config.cutoffs.map { "\($0)" }
             arguments += ["--preconditioner"] + config.preconditioners

@@ -20,7 +20,9 @@ extension ServeEndToEnd {
         static let longEstimate = 5.0
 
         @Test func sigtermReturnsTheRunningJobAndARestartCompletesIt() async throws {
-            let workspace = try ServeWorkspace(config: ServeConfig(cutoffs: [0.01], preconditioners: ["none"], directions: 20))
+            // One shard per estimate, however many directions: the job stopped is the whole estimate.
+            let workspace = try ServeWorkspace(config: ServeConfig(cutoffs: [0.01], preconditioners: ["none"], directions: 20,
+                                                                   shardDirections: 1_000_000))
             let steps = [3000, 4000]
             let (running, waiting) = try await workspace.withServe { daemon in
                 // Estimates run about a hundred times slower in a debug build than in a release

@@ -32,7 +32,7 @@ import Testing
     }
 
     private func compute(_ job: ClaimedJob) throws -> EstimateWorker.Computed {
-        try EstimateWorker.compute(job, existing: [], threads: 1, stop: StopFlag())
+        try EstimateWorker.compute(job, existing: [], threads: 1, cache: EstimationCache(), progress: ShardCounter(), stop: StopFlag())
     }
 
     private func changeCode(_ job: ClaimedJob) -> String? {
@@ -47,7 +47,9 @@ import Testing
             // Settings written into volume.toml after scheduling are the next job's, not this one's.
             let manifest = workspace.watchRoot + "/digits/volume.toml"
             try (String(contentsOfFile: manifest, encoding: .utf8) + "\n[estimate]\ndirections = 7\n").write(toFile: manifest, atomically: true, encoding: .utf8)
-            let records = try compute(job).records
+            // One shard holding every direction: its own results are the whole estimate's.
+            let computed = try compute(job)
+            let records = try computed.aggregate(computed.results)
             #expect(records.map(\.key.preconditioner) == ["none", "adam"])
             #expect(records.allSatisfy { $0.key.directions == 4 })
             #expect(records.allSatisfy { $0.key.evalFingerprint == "4bbcae263555f577d056f572397d274d838981611c0f17f28629439b206d1db3" })

@@ -16,6 +16,8 @@ struct ServeConfig {
     var threads = 1
     var settleSeconds = 1
     var rescanSeconds = 300
+    /// nil: the default (50).
+    var shardDirections: Int? = nil
 
     var text: String {
         """
@@ -31,6 +33,7 @@ struct ServeConfig {
 
         [workers]
         threads = \(threads)
+        \(shardDirections.map { "shard_directions = \($0)" } ?? "")
 
         """
     }
