@@ -33,20 +33,10 @@ public enum LanguageModelBenchmark {
         public let sgemmGFLOPS: Double
         /// Peak resident memory (VmHWM) minus the resident memory before loading.
         public let peakMemoryBytes: Int
-        /// The issue's bound: weight bytes × (2 + 2 × threads) — θ0 and the preconditioner, and
-        /// per worker its direction and perturbed θ — plus one batch of activations
-        /// (`batchActivationBytes`).
-        public let memoryBoundBytes: Int
-        /// What the estimates hold by design: weight bytes × (2 + threads) — θ0, the
-        /// preconditioner and each worker's direction — plus each worker's evaluator (residual
-        /// stream, one chunk of activations, one stage of perturbed weights) and the anchor's
-        /// cached distribution.
-        public let memoryBudgetBytes: Int
+        /// What the estimates hold by design, term by term (`CheckpointEstimation.memoryBudget`):
+        /// θ0, the preconditioner, the anchor's distribution and the workers' workspaces.
+        public let budget: MemoryBudget
         public let weightBytes: Int
-        /// The buffers of one forward pass over the whole eval batch at once.
-        public let batchActivationBytes: Int
-        public let evaluatorBytesPerWorker: Int
-        public let anchorDistributionBytes: Int
         /// 1-, 5- and 15-minute load averages when the measurement started (the machine may be shared).
         public let loadAverage: [Double]
         public let openBLASCore: String
@@ -60,8 +50,7 @@ public enum LanguageModelBenchmark {
             KL evals / direction  median \(Self.fixed(medianKLEvaluationsPerDirection, 1)) (\(totalKLEvaluations) in all)
             forward pass          \(Self.fixed(Double(flopsPerEvaluation) / 1e6, 1)) MFLOP; \(Self.fixed(forwardGFLOPS, 1)) GFLOP/s (\(Self.fixed(100 * forwardGFLOPS / sgemmGFLOPS, 0))% of sgemm); \(Self.fixed(estimateGFLOPS, 1)) GFLOP/s over whole estimates
             sgemm 1024³           \(Self.fixed(sgemmGFLOPS, 1)) GFLOP/s (OpenBLAS \(openBLASCore), \(threads) × 1 thread)
-            memory                peak \(mib(peakMemoryBytes)) above start; bound \(mib(memoryBoundBytes)) = weights \(mib(weightBytes)) × \(2 + 2 * threads) + one batch of activations \(mib(batchActivationBytes))
-            memory by design      \(mib(memoryBudgetBytes)) = weights × \(2 + threads) + \(threads) × \(mib(evaluatorBytesPerWorker)) per evaluator (residual stream, one chunk's activations, one stage's weights) + \(mib(anchorDistributionBytes)) anchor distribution
+            memory                peak \(mib(peakMemoryBytes)) above start; budget \(mib(budget.total)) = \(budget.terms.filter { $0.bytes > 0 }.map { "\($0.name) \(mib($0.bytes))" }.joined(separator: " + "))
             load average          \(loadAverage.map { Self.fixed($0, 2) }.joined(separator: " "))
             """
         }
@@ -125,8 +114,6 @@ public enum LanguageModelBenchmark {
 
         let (forward, sgemm) = rates(objective, flopsPerEvaluation: flops, threads: threads)
         let weightBytes = model.layout.count * MemoryLayout<Float>.stride
-        let anchorBytes = budget.bytes(of: MemoryBudget.anchorDistribution)
-        let batchActivations = budget.bytes(of: MemoryBudget.workspace)
         return Report(
             checkpoint: checkpointPath, architecture: model.architecture, parameters: model.layout.count,
             threads: threads, directions: directions, cutoff: cutoff, preconditioner: preconditioner.spec.description,
@@ -136,11 +123,7 @@ public enum LanguageModelBenchmark {
             flopsPerEvaluation: flops, forwardGFLOPS: forward,
             estimateGFLOPS: Double(evaluations.reduce(0, +)) * Double(flops) / seconds.reduce(0, +) / 1e9,
             sgemmGFLOPS: sgemm,
-            peakMemoryBytes: peak,
-            memoryBoundBytes: weightBytes * (2 + 2 * threads) + batchActivations,
-            memoryBudgetBytes: budget.total,
-            weightBytes: weightBytes, batchActivationBytes: batchActivations,
-            evaluatorBytesPerWorker: batchActivations / threads, anchorDistributionBytes: anchorBytes,
+            peakMemoryBytes: peak, budget: budget, weightBytes: weightBytes,
             loadAverage: loadAverage, openBLASCore: BLAS.coreName)
     }
 

@@ -51,6 +51,7 @@ public enum ScaleBenchmark {
         public var softmaxKLSeconds: Double
         public var restSeconds: Double
 
+        /// Mean thread-seconds of one evaluation (wall time × the lanes it ran on).
         public var meanSecondsPerEvaluation: Double { matrixProductSeconds + attentionSeconds + softmaxKLSeconds + restSeconds }
     }
 
@@ -94,16 +95,22 @@ public enum ScaleBenchmark {
             productGFLOPS(run) / (sgemmGFLOPS / Double(plan.threads))
         }
 
-        /// Minutes of a k = 100 estimate at this run's evaluations per direction, `threads`
-        /// directions at a time.
+        /// Minutes of a k = 100 estimate at this run's evaluations per direction: its thread-seconds
+        /// per evaluation spread over `threads` threads.
         public func minutesFor100Directions(_ run: Run) -> Double {
-            run.medianSecondsPerEvaluation * run.medianEvaluationsPerDirection * 100 / Double(plan.threads) / 60
+            run.meanSecondsPerEvaluation * run.medianEvaluationsPerDirection * 100 / Double(plan.threads) / 60
         }
     }
 
     /// Loads `checkpoint` (already written, with its eval tokens) and runs the plan's estimates.
     /// Peak memory is counted from this call's start: run it in a fresh process for a clean figure.
     public static func measure(_ checkpoint: SyntheticCheckpoint, plan: Plan, seed: UInt64 = 0) throws -> Report {
+        try measure(checkpointPath: checkpoint.checkpointPath, plan: plan, randomAdam: true, seed: seed)
+    }
+
+    /// The same on any language-model checkpoint with its eval data: `adam` from its own
+    /// optimizer state unless `randomAdam` (synthetic checkpoints have none).
+    public static func measure(checkpointPath: String, plan: Plan, randomAdam: Bool, seed: UInt64 = 0) throws -> Report {
         AllocatorPolicy.returnLargeBlocksToSystem()
         let specs = try plan.preconditioners.map { try PreconditionerSpec(parsing: $0) }
         if let other = specs.first(where: { $0.kind != .none && $0.kind != .adam }) {
@@ -117,20 +124,28 @@ public enum ScaleBenchmark {
         let started = clock.now
         var settings = EstimateSettings(cutoffs: [0.01], directions: plan.directions)
         settings.seed = seed
-        let estimation = try CheckpointEstimation(path: checkpoint.checkpointPath,
+        let estimation = try CheckpointEstimation(path: checkpointPath,
                                                   base: EstimationPlan(settings: settings, preconditioners: [.none]))
         let loadSeconds = (clock.now - started).seconds
+        var plan = plan
+        if plan.rows == 0 { (plan.rows, plan.length) = (estimation.eval.provenance.rows, estimation.eval.provenance.rowLength) }
         let loadPeak = ProcessMemory.peakResidentBytes() - before
         guard let model = estimation.model as? LanguageModel, let flops = estimation.flopsPerEvaluation else {
-            throw BenchmarkError(code: "bench.not_language_model", "\(checkpoint.checkpointPath): not a language model")
+            throw BenchmarkError(code: "bench.not_language_model", "\(checkpointPath): not a language model")
         }
         let dimension = model.layout.count
 
         var runs: [Run] = []
         for spec in specs {
-            let preconditioner = spec.kind == .adam
-                ? try Preconditioner.adam(spec, secondMoment: randomSecondMoment(dimension, seed: seed))
-                : Preconditioner.identity
+            let preconditioner: Preconditioner
+            if spec.kind == .adam && randomAdam {
+                preconditioner = try Preconditioner.adam(spec, secondMoment: randomSecondMoment(dimension, seed: seed))
+            } else {
+                switch try estimation.preconditioner(spec) {
+                case .success(let p): preconditioner = p
+                case .failure(let skip): throw BenchmarkError(code: "bench.no_\(spec.name)", "\(checkpointPath): \(skip.reason)")
+                }
+            }
             let timings = ForwardTimings()
             let estimate = try ForwardTimings.collect(into: timings) {
                 let estimator = try VolumeEstimator(objective: estimation.objective, anchor: model.anchor, settings: settings, threads: plan.threads)
@@ -149,7 +164,7 @@ public enum ScaleBenchmark {
     static func run(_ name: String, _ estimate: Estimate, _ timings: ForwardTimings) -> Run {
         let evaluations = timings.evaluationSeconds
         let count = Double(max(1, evaluations.count))
-        let mean = evaluations.reduce(0, +) / count
+        let mean = timings.evaluationThreadSeconds / count
         let products = timings.seconds(.matrixProducts) / count
         let attention = timings.seconds(.attention) / count
         let kl = timings.seconds(.softmaxKL) / count

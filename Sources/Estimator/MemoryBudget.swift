@@ -78,7 +78,7 @@ extension CheckpointEstimation {
 
         // Direction 0 runs alone on all threads; the others on min(threads, k − 1) workers.
         let threads = max(1, threads)
-        let materialized = dense || torch
+        let materialized = dense || torch || d < VolumeEstimator.streamingDimension
         let phases = [(workers: 1, lanes: threads)]
             + (k > 1 ? [(workers: min(threads, k - 1), lanes: max(1, threads / min(threads, k - 1)))] : [])
         let workspace = phases.map { phase in

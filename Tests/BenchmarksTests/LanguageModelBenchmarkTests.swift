@@ -1,4 +1,5 @@
 import Benchmarks
+import Estimator
 import Testing
 
 @Suite struct LanguageModelBenchmarkTests {
@@ -14,10 +15,11 @@ import Testing
         #expect(report.flopsPerEvaluation == 125_960_192)
         #expect(report.forwardGFLOPS > 0 && report.sgemmGFLOPS > 0)
         #expect(report.weightBytes == 132_864 * 4)
-        #expect(report.memoryBoundBytes == report.weightBytes * 6 + report.batchActivationBytes)
-        #expect(report.memoryBudgetBytes == report.weightBytes * 4 + 2 * report.evaluatorBytesPerWorker + report.anchorDistributionBytes)
+        #expect(report.budget.bytes(of: MemoryBudget.anchorWeights) == report.weightBytes)
+        #expect(report.budget.bytes(of: MemoryBudget.preconditioner) == report.weightBytes)  // adam's vector
         // float32 p over 512 positions × 256 tokens, one float64 sum per position
-        #expect(report.anchorDistributionBytes == 512 * 256 * 4 + 512 * 8)
+        #expect(report.budget.bytes(of: MemoryBudget.anchorDistribution) == 512 * 256 * 4 + 512 * 8)
+        #expect(report.budget.bytes(of: MemoryBudget.workspace) > 0)
         #expect(report.peakMemoryBytes > 0)
         #expect(report.description.contains("KL evals / direction"))
     }

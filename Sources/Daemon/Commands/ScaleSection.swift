@@ -21,6 +21,9 @@ struct ScaleOptions: ParsableArguments {
     @Option(help: "Where synthetic checkpoints are written and reused.")
     var scaleDir = "/tmp/volumed-scale"
 
+    @Option(help: "A language-model checkpoint of your own to measure instead of the synthetic shapes (its eval data, its optimizer state for adam).")
+    var checkpoint: String?
+
     @Option(help: .hidden)
     var scaleReport: String?
 }
@@ -33,6 +36,10 @@ struct ScaleSection {
     let threads: Int?
 
     func run() throws {
+        if let checkpoint = options.checkpoint {
+            try measureOwn(checkpoint)
+            return
+        }
         let shapes = try options.shapes.split(separator: ",").map { try PythiaShape.named(String($0)) }
         let plans = try shapes.map(plan)
         if let reportPath = options.scaleReport {
@@ -55,7 +62,7 @@ struct ScaleSection {
         printTable(ScaleBenchmark.table(reports))
         let sgemm = reports.map { "pythia-\($0.plan.shape) \(format($0.sgemmGFLOPS, 1))" }.joined(separator: ", ")
         print("sgemm 1024³ GFLOP/s (threads × 1 thread, per run): \(sgemm); rates are per worker thread; s/eval is the median wall time of one evaluation; split = mean thread-seconds per evaluation")
-        print("min k=100 = s/eval × evals/dir × 100 / threads: random weights' evals/dir are not a trained model's — scale by the trained model's count")
+        print("min k=100 = thread-s/eval × evals/dir × 100 / threads: random weights' evals/dir are not a trained model's — scale by the trained model's count")
         print("")
         for report in reports {
             printTable(ScaleBenchmark.memoryTable(report))
@@ -64,7 +71,33 @@ struct ScaleSection {
                 print("  1B target: peak \(format(peak, 2)) GiB \(peak < 8 ? "<" : "≥") 8 GiB; budget with adam \(format(adam, 2)) GiB \(adam < 12 ? "<" : "≥") 12 GiB")
             }
         }
-        print("(budget terms computed by the bench from the model's footprint)\n")
+        print("(budget: the estimator's own, CheckpointEstimation.memoryBudget)\n")
+    }
+
+    /// `--checkpoint`: one checkpoint of the user's, measured in a child like a shape.
+    private func measureOwn(_ path: String) throws {
+        var plan = ScaleBenchmark.Plan(shape: (path as NSString).lastPathComponent, rows: 0, length: 0,
+                                       directions: options.directions ?? 20, preconditioners: ["none", "adam"],
+                                       threads: threads ?? WorkerPool.coreCount)
+        if let preconditioners = options.preconditioners {
+            plan.preconditioners = preconditioners.split(separator: ",").map(String.init)
+        }
+        if let reportPath = options.scaleReport {
+            let report = try ScaleBenchmark.measure(checkpointPath: path, plan: plan, randomAdam: false)
+            printTable(ScaleBenchmark.table([report]))
+            print("")
+            try JSONEncoder().encode(report).write(to: URL(fileURLWithPath: reportPath))
+            return
+        }
+        print("== scale: \(path) (its own eval data and optimizer state), k = \(plan.directions), \(plan.preconditioners.joined(separator: ",")), \(plan.threads) thread(s)")
+        let report = try child(name: plan.shape, ["--checkpoint", path, "--directions", "\(plan.directions)",
+                                                 "--preconditioners", plan.preconditioners.joined(separator: ","), "--threads", "\(plan.threads)"])
+        print("")
+        printTable(ScaleBenchmark.table([report]))
+        print("sgemm 1024³ \(format(report.sgemmGFLOPS, 1)) GFLOP/s (threads × 1 thread); min k=100 = thread-s/eval × evals/dir × 100 / threads")
+        print("")
+        printTable(ScaleBenchmark.memoryTable(report))
+        print("")
     }
 
     private func plan(_ shape: PythiaShape) throws -> ScaleBenchmark.Plan {
@@ -88,12 +121,17 @@ struct ScaleSection {
 
     /// This shape measured in a child volumed, its output passed through.
     private func child(_ shape: PythiaShape, _ plan: ScaleBenchmark.Plan) throws -> ScaleBenchmark.Report {
-        let reportPath = NSTemporaryDirectory() + "volumed-scale-\(getpid())-\(shape.name).json"
+        try child(name: shape.name, ["--shapes", shape.name, "--tokens", "\(plan.rows)x\(plan.length)",
+                                     "--directions", "\(plan.directions)", "--preconditioners", plan.preconditioners.joined(separator: ","),
+                                     "--threads", "\(plan.threads)", "--scale-dir", options.scaleDir])
+    }
+
+    /// `volumed bench --only scale <options> --scale-report <file>` in a child, its output passed through.
+    private func child(name: String, _ options: [String]) throws -> ScaleBenchmark.Report {
+        let reportPath = NSTemporaryDirectory() + "volumed-scale-\(getpid())-\(name).json"
         defer { try? FileManager.default.removeItem(atPath: reportPath) }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let arguments = ["bench", "--only", "scale", "--shapes", shape.name, "--tokens", "\(plan.rows)x\(plan.length)",
-                         "--directions", "\(plan.directions)", "--preconditioners", plan.preconditioners.joined(separator: ","),
-                         "--threads", "\(plan.threads)", "--scale-dir", options.scaleDir, "--scale-report", reportPath]
+        let arguments = ["bench", "--only", "scale"] + options + ["--scale-report", reportPath]
         fflush(nil)  // what this process printed comes before the child's lines
         // The child's output is passed on as it comes (a 410M shape runs for half an hour).
         let logPath = reportPath + ".log"
@@ -112,7 +150,7 @@ struct ScaleSection {
             passOn()
         }
         guard termination == .exited(0), let data = FileManager.default.contents(atPath: reportPath) else {
-            throw BenchmarkError(code: "bench.scale_child", "measuring pythia-\(shape.name) failed (\(termination.map { "\($0)" } ?? "?"))")
+            throw BenchmarkError(code: "bench.scale_child", "measuring \(name) failed (\(termination.map { "\($0)" } ?? "?"))")
         }
         return try JSONDecoder().decode(ScaleBenchmark.Report.self, from: data)
     }

@@ -16,6 +16,8 @@ public final class ForwardTimings: Sendable {
     private let attention = Atomic<Int>(0)
     private let softmaxKL = Atomic<Int>(0)
     private let evaluations = Mutex<[Double]>([])
+    /// Σ wall × lanes over the evaluations: the thread-seconds they held.
+    private let evaluationThreadNanoseconds = Atomic<Int>(0)
 
     public init() {}
 
@@ -32,6 +34,10 @@ public final class ForwardTimings: Sendable {
     /// Wall seconds of each finished evaluation, in the order they finished.
     public var evaluationSeconds: [Double] { evaluations.withLock { $0 } }
 
+    /// Thread-seconds of all evaluations: each one's wall time × the lanes it ran on, the
+    /// whole of which the parts are shares.
+    public var evaluationThreadSeconds: Double { Double(evaluationThreadNanoseconds.load(ordering: .relaxed)) / 1e9 }
+
     func add(_ part: Part, since start: ContinuousClock.Instant) {
         let n = Self.nanoseconds(ContinuousClock.now - start)
         switch part {
@@ -41,9 +47,10 @@ public final class ForwardTimings: Sendable {
         }
     }
 
-    func addEvaluation(since start: ContinuousClock.Instant) {
-        let seconds = Double(Self.nanoseconds(ContinuousClock.now - start)) / 1e9
-        evaluations.withLock { $0.append(seconds) }
+    func addEvaluation(since start: ContinuousClock.Instant, lanes: Int) {
+        let nanoseconds = Self.nanoseconds(ContinuousClock.now - start)
+        evaluationThreadNanoseconds.add(nanoseconds * lanes, ordering: .relaxed)
+        evaluations.withLock { $0.append(Double(nanoseconds) / 1e9) }
     }
 
     private static func nanoseconds(_ d: Duration) -> Int {

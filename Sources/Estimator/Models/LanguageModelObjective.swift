@@ -99,7 +99,7 @@ final class LanguageModelRayEvaluator: RayEvaluator, @unchecked Sendable {
         guard let direction else { preconditionFailure("setDirection before cost") }
         let timings = state.workspaces[0].timings
         let started = timings.map { _ in ContinuousClock.now }
-        defer { if let started { timings?.addEvaluation(since: started) } }
+        defer { if let started { timings?.addEvaluation(since: started, lanes: state.lanes) } }
         let distribution = objective.anchorDistribution
         let pass = objective.pass
         let state = self.state

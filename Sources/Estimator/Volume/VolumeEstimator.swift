@@ -22,8 +22,25 @@ public struct VolumeEstimator: Sendable {
     /// t_max = ‖θ0 − μ‖ + 10·σ·√D: beyond it the prior has no mass to speak of.
     let maxDistance: Double
 
+    /// Directions of models with at least this many parameters are streamed (regenerated block by
+    /// block by the evaluator, never held); smaller ones are held whole by each worker, since
+    /// regenerating a direction costs about as much as a small model's forward pass while its
+    /// buffer is at most 32 MiB. A function of D alone, so the path — and every bit of the
+    /// result — is the same for any thread count or sharding.
+    public static let streamingDimension = 1 << 23
+
+    /// `streamingDimension` unless a test lowers it.
+    let streamingDimension: Int
+
     public init(objective: any KLObjective, anchor: [Float], settings: EstimateSettings,
                 threads: Int = WorkerPool.coreCount) throws(EstimatorError) {
+        try self.init(objective: objective, anchor: anchor, settings: settings, threads: threads,
+                      streamingDimension: Self.streamingDimension)
+    }
+
+    init(objective: any KLObjective, anchor: [Float], settings: EstimateSettings,
+         threads: Int, streamingDimension: Int) throws(EstimatorError) {
+        self.streamingDimension = streamingDimension
         try settings.validate()
         precondition(anchor.count == objective.dimension)
         if settings.directionStream == .torch {
@@ -187,7 +204,8 @@ final class DirectionWorker: @unchecked Sendable {
         self.prepared = prepared
         self.source = source
         self.lanes = lanes
-        sampler = preconditioner.isDense ? nil : source as? DirectionSampler
+        sampler = preconditioner.isDense || estimator.dimension < estimator.streamingDimension
+            ? nil : source as? DirectionSampler
         evaluator = estimator.objective.makeEvaluator(lanes: lanes)
         search = RadiusSearch(cutoffs: ascending.map { cutoffs[$0] }, tolerance: estimator.settings.tolerance,
                               maxDistance: estimator.maxDistance)

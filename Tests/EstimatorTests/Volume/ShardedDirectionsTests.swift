@@ -4,8 +4,9 @@ import Testing
 /// A sharded estimate runs direction 0, then sub-ranges of the directions anywhere, and
 /// aggregates at the end: every number but the wall time equals one whole estimate's.
 @Suite struct ShardedDirectionsTests {
-    @Test(arguments: [PreconditionerSpec.none, .adam])
-    func shardsOfAnyRangeAndThreadCountAggregateToTheWholeEstimate(_ spec: PreconditionerSpec) throws {
+    /// Held directions (neox-tiny's size) and streamed ones (the threshold lowered to 0).
+    @Test(arguments: [PreconditionerSpec.none, .adam], [VolumeEstimator.streamingDimension, 0])
+    func shardsOfAnyRangeAndThreadCountAggregateToTheWholeEstimate(_ spec: PreconditionerSpec, streamingDimension: Int) throws {
         let plan = EstimationPlan(settings: EstimateSettings(cutoffs: [0.1, 0.01], directions: 9, seed: 3), preconditioners: [spec])
         let estimation = try CheckpointEstimation(path: Fixtures.path("neox-tiny/checkpoint-60"), base: plan)
         guard case .success(let preconditioner) = try estimation.preconditioner(spec) else {
@@ -13,10 +14,10 @@ import Testing
             return
         }
         let whole = try VolumeEstimator(objective: estimation.objective, anchor: estimation.model.anchor,
-                                        settings: plan.settings, threads: 2).estimate(preconditioner: preconditioner)
+                                        settings: plan.settings, threads: 2, streamingDimension: streamingDimension).estimate(preconditioner: preconditioner)
 
         let oneThread = try VolumeEstimator(objective: estimation.objective, anchor: estimation.model.anchor,
-                                            settings: plan.settings, threads: 1)
+                                            settings: plan.settings, threads: 1, streamingDimension: streamingDimension)
         let first = oneThread.firstDirection(preconditioner: preconditioner)
         var outcomes: [DirectionOutcome] = []
         // Uneven shards, the one holding direction 0 last.

@@ -107,7 +107,8 @@ import Testing
         let model = objective.model
         let settings = EstimateSettings(cutoffs: [0.01, 0.1], directions: 2, seed: 7)
         let outcomes = try [1, 2].map { threads in
-            let estimator = try VolumeEstimator(objective: objective, anchor: model.anchor, settings: settings, threads: threads)
+            let estimator = try VolumeEstimator(objective: objective, anchor: model.anchor, settings: settings, threads: threads,
+                                                streamingDimension: 0)
             let first = estimator.firstDirection(preconditioner: .identity)
             return [first] + (try estimator.directions(1..<2, preconditioner: .identity, first: first))
         }
