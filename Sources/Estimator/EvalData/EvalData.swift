@@ -20,6 +20,10 @@ public enum EvalData: Sendable {
 public struct EvalDataFile: Sendable {
     public let path: String
     public let data: EvalData
+    /// The optional `labels` tensor (integer `[N]`, each ≥ 0): the classes the loss-based
+    /// measures (LLC, loss neighbourhoods) score an MLP's rows against. Checked against the
+    /// model's class count where it is used.
+    public let labels: [Int]?
     /// Hex SHA-256 of the file's bytes.
     public let fingerprint: String
 
@@ -41,6 +45,7 @@ public struct EvalDataFile: Sendable {
             let mask = names.contains("attention_mask") ? try Self.mask(try file.tensor("attention_mask"), shape: ids.shape, fail) : nil
             data = .tokens(ids: ids, mask: mask)
         }
+        labels = names.contains("labels") ? try Self.labels(try file.tensor("labels"), rows: data.exampleCount, fail) : nil
         self.path = path
         self.fingerprint = try Self.fingerprint(ofFile: path)
     }
@@ -66,6 +71,19 @@ public struct EvalDataFile: Sendable {
             throw fail("bad_inputs", "'inputs' has non-finite value \(values[bad]) at row \(bad / d), column \(bad % d)")
         }
         return Tensor(shape: t.shape, scalars: values)
+    }
+
+    private static func labels(_ t: RawTensor, rows: Int, _ fail: (String, String) -> CheckpointError) throws(CheckpointError) -> [Int] {
+        guard let values = t.integers() else {
+            throw fail("bad_labels", "'labels' is \(t.dtype.rawValue); class labels must be integers (I64 or I32)")
+        }
+        guard t.shape == [rows] else {
+            throw fail("bad_labels", "'labels' has shape \(t.shape); expected [\(rows)], one label per eval row")
+        }
+        if let bad = values.firstIndex(where: { $0 < 0 || $0 > Int64(Int32.max) }) {
+            throw fail("bad_labels", "'labels' has invalid class \(values[bad]) at row \(bad)")
+        }
+        return values.map { Int($0) }
     }
 
     private static func tokenIDs(_ t: RawTensor, _ fail: (String, String) -> CheckpointError) throws(CheckpointError) -> Tensor<Int32> {

@@ -15,6 +15,8 @@ public struct EvalDataSet: Sendable {
     /// The data file (for an indexed dataset, its path prefix).
     public let path: String
     public let data: EvalData
+    /// The safetensors file's `labels` (one class per row); nil for packed tokens and files without.
+    public let labels: [Int]?
     public let provenance: EvalProvenance
     /// What identifies the eval data in every estimate's key.
     public var fingerprint: String { provenance.fingerprint }
@@ -30,6 +32,7 @@ public struct EvalDataSet: Sendable {
         guard spec.isPacked else {
             let file = try EvalDataFile(path: path)
             data = file.data
+            labels = file.labels
             provenance = EvalProvenance(spec: spec, fingerprint: file.fingerprint, dataHashes: [file.fingerprint], tokenizer: nil, eos: nil, data: file.data)
             return
         }
@@ -66,6 +69,7 @@ public struct EvalDataSet: Sendable {
             preconditionFailure("tensors are not packed")
         }
         data = .tokens(ids: rows, mask: nil)
+        labels = nil
         let (fingerprint, hashes) = try sources.fingerprint(spec: spec)
         let tokenizerHash = hashes.first { $0.role == "tokenizer" }?.hash
         provenance = EvalProvenance(spec: spec, fingerprint: fingerprint, dataHashes: hashes.filter { $0.role == "data" }.compactMap(\.hash),

@@ -36,7 +36,21 @@ public struct EstimateSettings: Sendable, Equatable {
         }
     }
 
+    /// What the cutoff bounds along a ray.
+    public enum Neighbourhood: String, Sendable, CaseIterable {
+        /// Mean KL(p_θ0 ‖ p_θ) over the eval positions (the paper's).
+        case kl
+        /// The increase of the mean cross-entropy (labels, or next tokens) over its value at
+        /// the anchor, floored at 0: points where the loss falls are inside.
+        case loss
+    }
+
     public var cutoffs: [Double]
+    /// Part of the estimate's key; `.kl` unless asked.
+    public var neighbourhood: Neighbourhood = .kl
+    /// Glob patterns over parameter names (`ParameterSelection`), sorted: directions only in
+    /// those coordinates. Empty: every parameter. Part of the estimate's key.
+    public var parameters: [String] = []
     public var prior: Prior
     public var priorCenter: PriorCenter
     public var sigma: SigmaRule
