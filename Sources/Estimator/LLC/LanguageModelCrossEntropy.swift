@@ -1,0 +1,71 @@
+/// The mean next-token cross-entropy of a language model, with its gradient through
+/// `TransformerBackwardPass` built at θ: in each row the logits at positions 0…T−2 predict the
+/// tokens at 1…T−1, as devinterp's `lm_cross_entropy_loss` does; with an attention mask, a
+/// position counts only when it and its target are both unmasked. The mean is over the counted
+/// positions of the batch (equal to devinterp's mean over rows and positions without a mask).
+struct LanguageModelCrossEntropy<Scalar: BLASScalar>: SGLDLoss {
+    struct Batch: Sendable {
+        let tokens: TokenContext
+        /// The next token of each position, −1 where the position does not count; [rows·length].
+        let targets: [Int]
+        let counted: Int
+    }
+
+    let model: LanguageModel
+    let tokens: TokenContext
+
+    init(model: LanguageModel, tokens: TokenContext) throws(EstimatorError) {
+        guard tokens.length >= 2 else {
+            throw EstimatorError(code: "llc.sequence_length", "the LLC of a language model needs eval rows of at least 2 tokens; they have \(tokens.length)")
+        }
+        self.model = model
+        self.tokens = tokens
+    }
+
+    var dimension: Int { model.layout.count }
+    var rows: Int { tokens.rows }
+
+    func batch(_ rows: [Int]) throws(EstimatorError) -> Batch {
+        let length = tokens.length
+        var ids: [Int] = [], mask: [Bool]? = tokens.mask.map { _ in [] }
+        for r in rows {
+            ids.append(contentsOf: tokens.ids[(r * length)..<((r + 1) * length)])
+            if let m = tokens.mask { mask?.append(contentsOf: m[(r * length)..<((r + 1) * length)]) }
+        }
+        var targets = [Int](repeating: -1, count: ids.count)
+        var counted = 0
+        for b in 0..<rows.count {
+            for t in 0..<(length - 1) {
+                let i = b * length + t
+                if let mask, !(mask[i] && mask[i + 1]) { continue }
+                targets[i] = ids[i + 1]
+                counted += 1
+            }
+        }
+        guard counted > 0 else {
+            throw EstimatorError(code: "llc.no_targets", "a mini-batch of rows \(rows) has no unmasked next-token position to measure")
+        }
+        return Batch(tokens: TokenContext(ids: ids, mask: mask, rows: rows.count, length: length, rotary: model.structure.rotary),
+                     targets: targets, counted: counted)
+    }
+
+    func lossAndGradient(at theta: [Scalar], batch: Batch, gradient: UnsafeMutablePointer<Scalar>) -> Double {
+        guard let pass = try? TransformerBackwardPass<Scalar>(model: model, tokens: batch.tokens, theta: theta) else { return .nan }
+        let vocabulary = model.structure.vocabulary
+        var cotangents = [Scalar](repeating: 0, count: batch.targets.count * vocabulary)
+        let loss = pass.activations.logits.withUnsafeBufferPointer { logits in
+            batch.targets.withUnsafeBufferPointer { targets in
+                cotangents.withUnsafeMutableBufferPointer { g in
+                    CrossEntropy.meanAndCotangents(logits: logits.baseAddress!, classes: vocabulary, targets: targets,
+                                                   counted: batch.counted, cotangents: g.baseAddress!)
+                }
+            }
+        }
+        guard loss.isFinite else { return loss }
+        gradient.update(repeating: 0, count: dimension)
+        cotangents.withUnsafeBufferPointer {
+            pass.pullback(examples: 0..<batch.targets.count, cotangents: $0.baseAddress!, sum: gradient, squares: nil)
+        }
+        return loss
+    }
+}

@@ -1,0 +1,62 @@
+/// A loss the SGLD sampler descends: a mean over a mini-batch of data rows, with its gradient
+/// with respect to the flat parameters, at any θ. The cross-entropy of a model on its eval data
+/// (`MLPCrossEntropy`, `LanguageModelCrossEntropy`) in production; a test supplies a quadratic.
+protocol SGLDLoss: Sendable {
+    associatedtype Scalar: BLASScalar
+    /// A mini-batch prepared once (its rows gathered) and replayed every epoch.
+    associatedtype Batch: Sendable
+
+    /// D, the length of the flat parameter vector.
+    var dimension: Int { get }
+    /// How many rows mini-batches are drawn from.
+    var rows: Int { get }
+
+    /// The mini-batch of the data rows `rows`.
+    func batch(_ rows: [Int]) throws(EstimatorError) -> Batch
+
+    /// The mean loss over `batch` at `theta`, with its gradient written to `gradient` (D long).
+    /// Not finite (the gradient then unspecified) when the model's outputs are not.
+    func lossAndGradient(at theta: [Scalar], batch: Batch, gradient: UnsafeMutablePointer<Scalar>) -> Double
+}
+
+extension SGLDLoss {
+    /// The mean loss over every row at `theta` (all rows as one batch; the gradient is dropped).
+    func loss(at theta: [Scalar]) throws(EstimatorError) -> Double {
+        let all = try batch(Array(0..<rows))
+        var gradient = [Scalar](repeating: 0, count: dimension)
+        return gradient.withUnsafeMutableBufferPointer { lossAndGradient(at: theta, batch: all, gradient: $0.baseAddress!) }
+    }
+}
+
+/// Mean cross-entropy and its cotangents at the logits: for each counted example e with target
+/// y_e, −log softmax(logits_e)[y_e], and (softmax(logits_e) − onehot(y_e)) / count written to
+/// `cotangents` (zero for examples that do not count), so a backward pass's Σ_e J_eᵀ g_e is the
+/// gradient of the mean. Sums and logs in float64. NaN when a counted row is not finite.
+enum CrossEntropy {
+    static func meanAndCotangents<Scalar: BLASScalar>(logits: UnsafePointer<Scalar>, classes: Int,
+                                                      targets: UnsafeBufferPointer<Int>, counted: Int,
+                                                      cotangents: UnsafeMutablePointer<Scalar>) -> Double {
+        cotangents.update(repeating: 0, count: targets.count * classes)
+        guard counted > 0 else { return 0 }
+        let scale = 1 / Double(counted)
+        var total = 0.0
+        for (e, target) in targets.enumerated() where target >= 0 {
+            let row = logits + e * classes
+            var m = -Double.infinity
+            for c in 0..<classes { m = max(m, Double(row[c])) }
+            var s = 0.0
+            for c in 0..<classes { s += exp(Double(row[c]) - m) }
+            let lse = m + log(s)
+            guard lse.isFinite else { return .nan }
+            total += lse - Double(row[target])
+            let g = cotangents + e * classes
+            for c in 0..<classes { g[c] = Scalar(exp(Double(row[c]) - lse) * scale) }
+            g[target] -= Scalar(scale)
+        }
+        return total * scale
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
