@@ -32,6 +32,12 @@ unit:
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter DashboardTests
 	$(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter BenchmarksTests
 
+# The LLC against devinterp 2.0.1's (fixtures/llc-reference.json), 10 seeds a case: minutes.
+.PHONY: llc-agreement
+llc-agreement:
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	LLC_AGREEMENT=1 $(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter LLCAgreementTests
+
 # The radius search's bias check alone (it also runs in `unit`): per fixture, 40 seeds at
 # tolerance 0.01 against 0.0001; prints the table and fails on a one-sided error.
 .PHONY: radius-bias

@@ -23,7 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The example runs, for the latency measurement (default: examples/, found like --fixtures).")
     var examples: String?
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, preconditioners, queue, dashboard, latency (default: all), or scale (only when named: it writes and estimates Pythia-sized checkpoints).")
+    @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, llc, preconditioners, queue, dashboard, latency (default: all), or scale (only when named: it writes and estimates Pythia-sized checkpoints).")
     var only: [String] = []
 
     @OptionGroup(title: "Scale (--only scale)")
@@ -36,9 +36,9 @@ struct BenchCommand: AsyncParsableCommand {
         print("warning: this is a debug build; numbers are not representative (use `make bench`)")
         #endif
         print("")
-        let sections = only.isEmpty ? ["digits", "lm", "preconditioners", "queue", "dashboard", "latency"] : only
+        let sections = only.isEmpty ? ["digits", "lm", "llc", "preconditioners", "queue", "dashboard", "latency"] : only
         // Found before anything runs, so a missing folder fails at once rather than minutes in.
-        let fixtures = sections.contains(where: ["digits", "lm", "preconditioners"].contains)
+        let fixtures = sections.contains(where: ["digits", "lm", "llc", "preconditioners"].contains)
             ? try RepositoryFolder.fixtures.locate(explicit: fixtures) : ""
         let examples = sections.contains("latency") ? try RepositoryFolder.examples.locate(explicit: examples) : ""
         if sections.contains("digits") {
@@ -46,6 +46,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if sections.contains("lm") {
             try languageModels(fixtures: fixtures, threads: threads)
+        }
+        if sections.contains("llc") {
+            try llc(fixtures: fixtures)
         }
         if sections.contains("preconditioners") {
             try PreconditionerBenchmark(fixtures: fixtures, threads: threads).run()
@@ -198,4 +201,27 @@ func printTable(_ rows: [[String]]) {
 
 func loadAverage() -> String {
     (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+}
+
+extension BenchCommand {
+    /// Issue 16: seconds per SGLD draw on the digits and neox-tiny fixtures, 2 threads, with
+    /// devinterp's hyperparameters and its seconds per draw from fixtures/llc-reference.json.
+    func llc(fixtures: String) throws {
+        let path = fixtures + "/llc-reference.json"
+        let reference = FileManager.default.fileExists(atPath: path) ? try LLCReference(path: path) : nil
+        let repository = URL(fileURLWithPath: fixtures).deletingLastPathComponent().path
+        let source = reference.map { "devinterp \($0.devinterpVersion), torch \($0.torchVersion), \($0.threads) threads" }
+            ?? "no llc-reference.json: default settings, no reference"
+        print("== LLC by SGLD, 2 threads (\(source)); 3 seeds per case")
+        var table = [["case", "checkpoint", "ε", "γ", "nβ", "chains × draws", "B", "ms/draw", "devinterp ms/draw", "speed-up", "mean LLC"]]
+        for row in try LLCBenchmark.run(repository: repository, reference: reference, threads: 2) {
+            let s = row.settings
+            table.append([row.name, row.checkpoint, format(s.epsilon, 4), format(s.gamma, 1), s.nbeta.map { format($0, 3) } ?? "B/ln B",
+                          "\(s.chains) × \(s.draws)", String(s.batchSize), format(row.secondsPerDraw * 1000, 3),
+                          row.referenceSecondsPerDraw.map { format($0 * 1000, 3) } ?? "—",
+                          row.speedUp.map { format($0, 1) + "×" } ?? "—", format(row.llcMean, 2)])
+        }
+        printTable(table)
+        print("target: speed-up ≥ 5× (seconds per draw: wall seconds over chains × steps)\n")
+    }
 }

@@ -79,9 +79,9 @@ final class QuadraticLoss: SGLDLoss, Sendable {
 
     @Test func aHugeStepSizeIsReportedAsABlowUpAtItsStep() throws {
         let loss = QuadraticLoss(lambdas: Array(repeating: 1, count: 10), dimension: 10)
-        // w₁ = 10ξ: ½‖w₁‖² ≈ 500, far past L(w*) + 100.
+        // w₁ = 100ξ: ½‖w₁‖² ≈ 5·10⁴, far past L(w*) + 100.
         let estimate = try LLCSampler(loss: loss, anchor: [Float](repeating: 0, count: 10),
-                                      settings: Self.settings { $0.epsilon = 100; $0.gamma = 0; $0.nbeta = 1; $0.chains = 2 }).run(threads: 2)
+                                      settings: Self.settings { $0.epsilon = 1e4; $0.gamma = 0; $0.nbeta = 1; $0.chains = 2 }).run(threads: 2)
         for chain in estimate.chains {
             #expect(chain.divergence?.step == 1)
             #expect(chain.divergence?.kind == .blowUp)
@@ -95,7 +95,7 @@ final class QuadraticLoss: SGLDLoss, Sendable {
         let loss = QuadraticLoss(lambdas: [1], dimension: 4, nanBeyond: 1000)
         let estimate = try LLCSampler(loss: loss, anchor: [0, 0, 0, 0],
                                       settings: Self.settings { $0.epsilon = 1e8; $0.gamma = 0; $0.chains = 1 }).run(threads: 1)
-        #expect(estimate.chains[0].divergence == LLCChain.Divergence(step: 1, kind: .nonFinite, loss: .nan) || estimate.chains[0].divergence?.kind == .nonFinite)
+        #expect(estimate.chains[0].divergence?.kind == .nonFinite)
         #expect(estimate.chains[0].divergence?.step == 1)
     }
 
@@ -146,17 +146,19 @@ final class QuadraticLoss: SGLDLoss, Sendable {
         #expect(!LLCSampler<QuadraticLoss>.isFlat(noise.enumerated().map { $1 + Double($0) / 100 }[...]))
     }
 
-    @Test(arguments: [
-        ("epsilon", { (s: inout LLCSettings) in s.epsilon = 0 }),
-        ("gamma", { (s: inout LLCSettings) in s.gamma = -1 }),
-        ("nbeta", { (s: inout LLCSettings) in s.nbeta = 0 }),
-        ("chains", { (s: inout LLCSettings) in s.chains = 0 }),
-        ("draws", { (s: inout LLCSettings) in s.draws = 0 }),
-        ("burn-in", { (s: inout LLCSettings) in s.burnIn = -1 }),
-        ("batch size", { (s: inout LLCSettings) in s.batchSize = 0 }),
-    ] as [(String, @Sendable (inout LLCSettings) -> Void)])
-    func invalidSettingsAreRefused(name: String, change: @Sendable (inout LLCSettings) -> Void) {
-        let error = #expect(throws: EstimatorError.self) { try Self.settings(change).validate() }
+    @Test(arguments: ["epsilon", "gamma", "nbeta", "chains", "draws", "burn-in", "batch size"])
+    func invalidSettingsAreRefused(name: String) {
+        var settings = LLCSettings()
+        switch name {
+        case "epsilon": settings.epsilon = 0
+        case "gamma": settings.gamma = -1
+        case "nbeta": settings.nbeta = 0
+        case "chains": settings.chains = 0
+        case "draws": settings.draws = 0
+        case "burn-in": settings.burnIn = -1
+        default: settings.batchSize = 0
+        }
+        let error = #expect(throws: EstimatorError.self) { try settings.validate() }
         #expect(error?.code == "llc.settings")
         #expect(error?.detail.contains(name) == true)
     }
