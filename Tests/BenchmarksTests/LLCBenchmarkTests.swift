@@ -7,7 +7,7 @@ import Testing
     /// the benchmark's reader, not for tests).
     @Test(.enabled(if: !_isDebugAssertConfiguration(), "the numerical code is too slow unoptimized (run with -c release)"))
     func measuresSecondsPerDrawOnBothFixtures() throws {
-        let repository = String(Fixtures.root.dropLast("/fixtures".count))
+        let repository = RepositoryFolder.sourceTree
         let rows = try LLCBenchmark.run(repository: repository, reference: nil, threads: 2, repetitions: 1, draws: 3)
         #expect(rows.map(\.name) == ["digits-3000", "neox-tiny-60"])
         for row in rows {

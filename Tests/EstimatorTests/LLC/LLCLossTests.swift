@@ -45,14 +45,14 @@ import Testing
         let theta = Self.perturbed(loss.model.anchor, scale: 0.01)
         let batch = loss.batch([3, 14, 15, 92, 65, 35, 89, 79, 323, 846 % 773, 264, 338])
         Self.checkGradient(loss, theta: theta, batch: batch, checked: Array(4096..<4810) + stride(from: 0, to: 4096, by: 5),
-                           h: 1e-6, tolerance: 1e-6)
+                           h: 1e-4, tolerance: 1e-5)
     }
 
     @Test func neoxGradientMatchesFiniteDifferences() throws {
         let loss = try Self.neoxLoss(Double.self)
         let theta = Self.perturbed(loss.model.anchor, scale: 0.002)
         let batch = try loss.batch([5, 2, 7])
-        Self.checkGradient(loss, theta: theta, batch: batch, checked: Array(stride(from: 0, to: loss.dimension, by: 97)),
+        Self.checkGradient(loss, theta: theta, batch: batch, checked: Array(stride(from: 0, to: loss.dimension, by: 1297)),
                            h: 1e-5, tolerance: 1e-6)
     }
 
