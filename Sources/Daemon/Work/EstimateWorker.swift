@@ -193,7 +193,7 @@ final class EstimateWorker: Service {
             }
         }
         progress.begin(total: range.count * specs.count)
-        let estimator = try VolumeEstimator(objective: estimation.objective, anchor: estimation.model.anchor,
+        let estimator = try VolumeEstimator(objective: estimation.objective, anchor: estimation.anchor,
                                             settings: settings, threads: threads)
         var results: [ShardResult] = []
         for spec in specs {
