@@ -72,6 +72,52 @@ import Glibc
         #expect(loss.targets == [2, 3, -1, -1, 6, 7, 8, -1])
     }
 
+    /// Next-token cross-entropy of float64 logits [rows·T, V] over positions p < T − 1 whose
+    /// token and next token are both unmasked.
+    static func nextTokenLoss(_ logits: [Double], ids: [Int32], mask: [Int32], length: Int, vocabulary v: Int) -> Double {
+        var total = 0.0, count = 0
+        for i in ids.indices where i % length < length - 1 && mask[i] == 1 && mask[i + 1] == 1 {
+            let z = logits[(i * v)..<((i + 1) * v)]
+            let m = z.max()!
+            total += m + log(z.reduce(0) { $0 + exp($1 - m) }) - z[i * v + Int(ids[i + 1])]
+            count += 1
+        }
+        return total / Double(count)
+    }
+
+    /// The language models' loss cost against a float64 forward pass, on masked rows, at the
+    /// distances where the KL is 10⁻² and 1 nats (where the loss has moved).
+    @Test(arguments: ["neox-tiny/checkpoint-60", "gpt2-tiny/checkpoint-150", "llama-tiny/checkpoint-150"])
+    func languageModelLossAgreesWithAFloat64Reference(checkpoint: String) throws {
+        let model = try LanguageModelFixtures.model(checkpoint)
+        let (data, _) = try KLCostReferenceTests.maskedEvalData(checkpoint)
+        guard case .tokens(let ids, let mask?) = data else { Issue.record("no mask"); return }
+        let tokens = try model.tokenContext(data)
+        let v = model.structure.vocabulary, length = ids.shape[1]
+        let reference = { (theta: [Double]) -> Double in
+            let logits = theta.withUnsafeBufferPointer {
+                TransformerActivations(structure: model.structure, tokens: tokens, theta: $0.baseAddress!).logits
+            }
+            return Self.nextTokenLoss(logits, ids: ids.scalars, mask: mask.scalars, length: length, vocabulary: v)
+        }
+        let anchorLoss = reference(model.anchor.map(Double.init))
+        let loss = try model.lossObjective(data: data, labels: nil)
+        let kl = try model.klObjective(data: data)
+        let direction = LanguageModelFixtures.direction(dimension: loss.dimension, seed: 41, index: 5)
+        defer { direction.deallocate() }
+        let (lossEvaluator, klEvaluator) = (loss.makeEvaluator(), kl.makeEvaluator())
+        lossEvaluator.setDirection(UnsafeBufferPointer(direction))
+        klEvaluator.setDirection(UnsafeBufferPointer(direction))
+        #expect(lossEvaluator.cost(at: 0) == 0)
+        let radii = try KLCostReferenceTests.radii { klEvaluator.cost(at: $0) }
+        for t in radii.suffix(2) {
+            let expected = max(0, reference(KLCostReferenceTests.ray(model.anchor, direction, t)) - anchorLoss)
+            let production = lossEvaluator.cost(at: t)
+            #expect(abs(production - expected) <= 1e-3 * max(expected, 1e-3), "\(checkpoint) t = \(t): production \(production), reference \(expected)")
+            if t == radii.last { #expect(expected > 0.1, "\(checkpoint): the loss barely moved where the KL is 1 nat") }
+        }
+    }
+
     /// A language model's loss cost is 0 at the anchor and rises along a ray.
     @Test func languageModelLossCostStartsAtZero() throws {
         let estimation = try CheckpointEstimation(path: Fixtures.path("neox-tiny/checkpoint-60"),
