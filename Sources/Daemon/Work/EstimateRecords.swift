@@ -12,7 +12,7 @@ enum EstimateRecords {
             preconditionerParams: spec.parameterText, prior: settings.prior.rawValue,
             priorCenter: settings.priorCenter.rawValue, sigmaRule: settings.sigma.description,
             directions: settings.directions, seed: Int64(bitPattern: settings.seed), tolerance: settings.tolerance,
-            neighbourhood: settings.neighbourhood.rawValue, parameters: settings.parameters.joined(separator: " "))
+            neighbourhood: settings.neighbourhood.rawValue, parameters: ParameterSelection.canonical(settings.parameters).joined(separator: " "))
     }
 
     /// Rows for one preconditioner's outcome at `cutoffs`: one per cutoff, computed or skipped.

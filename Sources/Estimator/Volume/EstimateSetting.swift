@@ -168,7 +168,7 @@ public enum EstimateSetting: String, CaseIterable, Sendable {
         case .seed: .number(String(s.seed))
         case .tolerance: .double(s.tolerance)
         case .neighbourhood: s.neighbourhood == .kl ? nil : .string(s.neighbourhood.rawValue)
-        case .parameters: s.parameters.isEmpty ? nil : .array(s.parameters.map(JSONValue.string))
+        case .parameters: s.parameters.isEmpty ? nil : .array(ParameterSelection.canonical(s.parameters).map(JSONValue.string))
         }
     }
 
