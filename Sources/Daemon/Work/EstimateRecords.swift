@@ -56,8 +56,7 @@ extension EstimateRecords {
         let estimation = loaded.estimation
         let plan = estimation.plan
         let settings = plan.settings
-        let estimator = try VolumeEstimator(objective: estimation.objective, anchor: estimation.anchor,
-                                            settings: settings, threads: threads)
+        let estimator = try estimation.volumeEstimator(settings: settings, threads: threads)
         var records: [EstimateRecord] = []
         for result in results {
             guard let spec = plan.preconditioners.first(where: { $0.name == result.preconditioner && $0.parameterText == result.preconditionerParams }) else {
