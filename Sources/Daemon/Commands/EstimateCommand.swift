@@ -39,7 +39,7 @@ struct EstimateCommand: ParsableCommand {
     @Option(help: "MLP activation: relu, gelu, gelu_tanh, tanh, sigmoid, silu.")
     var activation: String?
 
-    @Option(name: .customLong("cutoff"), parsing: .upToNextOption, help: "KL cutoffs in nats (several allowed).")
+    @Option(name: .customLong("cutoff"), parsing: .upToNextOption, help: "Cutoffs in nats, of the KL or of the loss increase (several allowed).")
     var cutoffs: [Double] = []
 
     @Option(name: .customLong("preconditioner"), parsing: .upToNextOption,

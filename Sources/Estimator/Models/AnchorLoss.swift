@@ -65,7 +65,10 @@ public struct AnchorLoss: Sendable {
     /// the anchor's logits.
     mutating func setAnchor(total: Double) throws(EstimatorError) {
         let mean = total / Double(positions)
-        guard mean.isFinite else { throw AnchorDistribution.nonFinite(row: 0) }
+        guard mean.isFinite else {
+            throw EstimatorError(code: "model.nonfinite_anchor",
+                                 "the anchor's mean cross-entropy is \(mean) (NaN or infinite weights, or a target the model gives no probability?)")
+        }
         anchorLoss = mean
     }
 
