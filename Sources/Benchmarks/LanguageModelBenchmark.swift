@@ -98,21 +98,20 @@ public enum LanguageModelBenchmark {
             preconditionFailure("a language model's KL cost has a flop count")
         }
         let budget = estimation.memoryBudget(preconditioners: [.adam], threads: threads)
-        let objective = estimation.objective
 
         var seconds: [Double] = []
         var evaluations: [Int] = []
         for seed in 0..<max(1, seeds) {
             var settings = estimation.plan.settings
             settings.seed = UInt64(seed)
-            let estimator = try VolumeEstimator(objective: objective, anchor: model.anchor, settings: settings, threads: threads)
+            let estimator = try estimation.volumeEstimator(settings: settings, threads: threads)
             let estimate = try estimator.estimate(preconditioner: preconditioner)[0]
             seconds.append(estimate.seconds)
             evaluations += estimate.samples.map(\.klEvaluations)
         }
         let peak = ProcessMemory.peakResidentBytes() - before
 
-        let (forward, sgemm) = rates(objective, flopsPerEvaluation: flops, threads: threads)
+        let (forward, sgemm) = rates(estimation.objective, flopsPerEvaluation: flops, threads: threads)
         let weightBytes = model.layout.count * MemoryLayout<Float>.stride
         return Report(
             checkpoint: checkpointPath, architecture: model.architecture, parameters: model.layout.count,

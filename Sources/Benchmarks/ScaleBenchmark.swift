@@ -148,7 +148,7 @@ public enum ScaleBenchmark {
             }
             let timings = ForwardTimings()
             let estimate = try ForwardTimings.collect(into: timings) {
-                let estimator = try VolumeEstimator(objective: estimation.objective, anchor: model.anchor, settings: settings, threads: plan.threads)
+                let estimator = try estimation.volumeEstimator(settings: settings, threads: plan.threads)
                 return try estimator.estimate(preconditioner: preconditioner)[0]
             }
             runs.append(run(spec.name, estimate, timings))

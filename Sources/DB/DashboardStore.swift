@@ -207,7 +207,9 @@ extension EstimateKey {
         let first = (a.preconditioner, a.preconditionerParams, a.cutoff, a.evalFingerprint, a.prior, a.priorCenter)
         let other = (b.preconditioner, b.preconditionerParams, b.cutoff, b.evalFingerprint, b.prior, b.priorCenter)
         if first != other { return first < other }
-        return (a.sigmaRule, a.directions, a.seed, a.tolerance) < (b.sigmaRule, b.directions, b.seed, b.tolerance)
+        let rest = (a.sigmaRule, a.directions, a.seed, a.tolerance), otherRest = (b.sigmaRule, b.directions, b.seed, b.tolerance)
+        if rest != otherRest { return rest < otherRest }
+        return (a.neighbourhood, a.parameters) < (b.neighbourhood, b.parameters)
     }
 }
 

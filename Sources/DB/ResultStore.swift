@@ -145,7 +145,8 @@ public struct ResultStore: Sendable {
         try await connection.query(
             """
             SELECT e.id AS estimate_id, r.name AS run, c.id AS checkpoint_id, c.step, e.cutoff,
-                   e.preconditioner, e.preconditioner_params, e.log10_volume, e.skipped, e.created_at
+                   e.preconditioner, e.preconditioner_params, e.log10_volume, e.skipped, e.created_at,
+                   e.neighbourhood, e.parameters
             FROM estimates e
             JOIN checkpoints c ON c.id = e.checkpoint_id
             JOIN runs r ON r.id = c.run_id
@@ -163,7 +164,8 @@ public struct ResultStore: Sendable {
     }
 
     /// log10 volume against step (the `volume_by_step` view), optionally restricted to runs
-    /// (by name), a cutoff and a preconditioner; ordered by run, preconditioner, cutoff, step.
+    /// (by name), a cutoff and a preconditioner; ordered by run, neighbourhood and parameter
+    /// subset, preconditioner, cutoff, step.
     public func volumeSeries(
         runs: [String]? = nil,
         cutoff: Double? = nil,
@@ -172,12 +174,12 @@ public struct ResultStore: Sendable {
         try await connection.query(
             """
             SELECT run, run_id, step, checkpoint_id, cutoff, preconditioner, preconditioner_params,
-                   log10_volume, log_volume, interval_low, interval_high
+                   log10_volume, log_volume, interval_low, interval_high, neighbourhood, parameters
             FROM volume_by_step
             WHERE ($1::text[] IS NULL OR run = ANY($1::text[]))
               AND ($2::float8 IS NULL OR cutoff = $2::float8)
               AND ($3::text IS NULL OR preconditioner = $3::text)
-            ORDER BY run, run_id, preconditioner, preconditioner_params, cutoff, step NULLS FIRST
+            ORDER BY run, run_id, neighbourhood, parameters, preconditioner, preconditioner_params, cutoff, step NULLS FIRST
             """,
             [runs, cutoff, preconditioner],
             idempotent: true

@@ -10,8 +10,14 @@ public struct CheckpointEstimation: Sendable {
     public let model: any Model
     public let eval: EvalDataSet
     public private(set) var plan: EstimationPlan
-    /// The KL cost on the eval data, with the anchor's distribution computed once.
+    /// The cost on the eval data the plan's neighbourhood names (KL, with the anchor's
+    /// distribution computed once, or loss), over the plan's parameter subset when it has one.
     public let objective: any KLObjective
+    /// The parameters the plan's `--params` patterns select; nil when every parameter moves.
+    public let selection: ParameterSelection?
+    /// θ0 of the coordinates that move (the subset's, or all of `model.anchor`): the anchor of
+    /// the volume estimate, whose σ (rms) and prior centre are over these coordinates.
+    public let anchor: [Float]
     /// Curvature for `fisher` and `hessian`, computed once and shared by every cutoff, seed and copy.
     private let curvature = CurvatureCache()
     /// The content files' stamps before anything was read from them, and the fingerprint they
@@ -70,7 +76,40 @@ public struct CheckpointEstimation: Sendable {
             throw CheckpointError(CheckpointError.Code.evalChanged, file: eval.path,
                                   "the eval data changed after the estimate was planned: its fingerprint is \(eval.fingerprint) instead of \(expected)")
         }
-        objective = try model.klObjective(data: eval.data)
+        let cost = try Self.cost(model, eval, plan.settings.neighbourhood)
+        if plan.settings.parameters.isEmpty {
+            selection = nil
+            objective = cost
+            anchor = model.anchor
+        } else {
+            let selection = try ParameterSelection(patterns: plan.settings.parameters, layout: model.layout)
+            self.selection = selection
+            objective = SubsetObjective(cost, selection: selection)
+            anchor = selection.gather(model.anchor)
+        }
+    }
+
+    /// The model's cost on `eval` for `neighbourhood`; eval-data errors name the eval file.
+    private static func cost(_ model: any Model, _ eval: EvalDataSet,
+                             _ neighbourhood: EstimateSettings.Neighbourhood) throws(EstimatorError) -> any KLObjective {
+        let result = Result { () throws(EstimatorError) -> any KLObjective in
+            switch neighbourhood {
+            case .kl: try model.klObjective(data: eval.data)
+            case .loss: try model.lossObjective(data: eval.data, labels: eval.labels)
+            }
+        }
+        switch result {
+        case .success(let objective): return objective
+        case .failure(let error) where error.code.hasPrefix("eval."):
+            throw EstimatorError(code: error.code, "\(eval.path): \(error.detail)")
+        case .failure(let error): throw error
+        }
+    }
+
+    /// The volume estimator of this checkpoint's objective and anchor under `settings` (the
+    /// plan's, or a variant such as fewer cutoffs).
+    public func volumeEstimator(settings: EstimateSettings, threads: Int) throws(EstimatorError) -> VolumeEstimator {
+        try VolumeEstimator(objective: objective, anchor: anchor, settings: settings, threads: threads)
     }
 
     /// Throws `checkpoint.changed_since_scheduled` when a content file was rewritten or replaced
@@ -120,7 +159,8 @@ public struct CheckpointEstimation: Sendable {
             guard let moment = try adamMoment(spec.kind == .adam ? .expAvgSq : .expAvg) else {
                 return .failure(SkipReason("no Adam state in \(source) (step 0)"))
             }
-            var p = try Preconditioner.moment(spec, moment)
+            // A subset's entries are normalized over the subset alone.
+            var p = try Preconditioner.moment(spec, selection.map { $0.gather(moment) } ?? moment)
             p.secondsToBuild = (clock.now - started).seconds
             return .success(p)
         case .fisher, .hessian:
@@ -142,7 +182,7 @@ public struct CheckpointEstimation: Sendable {
             let diagonal = try curvature.fisherDiagonal(samples: samples) {
                 try curved.fisherDiagonal(data: eval.data, samples: samples)
             }
-            var p = try Preconditioner.fisher(spec, diagonal.value)
+            var p = try Preconditioner.fisher(spec, diagonal: selection.map { $0.gather(diagonal.value.values) } ?? diagonal.value.values)
             p.secondsToBuild = diagonal.seconds
             p.relativeStandardError = diagonal.value.relativeStandardError
             return .success(p)
@@ -151,8 +191,12 @@ public struct CheckpointEstimation: Sendable {
             guard d <= GaussNewton.dimensionLimit else {
                 return .failure(SkipReason("hessian builds the full D×D Gauss-Newton matrix only for D ≤ \(GaussNewton.dimensionLimit); this model has D = \(d) (fisher is the diagonal alternative)"))
             }
+            // A subset's preconditioner is built from its block of the full matrix (the curvature
+            // of the subset's coordinates with the rest at the anchor).
             let eigen = try curvature.gaussNewtonEigen {
-                try SymmetricEigen(symmetric: try curved.gaussNewton(data: eval.data), dimension: d)
+                let matrix = try curved.gaussNewton(data: eval.data)
+                guard let selection else { return try SymmetricEigen(symmetric: matrix, dimension: d) }
+                return try SymmetricEigen(symmetric: Self.block(matrix, dimension: d, selection), dimension: selection.count)
             }
             var p = try Preconditioner.hessian(spec, eigen.value)
             p.secondsToBuild = eigen.seconds
@@ -160,6 +204,17 @@ public struct CheckpointEstimation: Sendable {
         default:
             preconditionFailure("\(spec.name) is not a curvature preconditioner")
         }
+    }
+
+    /// The rows and columns of `selection`'s coordinates of a [d, d] row-major matrix.
+    static func block(_ matrix: [Float], dimension d: Int, _ selection: ParameterSelection) -> [Float] {
+        let indices = selection.ranges.flatMap { $0 }
+        let n = indices.count
+        var block = [Float](repeating: 0, count: n * n)
+        for (i, row) in indices.enumerated() {
+            for (j, column) in indices.enumerated() { block[i * n + j] = matrix[row * d + column] }
+        }
+        return block
     }
 
     /// One Adam moment in parameter order; nil when the optimizer holds no state yet.
@@ -192,7 +247,7 @@ public struct CheckpointEstimation: Sendable {
         case .success(let p):
             var settings = plan.settings
             settings.cutoffs = cutoffs
-            let estimator = try VolumeEstimator(objective: objective, anchor: model.anchor, settings: settings, threads: threads)
+            let estimator = try volumeEstimator(settings: settings, threads: threads)
             return .estimated(try estimator.estimate(preconditioner: p, progress: progress, shouldStop: shouldStop))
         }
     }

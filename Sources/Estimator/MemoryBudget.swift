@@ -69,9 +69,9 @@ extension CheckpointEstimation {
         terms.append(.init(name: MemoryBudget.preconditioner, bytes: preconditioner))
 
         let anchor: Int
-        switch objective {
-        case let lm as LanguageModelObjective: anchor = lm.anchorDistribution.byteCount
-        case let mlp as MLPObjective: anchor = mlp.anchorDistribution.byteCount
+        switch (objective as? SubsetObjective)?.base ?? objective {
+        case let lm as LanguageModelObjective: anchor = lm.cost.byteCount
+        case let mlp as MLPObjective: anchor = mlp.cost.byteCount
         default: anchor = 0
         }
         terms.append(.init(name: MemoryBudget.anchorDistribution, bytes: anchor))
@@ -95,6 +95,9 @@ extension CheckpointEstimation {
         switch objective {
         case let lm as LanguageModelObjective: ForwardState.byteCount(lm.pass, lanes: lanes)
         case let mlp as MLPObjective: mlp.evaluatorBytes
+        // The model's evaluator, the full-length direction and a subset one.
+        case let subset as SubsetObjective:
+            evaluatorBytes(subset.base, lanes: lanes) + (subset.base.dimension + subset.dimension) * MemoryLayout<Float>.stride
         default: 0
         }
     }
@@ -102,6 +105,6 @@ extension CheckpointEstimation {
     /// Floating-point operations of one KL evaluation of a language model (matrix products and
     /// causal attention); nil for other models.
     public var flopsPerEvaluation: Int? {
-        (objective as? LanguageModelObjective)?.flopsPerEvaluation
+        (((objective as? SubsetObjective)?.base ?? objective) as? LanguageModelObjective)?.flopsPerEvaluation
     }
 }

@@ -28,6 +28,23 @@ import Testing
         #expect(try JobSettings(text: settings.json.serialized()) == settings)
     }
 
+    /// A loss neighbourhood or a parameter subset is a key of its own; the defaults add nothing
+    /// to the JSON (the keys above stay).
+    @Test func neighbourhoodAndParametersChangeTheKeyOnlyWhenGiven() throws {
+        var plan = EstimationPlan()
+        plan.settings.neighbourhood = .loss
+        let loss = JobSettings(plan: plan, evalFingerprint: "4e1f")
+        #expect(loss.json.serialized() == #"{"cutoffs":[0.01],"preconditioners":["none","adam:eps=0.001,exponent=0.5"],"prior":"gaussian","prior_center":"zero","sigma":"rms","directions":100,"seed":0,"tolerance":0.01,"neighbourhood":"loss","eval_fingerprint":"4e1f"}"#)
+        plan.settings.neighbourhood = .kl
+        plan.settings.parameters = ["0.*"]
+        let subset = JobSettings(plan: plan, evalFingerprint: "4e1f")
+        let keys = [JobSettings(plan: EstimationPlan(), evalFingerprint: "4e1f").key, loss.key, subset.key]
+        #expect(keys[0] == "ffa3a35c763bdf9504f6294f46ed5282581477de07db85e4dcbc977c4274e06c")
+        #expect(Set(keys).count == 3)
+        #expect(try JobSettings(text: loss.json.serialized()) == loss)
+        #expect(try JobSettings(text: subset.json.serialized()) == subset)
+    }
+
     /// The daemon's `[estimate]` read from a configuration file gives the key the daemon before
     /// the change stored for it (`cutoffs = [0.01, 0.1]`, `preconditioners = ["none",
     /// "adam:eps=1e-2"]`, `directions = 4`, `sigma = 0.05`, `seed = 7`, `tolerance = 0.001`, the

@@ -30,6 +30,23 @@ import Testing
         #expect(series.map { $0.stepless.map(\.checkpointID) } == [[], [4], []])
     }
 
+    /// A loss neighbourhood or parameter subset is always named (even when every series has it)
+    /// and listed after the full KL series of the same preconditioner and cutoff.
+    @Test func namesNeighbourhoodsAndSubsets() {
+        var loss = key(), layer = key(), both = key()
+        loss.neighbourhood = "loss"
+        layer.parameters = "gpt_neox.layers.0.*"
+        both.neighbourhood = "loss"
+        both.parameters = "0.* 2.bias"
+        let labels = SeriesLabels([key(), loss, layer, both])
+        #expect([key(), loss, layer, both].map(labels.label) == [
+            "none · cutoff 0.01", "none · cutoff 0.01 · loss", "none · cutoff 0.01 · params: gpt_neox.layers.0.*",
+            "none · cutoff 0.01 · loss, params: 0.* 2.bias",
+        ])
+        #expect(SeriesLabels([loss]).label(loss) == "none · cutoff 0.01 · loss")
+        #expect([both, loss, layer, key()].sorted(by: SeriesLabels.precedes) == [key(), layer, loss, both])
+    }
+
     @Test func namesEveryOtherKeyPartOnlyWhereItDiffers() {
         let keys = [key(), key(eval: "eval-sha256:99ffeeddccbbaa"), key(directions: 64), key(prior: "uniform", seed: 3)]
         let labels = SeriesLabels(keys)

@@ -14,6 +14,8 @@ public struct EstimateSummary: Sendable, Equatable {
     /// The reason, for a skipped preconditioner.
     public let skipped: String?
     public let createdAt: Date
+    /// nil for a full KL estimate, else e.g. `loss` or `params: 0.*` (`EstimateKey.seriesLabel`).
+    public let seriesLabel: String?
 
     init(row: Row) throws {
         estimateID = try row.decode(Int64.self, column: "estimate_id")
@@ -26,5 +28,7 @@ public struct EstimateSummary: Sendable, Equatable {
         log10Volume = try row.decode(Double?.self, column: "log10_volume")
         skipped = try row.decode(String?.self, column: "skipped")
         createdAt = try row.decode(Date.self, column: "created_at")
+        seriesLabel = EstimateKey.seriesLabel(neighbourhood: try row.decode(String.self, column: "neighbourhood"),
+                                              parameters: try row.decode(String.self, column: "parameters"))
     }
 }

@@ -14,6 +14,13 @@ public struct VolumePoint: Sendable, Equatable {
     /// 95% bootstrap interval of the natural-log volume.
     public let intervalLow: Double?
     public let intervalHigh: Double?
+    /// `kl` or `loss`.
+    public let neighbourhood: String
+    /// Sorted patterns joined by spaces; "" for every parameter.
+    public let parameters: String
+
+    /// nil for the full KL series, else its label (`EstimateKey.seriesLabel`).
+    public var seriesLabel: String? { EstimateKey.seriesLabel(neighbourhood: neighbourhood, parameters: parameters) }
 
     init(row: Row) throws {
         run = try row.decode(String.self, column: "run")
@@ -27,5 +34,7 @@ public struct VolumePoint: Sendable, Equatable {
         logVolume = try row.decode(Double?.self, column: "log_volume")
         intervalLow = try row.decode(Double?.self, column: "interval_low")
         intervalHigh = try row.decode(Double?.self, column: "interval_high")
+        neighbourhood = try row.decode(String.self, column: "neighbourhood")
+        parameters = try row.decode(String.self, column: "parameters")
     }
 }

@@ -8,7 +8,7 @@ import Foundation
 struct EstimateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "estimate",
-        abstract: "Estimate the KL local volume of one checkpoint.",
+        abstract: "Estimate the KL (or loss) local volume of one checkpoint.",
         discussion: """
             PATH is a checkpoint folder (HF Trainer layout) or a single .safetensors file; its
             parent folder is the run (volume.toml, eval data). Flags override the run's volume.toml.
@@ -39,7 +39,7 @@ struct EstimateCommand: ParsableCommand {
     @Option(help: "MLP activation: relu, gelu, gelu_tanh, tanh, sigmoid, silu.")
     var activation: String?
 
-    @Option(name: .customLong("cutoff"), parsing: .upToNextOption, help: "KL cutoffs in nats (several allowed).")
+    @Option(name: .customLong("cutoff"), parsing: .upToNextOption, help: "Cutoffs in nats, of the KL or of the loss increase (several allowed).")
     var cutoffs: [Double] = []
 
     @Option(name: .customLong("preconditioner"), parsing: .upToNextOption,
@@ -69,6 +69,18 @@ struct EstimateCommand: ParsableCommand {
 
     @Option(help: "Relative tolerance of the KL at each radius.")
     var tolerance: Double?
+
+    @Option(help: """
+        What the cutoff bounds along a ray: kl (the KL from the checkpoint's predictions, default) or loss \
+        (the increase of the mean cross-entropy against the eval file's labels or the next token, floored at 0).
+        """)
+    var neighbourhood: String?
+
+    @Option(name: .customLong("params"), parsing: .upToNextOption, help: """
+        Move only the parameters whose names match these globs (e.g. 'gpt_neox.layers.0.attention.*'; \
+        several allowed); the rest stay at the checkpoint (default: every parameter).
+        """)
+    var parameters: [String] = []
 
     @Option(help: "Direction worker threads (default: all cores).")
     var threads: Int?
@@ -154,6 +166,8 @@ struct EstimateCommand: ParsableCommand {
         if let directions { table.append((.directions, .integer(Int64(directions)))) }
         if let seed { table.append((.seed, .integer(Int64(seed)))) }
         if let tolerance { table.append((.tolerance, .float(tolerance))) }
+        if let neighbourhood { table.append((.neighbourhood, .string(neighbourhood))) }
+        if !parameters.isEmpty { table.append((.parameters, .array(parameters.map(TOMLValue.string)))) }
         var overrides: EstimateOverrides
         do {
             overrides = try EstimateOverrides(table: SettingsTable(TOMLTable(table.map { ($0.0.rawValue, $0.1) })))

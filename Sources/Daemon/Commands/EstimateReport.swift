@@ -13,6 +13,9 @@ enum EstimateReport {
         o["n_params"] = .int(estimation.model.layout.count)
         o["eval_data"] = .string(estimation.eval.path)
         o["eval"] = estimation.eval.provenance.json
+        o["neighbourhood"] = .string(estimation.plan.settings.neighbourhood.rawValue)
+        o["params"] = .array(estimation.plan.settings.parameters.map(JSONValue.string))
+        o["n_moved"] = .int(estimation.anchor.count)
         o["results"] = .array(outcomes.flatMap { $0.json(includeSamples: includeSamples) })
         return .object(o)
     }
@@ -35,6 +38,11 @@ enum EstimateReport {
         let step = estimation.folder.step.map { ", step \($0)" } ?? ""
         lines.append("checkpoint  \(estimation.folder.path)  (\(estimation.model.architecture), \(estimation.model.layout.count) parameters\(step))")
         lines.append("eval data   \(estimation.eval.path)\(describe(estimation.eval.provenance))")
+        lines.append("cost        " + (s.neighbourhood == .kl ? "kl (mean KL from the checkpoint's predictions)"
+                                       : "loss (increase of the mean cross-entropy, floored at 0)"))
+        if let selection = estimation.selection {
+            lines.append("params      \(selection.patterns.joined(separator: " "))  (\(selection.count) of \(estimation.model.layout.count) parameters move)")
+        }
         var prior = s.prior.rawValue
         if s.prior == .gaussian {
             let sigma = outcomes.lazy.compactMap { o -> Double? in

@@ -37,7 +37,8 @@ struct StatusCommand: AsyncParsableCommand {
             for r in results {
                 let value = r.skipped.map { "skipped: \($0)" } ?? r.log10Volume.map { format($0, 1) } ?? "∞"
                 let name = r.preconditionerParams.isEmpty ? r.preconditioner : "\(r.preconditioner):\(r.preconditionerParams)"
-                rows.append(["  " + r.run, r.step.map(String.init) ?? "—", format(r.cutoff, 4), name, value, timestamp(r.createdAt)])
+                let series = r.seriesLabel.map { "\(name) (\($0))" } ?? name
+                rows.append(["  " + r.run, r.step.map(String.init) ?? "—", format(r.cutoff, 4), series, value, timestamp(r.createdAt)])
             }
             if !results.isEmpty { printTable(rows) }
             print("")

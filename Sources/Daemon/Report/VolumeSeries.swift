@@ -18,6 +18,9 @@ struct VolumeSeries: Sendable, Equatable {
     var preconditioner: String
     /// Canonical `key=value,…`; "" when the preconditioner has none.
     var preconditionerParams: String
+    /// The neighbourhood and parameter subset when not the full KL (`loss`, `params: 0.*`): a
+    /// series of its own, never merged with the full KL one.
+    var subset: String? = nil
     /// In step order.
     var points: [Point]
     /// Checkpoints estimated without a known step (a file name with no number): they cannot
@@ -29,9 +32,12 @@ struct VolumeSeries: Sendable, Equatable {
         preconditionerParams.isEmpty ? preconditioner : "\(preconditioner):\(preconditionerParams)"
     }
 
+    /// The preconditioner, with the series' neighbourhood and subset when it has them.
+    var seriesName: String { subset.map { "\(preconditionerName) (\($0))" } ?? preconditionerName }
+
     /// The legend's "run · preconditioner", with the cutoff when the plot shows several.
     func label(withCutoff: Bool) -> String {
-        withCutoff ? "\(run) · \(preconditionerName) · cutoff \(cutoff)" : "\(run) · \(preconditionerName)"
+        withCutoff ? "\(run) · \(seriesName) · cutoff \(cutoff)" : "\(run) · \(seriesName)"
     }
 
     /// The series as the plot draws it (without links: the report's SVG is a file).
@@ -47,12 +53,13 @@ extension VolumeSeries {
     /// come (the store orders by run, preconditioner, cutoff), each series by step.
     static func grouping(_ rows: [VolumePoint]) -> [VolumeSeries] {
         struct Key: Hashable {
-            var runID: Int64, cutoff: Double, preconditioner: String, params: String
+            var runID: Int64, cutoff: Double, preconditioner: String, params: String, subset: String?
         }
         var series: [VolumeSeries] = []
         var index: [Key: Int] = [:]
         for row in rows {
-            let key = Key(runID: row.runID, cutoff: row.cutoff, preconditioner: row.preconditioner, params: row.preconditionerParams)
+            let key = Key(runID: row.runID, cutoff: row.cutoff, preconditioner: row.preconditioner, params: row.preconditionerParams,
+                          subset: row.seriesLabel)
             let i: Int
             if let existing = index[key] {
                 i = existing
@@ -60,7 +67,7 @@ extension VolumeSeries {
                 i = series.count
                 index[key] = i
                 series.append(VolumeSeries(run: row.run, runID: row.runID, cutoff: row.cutoff, preconditioner: row.preconditioner,
-                                           preconditionerParams: row.preconditionerParams, points: []))
+                                           preconditionerParams: row.preconditionerParams, subset: row.seriesLabel, points: []))
             }
             guard let step = row.step else {
                 series[i].checkpointsWithoutStep.append(row.checkpointID)

@@ -7,7 +7,7 @@ struct VolumeSeriesTable {
         var lines: [String] = []
         for (i, s) in series.enumerated() {
             if i > 0 { lines.append("") }
-            lines.append("\(s.run)  cutoff \(s.cutoff)  preconditioner \(s.preconditionerName)")
+            lines.append("\(s.run)  cutoff \(s.cutoff)  preconditioner \(s.seriesName)")
             var rows = [["step", "log10 volume", "95% interval", "change"]]
             var previous: Double?
             for point in s.points {

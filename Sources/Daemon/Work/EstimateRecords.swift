@@ -11,7 +11,8 @@ enum EstimateRecords {
             evalFingerprint: evalFingerprint, cutoff: cutoff, preconditioner: spec.name,
             preconditionerParams: spec.parameterText, prior: settings.prior.rawValue,
             priorCenter: settings.priorCenter.rawValue, sigmaRule: settings.sigma.description,
-            directions: settings.directions, seed: Int64(bitPattern: settings.seed), tolerance: settings.tolerance)
+            directions: settings.directions, seed: Int64(bitPattern: settings.seed), tolerance: settings.tolerance,
+            neighbourhood: settings.neighbourhood.rawValue, parameters: ParameterSelection.canonical(settings.parameters).joined(separator: " "))
     }
 
     /// Rows for one preconditioner's outcome at `cutoffs`: one per cutoff, computed or skipped.
@@ -55,8 +56,7 @@ extension EstimateRecords {
         let estimation = loaded.estimation
         let plan = estimation.plan
         let settings = plan.settings
-        let estimator = try VolumeEstimator(objective: estimation.objective, anchor: estimation.model.anchor,
-                                            settings: settings, threads: threads)
+        let estimator = try estimation.volumeEstimator(settings: settings, threads: threads)
         var records: [EstimateRecord] = []
         for result in results {
             guard let spec = plan.preconditioners.first(where: { $0.name == result.preconditioner && $0.parameterText == result.preconditionerParams }) else {

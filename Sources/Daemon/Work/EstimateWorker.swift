@@ -193,8 +193,7 @@ final class EstimateWorker: Service {
             }
         }
         progress.begin(total: range.count * specs.count)
-        let estimator = try VolumeEstimator(objective: estimation.objective, anchor: estimation.model.anchor,
-                                            settings: settings, threads: threads)
+        let estimator = try estimation.volumeEstimator(settings: settings, threads: threads)
         var results: [ShardResult] = []
         for spec in specs {
             switch try loaded.prepare(spec, estimator: estimator) {

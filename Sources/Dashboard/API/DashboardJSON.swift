@@ -34,7 +34,8 @@ import Foundation
 ///
 /// <checkpoint> = { "id", "run_id", "step", "path", "fingerprint", "n_params", "architecture", "created_at" }
 /// <key> = "eval_fingerprint", "cutoff", "preconditioner", "preconditioner_params", "prior", "prior_center",
-///         "sigma_rule", "directions", "seed", "tolerance" (the estimate's identity, as in `estimates`)
+///         "sigma_rule", "directions", "seed", "tolerance", "neighbourhood", "parameters" (the estimate's
+///         identity, as in `estimates`)
 /// ```
 /// `step` is null for a checkpoint without one; `skipped` is the reason, or null for a computed
 /// estimate (whose result fields are then set); `interval_low`/`interval_high` are the 95%
@@ -162,6 +163,7 @@ public enum DashboardJSON {
             ("preconditioner", .string(k.preconditioner)), ("preconditioner_params", .string(k.preconditionerParams)),
             ("prior", .string(k.prior)), ("prior_center", .string(k.priorCenter)), ("sigma_rule", .string(k.sigmaRule)),
             ("directions", .int(k.directions)), ("seed", int(k.seed)), ("tolerance", .double(k.tolerance)),
+            ("neighbourhood", .string(k.neighbourhood)), ("parameters", .string(k.parameters)),
         ]
     }
 

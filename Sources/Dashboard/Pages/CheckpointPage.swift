@@ -133,6 +133,8 @@ struct CheckpointPage {
             <dt>directions</dt><dd>\(key.directions)</dd>
             <dt>seed</dt><dd>\(key.seed)</dd>
             <dt>tolerance</dt><dd>\("\(key.tolerance)")</dd>
+            <dt>neighbourhood</dt><dd>\(key.neighbourhood)</dd>
+            <dt>parameters</dt><dd>\(key.parameters.isEmpty ? "all" : key.parameters)</dd>
             <dt>log10 volume</dt><dd>\(PageFormat.volume(result.log10Volume))</dd>
             <dt>95% interval (log10)</dt><dd>\(PageFormat.interval(low: result.intervalLow, high: result.intervalHigh) ?? "—")</dd>
             <dt>bits</dt><dd>\(result.bits.map { PageFormat.decimal($0, 1) } ?? "∞")</dd>

@@ -1,7 +1,7 @@
 import DB
 
-/// Names a run's series by their estimate keys: the preconditioner (with its parameters) and
-/// the cutoff always, and each other part of the key (eval data, prior, its centre, σ rule,
+/// Names a run's series by their estimate keys: the preconditioner (with its parameters), the
+/// cutoff, and a loss neighbourhood or parameter subset always, and each other part of the key (eval data, prior, its centre, σ rule,
 /// directions, seed, tolerance) only when it differs among the keys, so that every series'
 /// label is distinct and no longer than it must be.
 struct SeriesLabels {
@@ -44,10 +44,12 @@ struct SeriesLabels {
         }
     }
 
-    /// "adam:eps=0.001,exponent=0.5 · cutoff 0.01", then the differing parts, e.g.
+    /// "adam:eps=0.001,exponent=0.5 · cutoff 0.01", then "loss" / "params: 0.*" where the key
+    /// has them, then the differing parts, e.g.
     /// "· eval 3f2a9c1b · prior uniform · 64 directions".
     func label(_ key: EstimateKey) -> String {
-        ([key.preconditionerName, "cutoff \(key.cutoff)"] + differing.map { $0.text(key) }).joined(separator: " · ")
+        ([key.preconditionerName, "cutoff \(key.cutoff)"] + (key.seriesLabel.map { [$0] } ?? []) + differing.map { $0.text(key) })
+            .joined(separator: " · ")
     }
 
     /// The order series are listed and coloured in: by preconditioner, its parameters, cutoff,
@@ -62,6 +64,7 @@ struct SeriesLabels {
         if a.sigmaRule != b.sigmaRule { return a.sigmaRule < b.sigmaRule }
         if a.directions != b.directions { return a.directions < b.directions }
         if a.seed != b.seed { return a.seed < b.seed }
-        return a.tolerance < b.tolerance
+        if a.tolerance != b.tolerance { return a.tolerance < b.tolerance }
+        return (a.neighbourhood, a.parameters) < (b.neighbourhood, b.parameters)
     }
 }

@@ -42,6 +42,12 @@ public struct LanguageModel: Model {
         try LanguageModelObjective(model: self, tokens: try tokenContext(data))
     }
 
+    public func lossObjective(data: EvalData, labels: [Int]?) throws(EstimatorError) -> any KLObjective {
+        let tokens = try tokenContext(data)
+        return try LanguageModelObjective(model: self, tokens: tokens,
+                                          loss: try AnchorLoss.nextTokens(tokens, vocabulary: structure.vocabulary))
+    }
+
     /// The eval data's tokens, checked against the model.
     func tokenContext(_ data: EvalData) throws(EstimatorError) -> TokenContext {
         guard case .tokens(let ids, let mask) = data else {

@@ -1,5 +1,6 @@
 /// KL cost of a language model on a fixed token batch: mean over unmasked positions of
-/// KL(p_θ0 ‖ p_θ) over the vocabulary.
+/// KL(p_θ0 ‖ p_θ) over the vocabulary; or its loss cost, the increase of the mean next-token
+/// cross-entropy over the anchor's, floored at 0 (`AnchorLoss`).
 ///
 /// An evaluation at θ0 + t·v̂ embeds the batch (the lookup is linear in t, so it reads θ0 and the
 /// direction's rows of the tokens used), then runs stage by stage — each block, then the final
@@ -16,7 +17,7 @@ final class LanguageModelObjective: KLObjective {
     let model: LanguageModel
     let tokens: TokenContext
     let pass: ChunkedForwardPass
-    let anchorDistribution: AnchorDistribution
+    let cost: NeighbourhoodCost
 
     /// A chunk's activation buffers stay within this many bytes when one sequence allows: with a
     /// stage's weights they stay in a core's L2 cache.
@@ -24,8 +25,9 @@ final class LanguageModelObjective: KLObjective {
 
     /// `lanes` threads run the anchor's forward pass, whose logits become the anchor distribution
     /// chunk by chunk. Chunks hold `sequencesPerChunk` sequences (by default as many as fit
-    /// `chunkByteTarget`).
-    init(model: LanguageModel, tokens: TokenContext, lanes: Int = WorkerPool.coreCount,
+    /// `chunkByteTarget`). With `loss` (its targets, the anchor's loss not yet set) the cost is
+    /// the loss's, whose anchor value that pass gives instead.
+    init(model: LanguageModel, tokens: TokenContext, loss: AnchorLoss? = nil, lanes: Int = WorkerPool.coreCount,
          sequencesPerChunk: Int? = nil) throws(EstimatorError) {
         self.model = model
         self.tokens = tokens
@@ -33,18 +35,34 @@ final class LanguageModelObjective: KLObjective {
         let pass = ChunkedForwardPass(structure: structure, tokens: tokens,
                                       sequencesPerChunk: sequencesPerChunk ?? Self.sequencesPerChunk(structure, tokens))
         self.pass = pass
-        // The anchor's logits come from the evaluators' own code path at t = 0, so that its KL
-        // is exactly 0; each chunk's go straight into the distribution.
+        // The anchor's logits come from the evaluators' own code path at t = 0, so that its cost
+        // is exactly 0; each chunk's go straight into the distribution or the loss's sum.
         let state = ForwardState(pass, lanes: lanes)
-        anchorDistribution = try AnchorDistribution(rows: tokens.tokens, classes: structure.vocabulary,
-                                                    included: tokens.included) { store in
+        if var loss {
+            let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: pass.chunks.count)
+            defer { sums.deallocate() }
+            let chunkSums = SendableBuffer(sums)
+            let targets = loss
+            model.anchor.withUnsafeBufferPointer { a in
+                pass.evaluate(anchor: a.baseAddress!, direction: nil, t: 0, state: state) { lane, chunk, logits in
+                    let start = pass.chunkStarts[chunk]
+                    chunkSums.buffer[chunk] = targets.crossEntropySum(logits: logits, rows: start..<(start + pass.chunks[chunk].tokens),
+                                                                      workspace: state.klWorkspaces[lane])
+                }
+            }
+            try loss.setAnchor(total: sums.reduce(0, +))
+            cost = .loss(loss)
+            return
+        }
+        cost = .kl(try AnchorDistribution(rows: tokens.tokens, classes: structure.vocabulary,
+                                          included: tokens.included) { store in
             model.anchor.withUnsafeBufferPointer { a in
                 pass.evaluate(anchor: a.baseAddress!, direction: nil, t: 0, state: state) { lane, chunk, logits in
                     let start = pass.chunkStarts[chunk]
                     store(start..<(start + pass.chunks[chunk].tokens), logits, state.klWorkspaces[lane])
                 }
             }
-        }
+        })
     }
 
     /// The most whole sequences whose chunk buffers fit `chunkByteTarget` (at least one).
@@ -59,7 +77,7 @@ final class LanguageModelObjective: KLObjective {
     }
 
     var dimension: Int { model.layout.count }
-    var positions: Int { anchorDistribution.positions }
+    var positions: Int { cost.positions }
 
     func makeEvaluator() -> any RayEvaluator { LanguageModelRayEvaluator(self, lanes: 1) }
 
@@ -100,7 +118,7 @@ final class LanguageModelRayEvaluator: RayEvaluator, @unchecked Sendable {
         let timings = state.workspaces[0].timings
         let started = timings.map { _ in ContinuousClock.now }
         defer { if let started { timings?.addEvaluation(since: started, lanes: state.lanes) } }
-        let distribution = objective.anchorDistribution
+        let cost = objective.cost
         let pass = objective.pass
         let state = self.state
         let sums = SendableBuffer(chunkSums)
@@ -108,14 +126,14 @@ final class LanguageModelRayEvaluator: RayEvaluator, @unchecked Sendable {
             pass.evaluate(anchor: a.baseAddress!, direction: direction, t: Float(t), state: state) { lane, chunk, logits in
                 let start = pass.chunkStarts[chunk]
                 state.workspaces[lane].timed(.softmaxKL) {
-                    sums.buffer[chunk] = distribution.klSum(logits: logits, rows: start..<(start + pass.chunks[chunk].tokens),
-                                                            workspace: state.klWorkspaces[lane])
+                    sums.buffer[chunk] = cost.sum(logits: logits, rows: start..<(start + pass.chunks[chunk].tokens),
+                                                  workspace: state.klWorkspaces[lane])
                 }
             }
         }
         var total = 0.0
         for sum in chunkSums { total += sum }
-        return total / Double(objective.positions)
+        return cost.cost(total: total)
     }
 }
 

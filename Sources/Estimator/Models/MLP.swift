@@ -102,6 +102,12 @@ public struct MLP: Model {
         try MLPObjective(model: self, inputs: try features(data))
     }
 
+    public func lossObjective(data: EvalData, labels: [Int]?) throws(EstimatorError) -> any KLObjective {
+        let inputs = try features(data)
+        let loss = try AnchorLoss.labels(labels, rows: inputs.shape[0], classes: classes)
+        return try MLPObjective(model: self, inputs: inputs, loss: loss)
+    }
+
     /// y[rows, out] = x·Wᵀ + b with W and b read from `theta`.
     static func linear(_ x: UnsafePointer<Float>, rows: Int, layer: Layer, theta: UnsafePointer<Float>,
                        into y: UnsafeMutablePointer<Float>) {

@@ -1,14 +1,15 @@
-/// KL cost of an MLP on fixed inputs. The first layer is affine in t along a ray,
+/// KL or loss cost of an MLP on fixed inputs. The first layer is affine in t along a ray,
 /// x·(W + tV)ᵀ + (b + t·c) = (x·Wᵀ + b) + t·(x·Vᵀ + c), so x·Wᵀ + b is computed once here and
 /// x·Vᵀ + c once per direction; each evaluation then costs only the later layers.
 final class MLPObjective: KLObjective {
     let model: MLP
     let inputs: Tensor<Float>
-    let anchorDistribution: AnchorDistribution
+    let cost: NeighbourhoodCost
     /// x·W₁ᵀ + b₁ at the anchor, [N, H₁].
     let firstLayerAtAnchor: [Float]
 
-    init(model: MLP, inputs: Tensor<Float>) throws(EstimatorError) {
+    /// The KL cost, or with `loss` (its targets, the anchor's loss not yet set) the loss cost.
+    init(model: MLP, inputs: Tensor<Float>, loss: AnchorLoss? = nil) throws(EstimatorError) {
         self.model = model
         self.inputs = inputs
         let n = inputs.shape[0]
@@ -23,13 +24,21 @@ final class MLPObjective: KLObjective {
         }
         firstLayerAtAnchor = a0
         let logits = model.logits(inputs, theta: model.anchor)
-        anchorDistribution = try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
-            try AnchorDistribution(logits: l, rows: n, classes: model.classes)
+        if var loss {
+            let total = logits.withUnsafeBufferPointer { l in
+                loss.crossEntropySum(logits: l.baseAddress!, rows: 0..<n, workspace: KLWorkspace(rows: n, classes: model.classes))
+            }
+            try loss.setAnchor(total: total)
+            cost = .loss(loss)
+        } else {
+            cost = .kl(try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
+                try AnchorDistribution(logits: l, rows: n, classes: model.classes)
+            })
         }
     }
 
     var dimension: Int { model.layout.count }
-    var positions: Int { anchorDistribution.positions }
+    var positions: Int { cost.positions }
 
     func makeEvaluator() -> any RayEvaluator { MLPRayEvaluator(self) }
 
@@ -115,7 +124,8 @@ final class MLPRayEvaluator: RayEvaluator {
                 swap(&current, &other)
             }
         }
-        return objective.anchorDistribution.meanKL(logits: current, workspace: workspace)
+        let cost = objective.cost
+        return cost.cost(total: cost.sum(logits: current, rows: 0..<rows, workspace: workspace))
     }
 
     @inline(__always)

@@ -12,6 +12,8 @@ public enum EstimateSetting: String, CaseIterable, Sendable {
     case directions
     case seed
     case tolerance
+    case neighbourhood
+    case parameters = "params"
 
     /// The keys, in the order a job's settings JSON writes them.
     public static var keys: [String] { allCases.map(\.rawValue) }
@@ -22,6 +24,7 @@ public enum EstimateSetting: String, CaseIterable, Sendable {
         case .cutoffs: "--cutoff"
         case .preconditioners: "--preconditioner"
         case .priorCenter: "--prior-center"
+        case .parameters: "--params"
         default: "--" + rawValue
         }
     }
@@ -89,6 +92,16 @@ public enum EstimateSetting: String, CaseIterable, Sendable {
             guard let tolerance = try table.number(key) else { return }
             if let why = Self.problem(tolerance: tolerance) { throw table.invalid(key, why) }
             overrides.tolerance = tolerance
+        case .neighbourhood:
+            guard let name = try table.string(key) else { return }
+            guard let neighbourhood = EstimateSettings.Neighbourhood(rawValue: name) else {
+                throw table.invalid(key, "expected \"kl\" or \"loss\", got \"\(name)\"")
+            }
+            overrides.neighbourhood = neighbourhood
+        case .parameters:
+            guard let patterns = try table.strings(key) else { return }
+            if let why = Self.problem(parameters: patterns) { throw table.invalid(key, why) }
+            overrides.parameters = ParameterSelection.canonical(patterns)
         }
     }
 
@@ -101,8 +114,18 @@ public enum EstimateSetting: String, CaseIterable, Sendable {
         case .sigma: if case .value(let sigma) = settings.sigma { Self.problem(sigma: sigma) } else { nil }
         case .directions: Self.problem(directions: settings.directions)
         case .tolerance: Self.problem(tolerance: settings.tolerance)
-        case .preconditioners, .prior, .priorCenter, .seed: nil
+        case .parameters: Self.problem(parameters: settings.parameters)
+        case .preconditioners, .prior, .priorCenter, .seed, .neighbourhood: nil
         }
+    }
+
+    /// Patterns are stored joined by spaces (docs/storage.md), so none may be empty or hold
+    /// whitespace.
+    private static func problem(parameters: [String]) -> String? {
+        for pattern in parameters where pattern.isEmpty || pattern.contains(where: \.isWhitespace) {
+            return "a parameter pattern must be non-empty and hold no whitespace, got \"\(pattern)\""
+        }
+        return nil
     }
 
     private static func problem(cutoffs: [Double]) -> String? {
@@ -131,8 +154,9 @@ public enum EstimateSetting: String, CaseIterable, Sendable {
     // MARK: A job's JSON
 
     /// This setting of `plan` as a job's settings JSON holds it (its SHA-256 is the job's key, so
-    /// the text must never change for the same value).
-    func json(_ plan: EstimationPlan) -> JSONValue {
+    /// the text must never change for the same value); nil for a setting added later at its
+    /// default, which is left out so that the keys of older settings stay what they were.
+    func json(_ plan: EstimationPlan) -> JSONValue? {
         let s = plan.settings
         return switch self {
         case .cutoffs: .array(s.cutoffs.map(JSONValue.double))
@@ -143,8 +167,13 @@ public enum EstimateSetting: String, CaseIterable, Sendable {
         case .directions: .int(s.directions)
         case .seed: .number(String(s.seed))
         case .tolerance: .double(s.tolerance)
+        case .neighbourhood: s.neighbourhood == .kl ? nil : .string(s.neighbourhood.rawValue)
+        case .parameters: s.parameters.isEmpty ? nil : .array(ParameterSelection.canonical(s.parameters).map(JSONValue.string))
         }
     }
+
+    /// Settings a job's JSON may leave out (at their defaults, `json` omits them).
+    var isOptionalInJSON: Bool { self == .neighbourhood || self == .parameters }
 }
 
 /// `[estimate]` settings that replace defaults: a run's `volume.toml` over the daemon's
@@ -158,6 +187,9 @@ public struct EstimateOverrides: Sendable, Equatable {
     public var directions: Int?
     public var seed: UInt64?
     public var tolerance: Double?
+    public var neighbourhood: EstimateSettings.Neighbourhood?
+    /// Canonical patterns (`ParameterSelection.canonical`); empty: every parameter.
+    public var parameters: [String]?
     /// Command line only (`volumed estimate --directions-from`).
     public var directionStream: DirectionStream?
 
@@ -200,6 +232,8 @@ public struct EstimateOverrides: Sendable, Equatable {
         case .directions: directions != nil
         case .seed: seed != nil
         case .tolerance: tolerance != nil
+        case .neighbourhood: neighbourhood != nil
+        case .parameters: parameters != nil
         }
     }
 
@@ -214,23 +248,28 @@ public struct EstimateOverrides: Sendable, Equatable {
         if let directions { p.settings.directions = directions }
         if let seed { p.settings.seed = seed }
         if let tolerance { p.settings.tolerance = tolerance }
+        if let neighbourhood { p.settings.neighbourhood = neighbourhood }
+        if let parameters { p.settings.parameters = parameters }
         if let directionStream { p.settings.directionStream = directionStream }
         return p
     }
 }
 
 extension EstimationPlan {
-    /// The plan's settings as a job's JSON holds them, keys in `EstimateSetting` order.
+    /// The plan's settings as a job's JSON holds them, keys in `EstimateSetting` order (the
+    /// neighbourhood and parameters only where they are not the defaults).
     public var settingsJSON: [(String, JSONValue)] {
-        EstimateSetting.allCases.map { ($0.rawValue, $0.json(self)) }
+        EstimateSetting.allCases.compactMap { setting in setting.json(self).map { (setting.rawValue, $0) } }
     }
 
-    /// Reads the settings JSON back: every setting must be there, read and checked as the
-    /// configuration's `[estimate]` is. Other keys are left to the caller.
+    /// Reads the settings JSON back: every setting must be there (but those `settingsJSON`
+    /// leaves out at their defaults), read and checked as the configuration's `[estimate]` is.
+    /// Other keys are left to the caller.
     public init(settingsJSON object: JSONObject) throws(SettingError) {
         var pairs: [(String, TOMLValue)] = []
         for setting in EstimateSetting.allCases {
             guard let value = object[setting.rawValue].flatMap(TOMLValue.init(json:)) else {
+                if setting.isOptionalInJSON { continue }
                 throw SettingError(key: setting.rawValue, reason: .invalidValue("is missing"))
             }
             pairs.append((setting.rawValue, value))

@@ -6,10 +6,15 @@ import Glibc
 extension Preconditioner {
     /// `fisher`: p_i = 1/(diag_i^½ + eps), normalized to unit determinant.
     public static func fisher(_ spec: PreconditionerSpec, _ curvature: FisherDiagonal) throws(EstimatorError) -> Preconditioner {
+        try fisher(spec, diagonal: curvature.values)
+    }
+
+    /// `fisher` from the diagonal's entries (all of them, or a subset's: normalized over those).
+    static func fisher(_ spec: PreconditionerSpec, diagonal values: [Double]) throws(EstimatorError) -> Preconditioner {
         precondition(spec.kind == .fisher)
         let eps = spec.value("eps")
         // Entries are sums of squares; |·| only guards the square root.
-        return try diagonal(spec, curvature.values.map { 1 / (abs($0).squareRoot() + eps) }, what: "the Fisher diagonal")
+        return try diagonal(spec, values.map { 1 / (abs($0).squareRoot() + eps) }, what: "the Fisher diagonal")
     }
 
     /// `hessian`: P = V·diag(s)·Vᵀ with s_i = 1/(|λ_i|^½ + eps) from the Gauss-Newton matrix's

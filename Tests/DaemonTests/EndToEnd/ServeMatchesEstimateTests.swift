@@ -20,7 +20,7 @@ extension ServeEndToEnd {
             "eval_fingerprint", "cutoff", "preconditioner", "preconditioner_params", "prior", "prior_center",
             "sigma_rule", "sigma", "directions", "seed", "tolerance", "log_volume", "log10_volume", "bits",
             "max_sample", "ess", "interval_low", "interval_high", "kl_evaluations", "unbounded", "nonfinite",
-            "software_version", "skipped", "preconditioner_rse", "eval_data",
+            "software_version", "skipped", "preconditioner_rse", "eval_data", "neighbourhood", "parameters",
         ]
         static let uncomparedColumns: Set<String> = ["id", "checkpoint_id", "job_id", "seconds", "seconds_preconditioner", "created_at"]
         static let sampleColumns: Set<String> = ["estimate_id", "direction", "radius", "log_estimate", "kl_evaluations"]
@@ -64,6 +64,8 @@ extension ServeEndToEnd {
                     #expect(row.evalFingerprint == evalFingerprint, "\(row)")
                     #expect(try row.evalData.map { try JSONDecoder().decode(PrintedEval.self, from: Data($0.utf8)) } == printed.eval, "\(row)")
                     #expect(row.softwareVersion == VolumedVersion.current, "\(row)")
+                    #expect(row.neighbourhood == printed.neighbourhood && row.parameterPatterns == printed.params.joined(separator: " "),
+                            "\(row): \(row.neighbourhood) '\(row.parameterPatterns)', printed \(printed.neighbourhood) \(printed.params)")
                 }
                 // One row per preconditioner and cutoff, none more.
                 #expect(stored.count == Self.config.preconditioners.count * Self.config.cutoffs.count,
@@ -218,10 +220,12 @@ struct PrintedEstimate: Decodable {
     var nParams: Int64
     var evalData: String
     var eval: PrintedEval
+    var neighbourhood: String
+    var params: [String]
     var results: [PrintedResult]
 
     enum CodingKeys: String, CodingKey {
-        case checkpoint, step, architecture, nParams = "n_params", evalData = "eval_data", eval, results
+        case checkpoint, step, architecture, nParams = "n_params", evalData = "eval_data", eval, neighbourhood, params, results
     }
 }
 
@@ -315,6 +319,9 @@ struct StoredEstimateRow: CustomStringConvertible {
     var skipped: String?
     var preconditionerRSE: Double?
     var evalData: String?
+    var neighbourhood: String
+    /// `parameters`: the subset's patterns joined by spaces.
+    var parameterPatterns: String
 
     /// `preconditioner_params` ("eps=0.001,exponent=0.5") as the CLI prints it: a name → value object.
     var parameters: [String: Double]? {
@@ -373,7 +380,9 @@ struct StoredEstimateRow: CustomStringConvertible {
                 softwareVersion: try row.decode(String.self, column: "software_version"),
                 skipped: try row.decode(String?.self, column: "skipped"),
                 preconditionerRSE: try row.decode(Double?.self, column: "preconditioner_rse"),
-                evalData: try row.decode(String?.self, column: "eval_data"))
+                evalData: try row.decode(String?.self, column: "eval_data"),
+                neighbourhood: try row.decode(String.self, column: "neighbourhood"),
+                parameterPatterns: try row.decode(String.self, column: "parameters"))
         }
     }
 }

@@ -67,6 +67,30 @@ import Testing
         }
     }
 
+    /// A loss-neighbourhood and a one-layer estimate of the same checkpoints are series of their
+    /// own, labelled, beside the full KL one (never in its place).
+    @Test func neighbourhoodsAndSubsetsAreSeriesOfTheirOwn() async throws {
+        try await withMigratedDatabase { connection in
+            for (step, kl) in [(Int64(0), -3000.0), (100, -3100)] {
+                var loss = computed(kl / 2, interval: false)
+                loss.key.neighbourhood = "loss"
+                var layer = computed(kl / 10, interval: false)
+                layer.key.parameters = "gpt_neox.layers.0.*"
+                _ = try await store([computed(kl, interval: false), loss, layer], run: "run-a", step: step, connection)
+            }
+            let report = try await VolumeReport.load(from: ResultStore(connection: connection), filter: try VolumeReport.Filter())
+            #expect(report.tableLines.filter { $0.hasPrefix("run-a") } == [
+                "run-a  cutoff 0.01  preconditioner none",
+                "run-a  cutoff 0.01  preconditioner none (params: gpt_neox.layers.0.*)",
+                "run-a  cutoff 0.01  preconditioner none (loss)",
+            ])
+            #expect(report.series.map { $0.points.map(\.log10Volume) } == [[-3000, -3100], [-300, -310], [-1500, -1550]])
+            let document = SVGDocument(try #require(report.svg))
+            #expect(document.count("polyline") == 3)
+            #expect(document.texts.contains("run-a · none (loss)"))
+        }
+    }
+
     @Test func saysSoWhenNothingIsStored() async throws {
         try await withMigratedDatabase { connection in
             let report = try await VolumeReport.load(from: ResultStore(connection: connection), filter: try VolumeReport.Filter())

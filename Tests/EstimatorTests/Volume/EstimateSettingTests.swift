@@ -20,10 +20,15 @@ import Testing
             directions = 16
             seed = 7
             tolerance = 0.001
+            neighbourhood = "loss"
+            params = ["b.*", "a.weight", "b.*"]
             """)
-        #expect(overrides == EstimateOverrides(
+        var expected = EstimateOverrides(
             cutoffs: [0.001, 1], preconditioners: [.none, try PreconditionerSpec(parsing: "adam:eps=0.01")], prior: .uniform,
-            priorCenter: .anchor, sigma: .value(0.25), directions: 16, seed: 7, tolerance: 0.001))
+            priorCenter: .anchor, sigma: .value(0.25), directions: 16, seed: 7, tolerance: 0.001)
+        expected.neighbourhood = .loss
+        expected.parameters = ["a.weight", "b.*"]
+        #expect(overrides == expected)
         #expect(EstimateSetting.allCases.allSatisfy(overrides.contains))
         #expect(try read("").contains(.cutoffs) == false)
     }
@@ -35,6 +40,8 @@ import Testing
         ("directions = 2.5", "estimate.directions: expected an integer, found a floating-point number 2.5"),
         ("sigma = [1]", "estimate.sigma: expected \"rms\" or a positive number, found an array [ 1 ]"),
         ("seeds = 3", "unknown key 'estimate.seeds' (did you mean 'estimate.seed'?)"),
+        ("neighbourhood = \"nll\"", "estimate.neighbourhood: expected \"kl\" or \"loss\", got \"nll\""),
+        ("params = [\"a.* b.*\"]", "estimate.params: a parameter pattern must be non-empty and hold no whitespace, got \"a.* b.*\""),
     ])
     func explainsEachProblemOnce(toml: String, message: String) {
         #expect(#expect(throws: SettingError.self) { try read(toml) }?.description == message)
@@ -50,6 +57,15 @@ import Testing
         #expect(try EstimationPlan(settingsJSON: json) == plan)
         plan = EstimationPlan()
         #expect(try EstimationPlan(settingsJSON: JSONObject(plan.settingsJSON)) == plan)
+
+        // The neighbourhood and parameters are written only when they are not the defaults.
+        var subset = plan
+        subset.settings.neighbourhood = .loss
+        subset.settings.parameters = ["gpt_neox.layers.0.*"]
+        let subsetJSON = JSONObject(subset.settingsJSON)
+        #expect(Array(subsetJSON.keys.suffix(2)) == ["neighbourhood", "params"])
+        #expect(JSONValue.object(subsetJSON).serialized().hasSuffix(#""tolerance":0.01,"neighbourhood":"loss","params":["gpt_neox.layers.0.*"]}"#))
+        #expect(try EstimationPlan(settingsJSON: subsetJSON) == subset)
 
         var partial = JSONObject(plan.settingsJSON)
         partial["seed"] = nil
