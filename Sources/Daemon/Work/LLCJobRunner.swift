@@ -117,7 +117,8 @@ struct LLCJobRunner: Sendable {
                                           progress: { done, total in progress.update(done: done, total: total) },
                                           shouldStop: { stop.isSet })
         try estimation.checkUnchanged()
-        return Computed(record: LLCRecords.record(estimate, eval: estimation.eval.provenance),
+        return Computed(record: LLCRecords.record(estimate, evalFingerprint: estimation.eval.fingerprint,
+                                                          evalData: estimation.eval.provenance.json.serialized()),
                         parameters: estimation.model.layout.count, architecture: estimation.model.architecture)
     }
 }

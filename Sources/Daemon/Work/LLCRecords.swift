@@ -3,10 +3,11 @@ import Estimator
 
 /// Maps the estimator's `LLCEstimate` onto the `llc_estimates` row (docs/storage.md, "LLC estimates").
 enum LLCRecords {
-    static func record(_ estimate: LLCEstimate, eval: EvalProvenance) -> LLCRecord {
+    /// `evalData`: the eval data's provenance (`EvalProvenance.json`) as text.
+    static func record(_ estimate: LLCEstimate, evalFingerprint: String, evalData: String?) -> LLCRecord {
         let settings = estimate.settings
         return LLCRecord(
-            evalFingerprint: eval.fingerprint, evalData: eval.json.serialized(),
+            evalFingerprint: evalFingerprint, evalData: evalData,
             settingsKey: LLCJobSettings.estimateKey(settings), parameters: settings.parameters.joined(separator: " "),
             epsilon: settings.epsilon, gamma: settings.gamma, nbeta: estimate.nbeta, nbetaRule: settings.nbetaRule,
             draws: settings.draws, burnIn: settings.burnIn, batchSize: estimate.batchSize,
