@@ -54,6 +54,9 @@ struct SoakPlan: Sendable {
             }
         }
 
+        /// Whether the checkpoint's LLC job fails too: it reads the weights, not the optimizer state.
+        var failsLLC: Bool { self != .hostilePickle }
+
         /// The fixture the damage is done to.
         var content: Content {
             switch self {

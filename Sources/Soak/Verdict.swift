@@ -10,8 +10,8 @@ import Estimator
 /// - no job queued or running, no two rows with the same key, nothing at paths the soak never
 ///   wrote;
 /// - in the runs with `[llc]` enabled, every good checkpoint: one LLC job, `done`, and one LLC
-///   estimate with every chain's trace; every bad one: its LLC job `failed` with the defect's
-///   error, no LLC row; no checkpoint of another run has an LLC job or row.
+///   estimate with every chain's trace; every bad one with damaged weights: its LLC job `failed`
+///   with the defect's error, no LLC row (a damaged optimizer state leaves the LLC to succeed); no checkpoint of another run has an LLC job or row.
 struct Verdict: Sendable {
     /// Good checkpoints (or their rows) missing, or bad ones without their failed job.
     var lost: [String] = []
@@ -160,6 +160,11 @@ struct Verdict: Sendable {
             if stored > 1 { duplicated.append("\(what): \(stored) LLC estimates for one version") }
         }
         guard let defect = checkpoint.defect else { return }
+        guard defect.failsLLC else {
+            // The LLC reads the weights and eval data only: a damaged optimizer state leaves it to run.
+            if !found.isEmpty { checkGoodLLC(what: "\(what) (\(defect.rawValue))", jobs: versionJobs, rows: versionRows) }
+            return
+        }
         if !found.isEmpty, versionJobs.isEmpty { lost.append("\(what) (\(defect.rawValue)) has no LLC job") }
         for job in versionJobs {
             if job.state == "done" {
