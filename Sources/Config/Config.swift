@@ -14,6 +14,9 @@ public struct Config: Sendable, Equatable {
     /// `[estimate]`: the settings every checkpoint is estimated under (docs/estimator.md, "Settings and defaults"),
     /// the base that a run's `volume.toml` `[estimate]` overrides; read by `EstimateOverrides`.
     public var estimate = EstimationPlan()
+    /// `[llc]`: whether every new checkpoint also gets an LLC job and its settings (off unless
+    /// enabled), the base that a run's `volume.toml` `[llc]` overrides; read by `LLCOverrides`.
+    public var llc = LLCPlan()
     public var workers = Workers()
     public var daemon = Daemon()
     public var http = HTTP()
@@ -133,11 +136,12 @@ extension Config {
     }
 
     private init(_ top: SettingsTable) throws(SettingError) {
-        try top.rejectUnknownKeys(["watch", "database", "estimate", "workers", "daemon", "http"])
+        try top.rejectUnknownKeys(["watch", "database", "estimate", "llc", "workers", "daemon", "http"])
         self.init()
         if let table = try top.subtable("watch") { watch = try Watch(table) }
         if let table = try top.subtable("database") { database = try Database(table) }
         if let table = try top.subtable("estimate") { estimate = try EstimateOverrides(table: table).applied(to: estimate) }
+        if let table = try top.subtable("llc") { llc = try LLCOverrides(table: table).applied(to: llc) }
         if let table = try top.subtable("workers") { workers = try Workers(table) }
         if let table = try top.subtable("daemon") { daemon = try Daemon(table) }
         if let table = try top.subtable("http") { http = try HTTP(table) }

@@ -103,7 +103,8 @@ public struct JobQueue: Sendable {
                     shard: row.decode(Int.self, column: "shard"),
                     shards: row.decode(Int.self, column: "shards"),
                     firstDirection: row.decode(Int.self, column: "first_direction"),
-                    directionCount: row.decode(Int?.self, column: "direction_count")
+                    directionCount: row.decode(Int?.self, column: "direction_count"),
+                    kind: JobKind(rawValue: row.decode(String.self, column: "kind")) ?? .volume
                 )
             }
         }
@@ -138,11 +139,12 @@ public struct JobQueue: Sendable {
             FROM candidate
             WHERE j.id = candidate.id
             RETURNING j.id, j.checkpoint_id, j.settings, j.settings_key, j.plan, j.attempts, j.max_attempts,
-                      j.lease_expires_at, candidate.exhausted, j.shard, j.shards, j.first_direction, j.direction_count
+                      j.lease_expires_at, candidate.exhausted, j.shard, j.shards, j.first_direction, j.direction_count,
+                      j.kind
         )
         SELECT leased.id, leased.settings::text AS settings, leased.settings_key, leased.plan::text AS plan, leased.attempts,
                leased.max_attempts, leased.lease_expires_at, leased.exhausted, leased.shard, leased.shards,
-               leased.first_direction, leased.direction_count,
+               leased.first_direction, leased.direction_count, leased.kind,
                \(CheckpointRecord.selectList(from: "c", prefix: "c_")),
                \(RunRecord.selectList(from: "r", prefix: "r_"))
         FROM leased
@@ -503,7 +505,7 @@ public struct JobQueue: Sendable {
 
     // MARK: Lease checks
 
-    private enum LeaseStatus {
+    enum LeaseStatus {
         /// Running under this lease.
         case held
         /// This lease ended in `state` (done, queued after `fail`, failed).
@@ -515,7 +517,7 @@ public struct JobQueue: Sendable {
     }
 
     /// Locks the job's row and says whether `job`'s lease is still on it.
-    private static func lockLease(_ job: ClaimedJob, _ transaction: Transaction) throws -> LeaseStatus {
+    static func lockLease(_ job: ClaimedJob, _ transaction: Transaction) throws -> LeaseStatus {
         let rows = try transaction.query(
             "SELECT state, lease_owner, attempts FROM jobs WHERE id = $1 FOR UPDATE",
             [job.id]
@@ -534,7 +536,7 @@ public struct JobQueue: Sendable {
         return .lost
     }
 
-    private static func leaseLost(_ job: ClaimedJob, _ transaction: Transaction) throws -> DatabaseError {
+    static func leaseLost(_ job: ClaimedJob, _ transaction: Transaction) throws -> DatabaseError {
         let rows = try transaction.query("SELECT state, lease_owner, attempts FROM jobs WHERE id = $1", [job.id])
         guard let row = rows.first else {
             return DatabaseError(code: "db.not_found", message: "job \(job.id) does not exist")

@@ -23,6 +23,10 @@ public struct SVGPlot: Sendable {
     public var subtitle: String
     /// The document's `<desc>`.
     public var summary: String
+    /// The y axis's title; the LLC panel draws its values in the same way as log10 volumes.
+    public var yTitle = "log10 volume"
+    /// The note explaining the bars, shown when a point has an interval.
+    public var intervalNote = "Bars: 95% bootstrap interval over directions (a lower bound on the uncertainty)."
     public var stepScale: StepScale = .linear
     /// Whether the text starts with `<?xml …?>`: yes for a file, no for SVG inside HTML.
     public var xmlDeclaration = true
@@ -54,7 +58,9 @@ public struct SVGPlot: Sendable {
 
     /// Appends the SVG to `svg`: a page draws its plot straight into its own text, without
     /// copying a large string.
-    public func render(_ series: [PlotSeries], into svg: inout String) {
+    /// Returns the document's width and height (`SVGPanels` stacks plots by them).
+    @discardableResult
+    public func render(_ series: [PlotSeries], into svg: inout String) -> (width: Double, height: Double) {
         let logarithmic = stepScale == .logarithmic
         // A log axis has no place for steps ≤ 0: leave them out (and say so below).
         var hidden = 0
@@ -83,7 +89,7 @@ public struct SVGPlot: Sendable {
         let legendWidth = 40 + characterWidth * Double(labels.map(\.count).max() ?? 0)
         var notes: [String] = []
         if shown.contains(where: { $0.contains { $0.interval != nil } }) {
-            notes.append("Bars: 95% bootstrap interval over directions (a lower bound on the uncertainty).")
+            notes.append(intervalNote)
         }
         if shown.contains(where: { $0.contains { $0.log10Volume == nil } }) {
             notes.append("▲ at the top edge: infinite volume (unbounded directions).")
@@ -125,7 +131,7 @@ public struct SVGPlot: Sendable {
         svg += "</g>\n"
         let xTitle = logarithmic ? "step (log scale)" : "step"
         svg += "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(bottom + 40))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#222222\">\(xTitle)</text>\n"
-        svg += "<text x=\"16\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#222222\" transform=\"rotate(-90 16 \(n(top + plotHeight / 2)))\">log10 volume</text>\n"
+        svg += "<text x=\"16\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#222222\" transform=\"rotate(-90 16 \(n(top + plotHeight / 2)))\">\(Markup.escaped(yTitle))</text>\n"
 
         for (i, points) in shown.enumerated() {
             let colour = Self.colour(i)
@@ -213,6 +219,7 @@ public struct SVGPlot: Sendable {
             svg += "<text x=\"\(n(left))\" y=\"\(n(bottom + bottomMargin + noteHeight * Double(i)))\" font-size=\"11\" fill=\"#555555\">\(Markup.escaped(note))</text>\n"
         }
         svg += "</svg>\n"
+        return (width, height)
     }
 
     /// The label cut to `maximumLabelLength` characters.

@@ -24,7 +24,7 @@ struct CheckpointWriter: Sendable {
             return
         }
         try Self.write(fixtures.eval, to: folder + "/" + FixtureFiles.evalName)
-        try Self.write(fixtures.manifest, to: folder + "/volume.toml")
+        try Self.write(SoakPlan.hasLLC(run) ? fixtures.llcManifest : fixtures.manifest, to: folder + "/volume.toml")
     }
 
     func write(_ checkpoint: SoakPlan.Checkpoint) throws {

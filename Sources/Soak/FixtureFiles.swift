@@ -15,6 +15,10 @@ struct FixtureFiles: Sendable {
     static let optimizerName = "optimizer.pt"
 
     let manifest: [UInt8]
+    /// The digits manifest with `[llc]` enabled (`SoakPlan.hasLLC`).
+    var llcManifest: [UInt8] {
+        manifest + Array("\n[llc]\nenabled = true\nchains = \(SoakPlan.llcChains)\ndraws = \(SoakPlan.llcDraws)\n".utf8)
+    }
     let eval: [UInt8]
     static let languageEvalName = "eval_tokens.safetensors"
     let languageEval: [UInt8]

@@ -15,6 +15,8 @@ struct SoakDatabase: Sendable {
     struct JobRow: Sendable, CustomStringConvertible {
         var id: Int64
         var checkpointID: Int64
+        /// "volume" or "llc".
+        var kind: String
         /// Which shard of its estimate, of `shards`.
         var shard: Int
         var shards: Int
@@ -24,7 +26,7 @@ struct SoakDatabase: Sendable {
         var lastError: String?
 
         var description: String {
-            "job \(id) (shard \(shard + 1)/\(shards)) \(state), attempt \(attempts)" + (errorCode.map { " [\($0)]" } ?? "") + (lastError.map { " \($0)" } ?? "")
+            "\(kind == "llc" ? "LLC " : "")job \(id) (shard \(shard + 1)/\(shards)) \(state), attempt \(attempts)" + (errorCode.map { " [\($0)]" } ?? "") + (lastError.map { " \($0)" } ?? "")
         }
     }
 
@@ -37,11 +39,18 @@ struct SoakDatabase: Sendable {
         var samples: Int
     }
 
+    struct LLCRow: Sendable {
+        var checkpointID: Int64
+        var chains: Int
+        var samples: Int
+    }
+
     /// Everything the verdict needs, read in one transaction (one consistent snapshot).
     struct Snapshot: Sendable {
         var checkpoints: [CheckpointRow]
         var jobs: [JobRow]
         var estimates: [EstimateRow]
+        var llcEstimates: [LLCRow]
         /// Groups of estimates sharing the unique key (the constraint forbids any).
         var duplicateKeys: Int
         /// `shard_outcomes` rows of finished estimates (their last shard deletes them).
@@ -68,7 +77,7 @@ struct SoakDatabase: Sendable {
     func isDone(path: String) async throws -> Bool {
         let rows = try await connection.query(
             """
-            SELECT 1 FROM jobs j JOIN checkpoints c ON c.id = j.checkpoint_id WHERE c.path = $1
+            SELECT 1 FROM jobs j JOIN checkpoints c ON c.id = j.checkpoint_id WHERE c.path = $1 AND j.kind = 'volume'
             GROUP BY j.checkpoint_id, j.settings_key HAVING bool_and(j.state = 'done') LIMIT 1
             """,
             [path], idempotent: true)
@@ -114,11 +123,12 @@ struct SoakDatabase: Sendable {
                     fingerprint: try row.decode(String.self, column: "fingerprint"))
             }
             let jobs = try transaction.query(
-                "SELECT id, checkpoint_id, shard, shards, state, attempts, error_code, last_error FROM jobs ORDER BY id"
+                "SELECT id, checkpoint_id, kind, shard, shards, state, attempts, error_code, last_error FROM jobs ORDER BY id"
             ).map { row in
                 JobRow(
                     id: try row.decode(Int64.self, column: "id"),
                     checkpointID: try row.decode(Int64.self, column: "checkpoint_id"),
+                    kind: try row.decode(String.self, column: "kind"),
                     shard: try row.decode(Int.self, column: "shard"),
                     shards: try row.decode(Int.self, column: "shards"),
                     state: try row.decode(String.self, column: "state"),
@@ -141,6 +151,17 @@ struct SoakDatabase: Sendable {
                     logVolume: try row.decode(Double?.self, column: "log_volume"),
                     samples: try row.decode(Int.self, column: "samples"))
             }
+            let llcEstimates = try transaction.query(
+                """
+                SELECT l.checkpoint_id, l.chains, (SELECT count(*) FROM llc_samples s WHERE s.llc_estimate_id = l.id) AS samples
+                FROM llc_estimates l ORDER BY l.id
+                """
+            ).map { row in
+                LLCRow(
+                    checkpointID: try row.decode(Int64.self, column: "checkpoint_id"),
+                    chains: try row.decode(Int.self, column: "chains"),
+                    samples: try row.decode(Int.self, column: "samples"))
+            }
             let duplicateKeys = try transaction.query(
                 """
                 SELECT count(*) AS groups FROM (
@@ -159,7 +180,8 @@ struct SoakDatabase: Sendable {
                                   AND g.settings_key = j.settings_key AND g.state <> 'done')
                 """
             ).first.map { try $0.decode(Int.self, column: "n") } ?? 0
-            return Snapshot(checkpoints: checkpoints, jobs: jobs, estimates: estimates, duplicateKeys: duplicateKeys,
+            return Snapshot(checkpoints: checkpoints, jobs: jobs, estimates: estimates, llcEstimates: llcEstimates,
+                            duplicateKeys: duplicateKeys,
                             leftoverShardRows: leftoverShardRows)
         }
     }

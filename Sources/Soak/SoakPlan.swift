@@ -23,6 +23,17 @@ struct SoakPlan: Sendable {
     static let languageDirections = 160
     static let shardDirections = 40
 
+    /// The LLC settings of the runs that enable `[llc]` (tiny, so that LLC jobs take well under a
+    /// second and still meet kills and restarts among the volume shards).
+    static let llcChains = 2
+    static let llcDraws = 10
+
+    /// Whether `run`'s `volume.toml` enables `[llc]`: every other digits run (run-01, run-03, …),
+    /// so the soak has runs with and without LLC jobs.
+    static func hasLLC(_ run: String) -> Bool {
+        run != languageRun && (Int(run.suffix(2)) ?? 0) % 2 == 1
+    }
+
     /// What makes a bad checkpoint bad, and the error its job must fail with.
     enum Defect: String, Sendable, CaseIterable {
         /// `model.safetensors` cut off inside its tensor data.
@@ -42,6 +53,9 @@ struct SoakPlan: Sendable {
             case .hostilePickle: "pickle.forbidden_global"
             }
         }
+
+        /// Whether the checkpoint's LLC job fails too: it reads the weights, not the optimizer state.
+        var failsLLC: Bool { self != .hostilePickle }
 
         /// The fixture the damage is done to.
         var content: Content {

@@ -40,7 +40,8 @@ struct SoakSummary {
         let counts = verdict.counts
         lines.append(
             "soak: database: \(counts.done) jobs done, \(counts.failed) failed, \(counts.retried) needed more than one "
-                + "attempt; \(counts.computed) estimate rows computed, \(counts.skipped) skipped (no Adam state)")
+                + "attempt; \(counts.computed) estimate rows computed, \(counts.skipped) skipped (no Adam state); LLC jobs "
+                + "\(counts.llcDone) done, \(counts.llcFailed) failed, \(counts.llcEstimates) LLC estimates stored")
         if let stop = supervisor.stop {
             lines.append(
                 "soak: SIGTERM at the end: \(stop.termination.map { "\($0)" } ?? "no exit") after "

@@ -8,7 +8,10 @@ import Estimator
 ///   its defect causes, no rows;
 /// - deleted checkpoints: no duplicate rows, and the rows of one deleted after processing kept;
 /// - no job queued or running, no two rows with the same key, nothing at paths the soak never
-///   wrote.
+///   wrote;
+/// - in the runs with `[llc]` enabled, every good checkpoint: one LLC job, `done`, and one LLC
+///   estimate with every chain's trace; every bad one with damaged weights: its LLC job `failed`
+///   with the defect's error, no LLC row (a damaged optimizer state leaves the LLC to succeed); no checkpoint of another run has an LLC job or row.
 struct Verdict: Sendable {
     /// Good checkpoints (or their rows) missing, or bad ones without their failed job.
     var lost: [String] = []
@@ -34,6 +37,9 @@ struct Verdict: Sendable {
         var retried = 0
         var computed = 0
         var skipped = 0
+        var llcDone = 0
+        var llcFailed = 0
+        var llcEstimates = 0
     }
 
     private(set) var counts = Counts()
@@ -41,7 +47,9 @@ struct Verdict: Sendable {
     init(plan: SoakPlan, generator: Generator.Report, writer: CheckpointWriter, snapshot: SoakDatabase.Snapshot,
          expectation: Expectation) {
         let versions = Dictionary(grouping: snapshot.checkpoints, by: \.path)
-        let jobs = Dictionary(grouping: snapshot.jobs, by: \.checkpointID)
+        let jobs = Dictionary(grouping: snapshot.jobs.filter { $0.kind == "volume" }, by: \.checkpointID)
+        let llcJobs = Dictionary(grouping: snapshot.jobs.filter { $0.kind == "llc" }, by: \.checkpointID)
+        let llcRows = Dictionary(grouping: snapshot.llcEstimates, by: \.checkpointID)
         let estimates = Dictionary(grouping: snapshot.estimates, by: \.checkpointID)
         let expectedKeys = Set(expectation.cutoffs.flatMap { cutoff in expectation.preconditioners.map { Key(cutoff: cutoff, preconditioner: $0) } })
 
@@ -52,7 +60,12 @@ struct Verdict: Sendable {
             default: stuck.append("\(job) (checkpoint \(job.checkpointID))")
             }
             if job.attempts > 1 { counts.retried += 1 }
+            if job.kind == "llc" {
+                if job.state == "done" { counts.llcDone += 1 }
+                if job.state == "failed" { counts.llcFailed += 1 }
+            }
         }
+        counts.llcEstimates = snapshot.llcEstimates.count
         for row in snapshot.estimates {
             if row.skipped == nil { counts.computed += 1 } else { counts.skipped += 1 }
         }
@@ -71,6 +84,7 @@ struct Verdict: Sendable {
             let path = writer.path(of: checkpoint)
             let found = versions[path] ?? []
             let what = "\(checkpoint.run)/\(checkpoint.name)"
+            checkLLCJobs(checkpoint, what: what, found: found, jobs: llcJobs, rows: llcRows)
             if let defect = checkpoint.defect {
                 // Bad: one version, one failed job with the defect's error, nothing estimated.
                 guard !found.isEmpty else {
@@ -110,7 +124,8 @@ struct Verdict: Sendable {
                 }
             } else {
                 checkGood(checkpoint, what: what, path: path, found: found, jobs: jobs, estimates: estimates,
-                          expectedKeys: expectedKeys, directions: checkpoint.directions ?? expectation.directions)
+                          expectedKeys: expectedKeys, directions: checkpoint.directions ?? expectation.directions,
+                          llcJobs: llcJobs, llcRows: llcRows)
             }
         }
     }
@@ -126,6 +141,57 @@ struct Verdict: Sendable {
         return nil
     }
 
+    /// LLC jobs and rows of any checkpoint: none outside the runs with `[llc]`; at most one job
+    /// and one row per version; a bad checkpoint's LLC job failed with its defect's error.
+    private mutating func checkLLCJobs(_ checkpoint: SoakPlan.Checkpoint, what: String, found: [SoakDatabase.CheckpointRow],
+                                       jobs: [Int64: [SoakDatabase.JobRow]], rows: [Int64: [SoakDatabase.LLCRow]]) {
+        let versionJobs = found.flatMap { jobs[$0.id] ?? [] }
+        let versionRows = found.flatMap { rows[$0.id] ?? [] }
+        guard SoakPlan.hasLLC(checkpoint.run) else {
+            if !versionJobs.isEmpty || !versionRows.isEmpty {
+                unexpected.append("\(what): its run does not enable [llc], yet it has \(versionJobs.count) LLC job(s) and \(versionRows.count) LLC row(s)")
+            }
+            return
+        }
+        for version in found {
+            let perVersion = jobs[version.id] ?? []
+            if perVersion.count > 1 { duplicated.append("\(what): \(perVersion.count) LLC jobs for one version: \(perVersion)") }
+            let stored = (rows[version.id] ?? []).count
+            if stored > 1 { duplicated.append("\(what): \(stored) LLC estimates for one version") }
+        }
+        guard let defect = checkpoint.defect else { return }
+        guard defect.failsLLC else {
+            // The LLC reads the weights and eval data only: a damaged optimizer state leaves it to run.
+            if !found.isEmpty { checkGoodLLC(what: "\(what) (\(defect.rawValue))", jobs: versionJobs, rows: versionRows) }
+            return
+        }
+        if !found.isEmpty, versionJobs.isEmpty { lost.append("\(what) (\(defect.rawValue)) has no LLC job") }
+        for job in versionJobs {
+            if job.state == "done" {
+                unexpected.append("\(what) (\(defect.rawValue)): its LLC was estimated: \(job)")
+            } else if job.state == "failed", !(job.errorCode ?? "").hasPrefix(defect.expectedErrorCode) {
+                unexpected.append("\(what) (\(defect.rawValue)): its LLC job failed without the expected \(defect.expectedErrorCode)… error: \(job)")
+            }
+        }
+        if !versionRows.isEmpty { unexpected.append("\(what) (\(defect.rawValue)) has \(versionRows.count) LLC estimate(s)") }
+    }
+
+    /// A good checkpoint of a run with `[llc]`: its one LLC job done, its one estimate with every
+    /// chain's `draws` losses.
+    private mutating func checkGoodLLC(what: String, jobs: [SoakDatabase.JobRow], rows: [SoakDatabase.LLCRow]) {
+        if let failed = jobs.first(where: { $0.state == "failed" }) {
+            lost.append("\(what) is good, but its LLC job failed: \(failed)")
+        } else if jobs.isEmpty || !jobs.allSatisfy({ $0.state == "done" }) {
+            lost.append("\(what) has no finished LLC job: \(jobs)")
+        } else if rows.isEmpty {
+            lost.append("\(what): its LLC job is done but no LLC estimate is stored")
+        }
+        let samples = SoakPlan.llcChains * SoakPlan.llcDraws
+        for row in rows where row.chains != SoakPlan.llcChains || row.samples != samples {
+            unexpected.append("\(what): an LLC estimate of \(row.chains) chains with \(row.samples) losses (expected \(SoakPlan.llcChains) chains, \(samples) losses)")
+        }
+    }
+
     private struct Key: Hashable {
         var cutoff: Double
         var preconditioner: String
@@ -134,7 +200,7 @@ struct Verdict: Sendable {
     private mutating func checkGood(
         _ checkpoint: SoakPlan.Checkpoint, what: String, path: String, found: [SoakDatabase.CheckpointRow],
         jobs: [Int64: [SoakDatabase.JobRow]], estimates: [Int64: [SoakDatabase.EstimateRow]], expectedKeys: Set<Key>,
-        directions: Int
+        directions: Int, llcJobs: [Int64: [SoakDatabase.JobRow]], llcRows: [Int64: [SoakDatabase.LLCRow]]
     ) {
         let fingerprint: String
         do {
@@ -149,6 +215,9 @@ struct Verdict: Sendable {
         }
         if found.count > 1 {
             unexpected.append("\(what) was written once (plus identical rewrites) but registered as \(found.count) versions")
+        }
+        if SoakPlan.hasLLC(checkpoint.run) {
+            checkGoodLLC(what: what, jobs: llcJobs[version.id] ?? [], rows: llcRows[version.id] ?? [])
         }
         let versionJobs = jobs[version.id] ?? []
         if let problem = Self.shardProblem(versionJobs) { duplicated.append("\(what): \(problem)") }

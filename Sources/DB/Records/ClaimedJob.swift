@@ -27,6 +27,8 @@ public struct ClaimedJob: Sendable, Equatable {
     /// or every direction from `firstDirection` on when `directionCount` is nil.
     public let firstDirection: Int
     public let directionCount: Int?
+    /// A volume estimate's shard, or an LLC estimate (a single shard; its direction fields unused).
+    public var kind: JobKind = .volume
 
     /// The shard's directions of an estimate of `k` directions.
     public func directions(of k: Int) -> Range<Int> {

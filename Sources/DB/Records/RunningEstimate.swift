@@ -81,6 +81,7 @@ public struct RunningEstimate: Sendable, Equatable {
             SELECT j.*, (j.settings->>'directions')::integer AS k,
                    coalesce(j.direction_count, (j.settings->>'directions')::integer - j.first_direction) AS span
             FROM jobs j
+            WHERE j.kind = 'volume'
         )
         SELECT s.checkpoint_id, r.name AS run, c.step, c.path, min(s.k) AS k, count(*) AS shards,
                count(*) FILTER (WHERE s.state = 'done') AS done,

@@ -21,14 +21,21 @@ struct StatusCommand: AsyncParsableCommand {
             let running = try await store.runningEstimates()
             let results = try await store.recentEstimates(limit: limit)
             let failures = try await store.recentFailures(limit: limit)
+            let llc = LLCStore(connection: connection)
+            let llcCounts = try await llc.queueCounts()
+            let llcRunning = try await llc.running()
             print("database  \(db.connectionDescription)")
             var queue = "jobs      \(counts.queued) queued, \(counts.running) running, \(counts.done) done, \(counts.failed) failed"
             if counts.expiredLeases > 0 { queue += " (\(counts.expiredLeases) running with an expired lease)" }
             print(queue)
-            if !running.isEmpty {
+            if llcCounts != QueueCounts() {
+                print("  of them LLC jobs: \(llcCounts.queued) queued, \(llcCounts.running) running, \(llcCounts.done) done, \(llcCounts.failed) failed")
+            }
+            if !running.isEmpty || !llcRunning.isEmpty {
                 print("")
                 print("estimates under way")
                 for estimate in running { print("  " + ProgressFormat.statusLine(estimate)) }
+                for estimate in llcRunning { print("  " + ProgressFormat.statusLine(estimate)) }
             }
             print("")
             print("latest results")

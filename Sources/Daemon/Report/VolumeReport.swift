@@ -44,12 +44,16 @@ struct VolumeReport: Sendable {
 
     let filter: Filter
     let series: [VolumeSeries]
+    /// LLC against step per run, eval data and parameter subset (the filter's runs; cutoffs
+    /// and preconditioners do not apply).
+    var llc: [LLCSeries] = []
 
     static func load(from store: ResultStore, filter: Filter) async throws -> VolumeReport {
+        let llc = try await LLCStore(connection: store.connection).series(runs: filter.runs.isEmpty ? nil : filter.runs)
         let rows = try await store.volumeSeries(runs: filter.runs.isEmpty ? nil : filter.runs,
                                                 cutoff: filter.cutoff, preconditioner: filter.preconditioner)
         let matching = filter.preconditionerParams.map { params in rows.filter { $0.preconditionerParams == params } } ?? rows
-        return VolumeReport(filter: filter, series: VolumeSeries.grouping(matching))
+        return VolumeReport(filter: filter, series: VolumeSeries.grouping(matching), llc: LLCSeries.grouping(llc))
     }
 
     /// Runs asked for by name with no estimate under the filters: a typo, or nothing computed yet.
@@ -60,14 +64,16 @@ struct VolumeReport: Sendable {
 
     var tableLines: [String] {
         guard !series.isEmpty else { return [filter.isEmpty ? "no estimates yet" : "no estimates yet for \(filter)"] }
-        var lines = VolumeSeriesTable(series: series).lines
+        var lines = VolumeSeriesTable(series: series, llc: llcColumns).lines
+        lines += llcTableLines
         let missing = runsWithoutEstimates
         if !missing.isEmpty { lines += ["", "no estimates for \(missing.count == 1 ? "run" : "runs") \(missing.joined(separator: ", "))"] }
         return lines
     }
 
     /// nil when there is nothing to draw. Series are labelled by run and preconditioner, and
-    /// by cutoff too when the plot shows several.
+    /// by cutoff too when the plot shows several. With LLC estimates, the LLC against step is a
+    /// panel under the volume.
     var svg: String? {
         guard !series.isEmpty else { return nil }
         let cutoffs = Set(series.map(\.cutoff)).sorted()
@@ -76,7 +82,9 @@ struct VolumeReport: Sendable {
             title: "log10 volume vs step — \(cutoffText)",
             subtitle: "KL local volume per run and preconditioner",
             summary: "KL local volume (log10) of checkpoints against training step, one line per run and preconditioner.")
-        return plot.render(series.map { $0.plotSeries(withCutoff: cutoffs.count > 1) })
+        let volume = series.map { $0.plotSeries(withCutoff: cutoffs.count > 1) }
+        guard !llc.isEmpty else { return plot.render(volume) }
+        return SVGPanels.stacked([(plot, volume), (llcPlot, llcPlotSeries)], title: "\(plot.title), and the LLC")
     }
 
     /// Writes the plot to `path`, replacing the file atomically; returns false, writing

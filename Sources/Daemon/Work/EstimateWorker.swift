@@ -61,7 +61,12 @@ final class EstimateWorker: Service {
                 _ = try? await connection.nextNotification(timeout: idlePoll)
                 continue
             }
-            await process(job, queue: queue, connection: connection, config: config)
+            if job.kind == .llc {
+                await LLCJobRunner(compute: compute, metrics: metrics, logger: logger)
+                    .process(job, queue: queue, connection: connection, config: config)
+            } else {
+                await process(job, queue: queue, connection: connection, config: config)
+            }
         }
         await connection.close()
     }
@@ -248,7 +253,7 @@ final class EstimateWorker: Service {
 
     /// A checkpoint scheduled while unreadable is identified by its files' names, sizes and
     /// times: they must still be those.
-    private static func checkSnapshot(_ job: ClaimedJob) throws(CheckpointError) {
+    static func checkSnapshot(_ job: ClaimedJob) throws(CheckpointError) {
         let path = job.checkpoint.path
         // The folder that holds it (a run folder or a nested one); the snapshot reads only the unit.
         let folder = (path as NSString).deletingLastPathComponent

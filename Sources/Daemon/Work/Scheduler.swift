@@ -8,7 +8,8 @@ import Logging
 import ServiceLifecycle
 
 /// Turns settled checkpoints into jobs: registers the run and the checkpoint (run, step,
-/// content fingerprint) and enqueues a job keyed by the settings it must be estimated under.
+/// content fingerprint) and enqueues a job keyed by the settings it must be estimated under,
+/// and, where `[llc]` is enabled (the daemon's or the run's), an LLC job of its own beside it.
 /// Enqueueing is idempotent, so rescans, restarts and duplicate events add nothing; a reload
 /// with new settings enqueues, for every checkpoint seen, a job that computes only the missing
 /// rows.
@@ -91,7 +92,7 @@ final class Scheduler: Service {
 
     private func schedule(_ settled: SettledCheckpoint, _ connection: Connection) async throws {
         let config = await state.config
-        let prepared = try await files.run { Preparation(settled, base: config.estimate) }
+        let prepared = try await files.run { Preparation(settled, base: config.estimate, llc: config.llc) }
         let store = ResultStore(connection: connection)
         let run = try await store.upsertRun(name: settled.run, path: settled.runPath)
         let (checkpoint, _) = try await store.upsertCheckpoint(
@@ -99,6 +100,9 @@ final class Scheduler: Service {
         let description = prepared.step.map { "\(settled.run) step \($0)" } ?? "\(settled.run)/\(settled.unit.name)"
         await state.remember(.init(id: checkpoint.id, path: settled.path), description: description)
         try await enqueue(checkpoint.id, prepared.inputs, workers: config.workers, connection, about: description)
+        if prepared.llc.enabled {
+            try await enqueueLLC(checkpoint.id, prepared.inputs, prepared.llc.settings, workers: config.workers, connection, about: description)
+        }
     }
 
     /// New settings: every checkpoint seen gets a job for them; each computes only what is missing.
@@ -108,11 +112,15 @@ final class Scheduler: Service {
         logger.info("configuration reloaded; checking \(known.count) checkpoint(s) for missing estimates")
         for checkpoint in known {
             await untilDone("backfilling \(checkpoint.path)") {
-                let inputs = try await self.files.run {
-                    Preparation.inputs(checkpoint: checkpoint.path, folder: try? CheckpointFolder(path: checkpoint.path),
-                                       base: config.estimate)
+                let (inputs, llc) = try await self.files.run {
+                    let folder = try? CheckpointFolder(path: checkpoint.path)
+                    return (Preparation.inputs(checkpoint: checkpoint.path, folder: folder, base: config.estimate),
+                            Preparation.llcPlan(checkpoint: checkpoint.path, folder: folder, base: config.llc))
                 }
                 try await self.enqueue(checkpoint.id, inputs, workers: config.workers, connection, about: checkpoint.path)
+                if llc.enabled {
+                    try await self.enqueueLLC(checkpoint.id, inputs, llc.settings, workers: config.workers, connection, about: checkpoint.path)
+                }
             }
         }
     }
@@ -133,6 +141,20 @@ final class Scheduler: Service {
             logger.debug("already queued or done: \(description)", metadata: ["job": "\(job.id)", "state": "\(job.state.rawValue)"])
         }
     }
+
+    /// Enqueues the checkpoint's LLC under `settings`: one job, carrying the same inputs as its
+    /// volume job (the worker loads the checkpoint from them).
+    private func enqueueLLC(_ checkpointID: Int64, _ inputs: EstimationInputs, _ settings: LLCSettings, workers: Config.Workers,
+                            _ connection: Connection, about description: String) async throws {
+        let job = LLCJobSettings(settings: settings, evalFingerprint: inputs.evalFingerprint)
+        let (record, inserted) = try await JobQueue(connection: connection).enqueueLLC(
+            checkpointID: checkpointID, settings: job.json.serialized(), settingsKey: job.key,
+            plan: inputs.jobJSON.serialized(), maxAttempts: workers.maxAttempts)
+        if inserted {
+            logger.info("queued the LLC of \(description)", metadata: ["job": "\(record.id)", "checkpoint": "\(checkpointID)"])
+            try await connection.notify(channel: EstimateWorker.jobChannel, payload: String(record.id))
+        }
+    }
 }
 
 /// The file work behind scheduling one checkpoint: its content fingerprint, and the inputs its
@@ -143,14 +165,25 @@ struct Preparation: Sendable {
     let inputs: EstimationInputs
     /// The step to record: the name's, or a Lightning file's `global_step` (nil while unreadable).
     let step: Int?
+    /// The daemon's `[llc]` with the run's laid over it.
+    let llc: LLCPlan
 
-    init(_ settled: SettledCheckpoint, base: EstimationPlan) {
+    init(_ settled: SettledCheckpoint, base: EstimationPlan, llc: LLCPlan = LLCPlan()) {
         let folder = try? CheckpointFolder(path: settled.path)
         step = settled.unit.layout == .lightning ? folder?.step : settled.step
         // Unreadable now: identify this version by its files' names, sizes and times, so a
         // later rewrite is a new version; the worker reports the actual error.
         fingerprint = (try? folder?.fingerprint()) ?? settled.snapshot.unreadableFingerprint
         inputs = Self.inputs(checkpoint: settled.path, folder: folder, base: base)
+        self.llc = Self.llcPlan(checkpoint: settled.path, folder: folder, base: llc)
+    }
+
+    /// The run's `volume.toml` `[llc]` laid over `base`; `base` when the run has none or its
+    /// manifest cannot be read (the volume job reports why).
+    static func llcPlan(checkpoint path: String, folder: CheckpointFolder?, base: LLCPlan) -> LLCPlan {
+        guard let run = try? RunFolder(path: folder?.runFolder ?? CheckpointFolder.runFolder(of: path)),
+              let manifest = run.manifest else { return base }
+        return manifest.llc.applied(to: base)
     }
 
     /// The checkpoint's inputs under the daemon's `[estimate]`, with the eval data's fingerprint

@@ -11,6 +11,8 @@ import Base
 ///                                   # sequence_length, sequences and documents = "0:20"
 /// [estimate]                # any of: cutoffs, preconditioners, prior, prior_center,
 /// cutoffs = [0.01, 0.1]     # sigma ("rms" or a number), directions, seed, tolerance
+/// [llc]                     # enabled, epsilon, gamma, nbeta, chains, draws, burn_in,
+/// enabled = true            # batch_size, seed, params (`LLCOverrides`)
 /// ```
 ///
 /// Unknown tables and keys are errors (a typo must not silently fall back to a default).
@@ -22,6 +24,8 @@ public struct RunManifest: Sendable, Equatable {
     /// `[data]`: the eval data, its file relative to the run folder.
     public var evalData: EvalDataSpec?
     public var estimate: EstimateOverrides
+    /// `[llc]`, laid over the daemon's (`LLCOverrides`).
+    public var llc = LLCOverrides()
 
     public init(architecture: String? = nil, activation: String? = nil, evalData: EvalDataSpec? = nil, estimate: EstimateOverrides = EstimateOverrides()) {
         self.architecture = architecture
@@ -73,8 +77,11 @@ public struct RunManifest: Sendable, Equatable {
             case "estimate":
                 guard let table = try root.subtable(key) else { continue }
                 estimate = try EstimateOverrides(table: table)
+            case "llc":
+                guard let table = try root.subtable(key) else { continue }
+                llc = try LLCOverrides(table: table)
             default:
-                throw root.unknown(key, known: ["model", "data", "estimate"])
+                throw root.unknown(key, known: ["model", "data", "estimate", "llc"])
             }
         }
     }
