@@ -191,9 +191,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seeds", type=int, default=10, help="runs per case")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="index of the first run (init seed = 4 x index)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--cases", default=",".join(c["name"] for c in CASES), help="comma-separated"
+    )
+    parser.add_argument(
+        "--timing-note",
+        default="wall-clock seconds on a machine that may be shared with other jobs: rough",
+        help="how loaded the machine was, written to the JSON",
     )
     args = parser.parse_args()
 
@@ -212,6 +220,7 @@ def main() -> None:
             "noise with seed + c, so no two runs share a chain seed"
         ),
         "observables_note": "observables = {} (none); seconds = wall time of llc()",
+        "timing_note": args.timing_note,
         "cases": [],
     }
     with tempfile.TemporaryDirectory(prefix="devinterp-llc-") as tmp:
@@ -225,7 +234,7 @@ def main() -> None:
                 model, dataset, loss_fn = neox_model(checkpoint), neox_dataset(eval_path), None
             nbeta = float(default_nbeta(case["batch_size"]))
             seeds = []
-            for k in range(args.seeds):
+            for k in range(args.first_seed, args.first_seed + args.seeds):
                 record, trace = run_seed(
                     case, model, dataset, loss_fn, nbeta, SEED_STRIDE * k, Path(tmp)
                 )
