@@ -81,21 +81,10 @@ final class EstimateWorker: Service {
         let progress = ShardCounter()
         let threads = config.workers.threads > 0 ? config.workers.threads : WorkerPool.coreCount
 
-        // `log` is a `var`: capture a copy, not the variable (which the job's outcome logging
-        // below reads concurrently; TSan builds keep the variable boxed and reject the sharing).
-        let heartbeat = Task { [log] in
-            let interval = Duration.seconds(max(1, config.workers.leaseSeconds / 3))
-            while !Task.isCancelled {
-                guard (try? await Task.sleep(for: interval)) != nil else { return }
-                do {
-                    try await queue.heartbeat(job, leaseSeconds: config.workers.leaseSeconds, progress: progress.now)
-                } catch {
-                    log.warning("lost the lease; stopping this estimate", metadata: ["error": "\(error)"])
-                    stop.set(.leaseLost)
-                    return
-                }
-            }
-        }
+        // `log` is a `var`: the heartbeat gets a copy, not the variable (which the outcome logging
+        // below reads concurrently).
+        let heartbeat = LeaseHeartbeat.start(job, queue: queue, leaseSeconds: config.workers.leaseSeconds,
+                                             log: log, stop: stop) { progress.now }
         defer { heartbeat.cancel() }
 
         let cache = cache
