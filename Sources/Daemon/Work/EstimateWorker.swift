@@ -116,21 +116,8 @@ final class EstimateWorker: Service {
                 Self.record(aggregated.records, searched: computed.results, in: metrics)
                 log.info(aggregated.records.isEmpty ? "recorded \(what), shard \(job.shard + 1) of \(job.shards)" : "recorded \(what)",
                          metadata: ["rows": "\(inserted)", "seconds": "\(String(format: "%.2f", computed.seconds))"])
-            case .failure(let error as EstimatorError) where error.code == EstimatorError.cancelled:
-                if stop.reason == .shutdown {
-                    try await queue.release(job)
-                    log.info("returned the job's lease for shutdown")
-                }
-            case .failure(let error as any CodedError) where !(error is DatabaseError):
-                // Bad input is permanent: the same files fail the same way, in every shard (the
-                // estimate's queued shards fail with it). A new version of the checkpoint is a new job.
-                metrics.jobFailed(code: error.code)
-                let state = try await queue.fail(job, code: error.code, message: error.description, retryable: false)
-                log.error("failed: \(error.description)", metadata: ["code": "\(error.code)", "state": "\(state.rawValue)"])
             case .failure(let error):
-                metrics.jobFailed(code: "job.error")
-                let state = try await queue.fail(job, code: "job.error", message: "\(error)", retryable: true)
-                log.error("failed: \(error)", metadata: ["state": "\(state.rawValue)"])
+                try await JobErrorOutcome.record(error, job: job, queue: queue, stop: stop, metrics: metrics, log: log)
             }
         } catch {
             // The lease was lost or the database is gone; the lease expires and the job runs again.

@@ -61,20 +61,8 @@ struct LLCJobRunner: Sendable {
                     "llc": "\(computed.record.mean)", "inserted": "\(inserted)",
                     "seconds": "\(String(format: "%.2f", computed.record.seconds))",
                 ])
-            case .failure(let error as EstimatorError) where error.code == EstimatorError.cancelled:
-                if stop.reason == .shutdown {
-                    try await queue.release(job)
-                    log.info("returned the job's lease for shutdown")
-                }
-            case .failure(let error as any CodedError) where !(error is DatabaseError):
-                // Bad input (or settings the sampler rejects) is permanent: retrying fails the same way.
-                metrics.jobFailed(code: error.code)
-                let state = try await queue.fail(job, code: error.code, message: error.description, retryable: false)
-                log.error("failed: \(error.description)", metadata: ["code": "\(error.code)", "state": "\(state.rawValue)"])
             case .failure(let error):
-                metrics.jobFailed(code: "job.error")
-                let state = try await queue.fail(job, code: "job.error", message: "\(error)", retryable: true)
-                log.error("failed: \(error)", metadata: ["state": "\(state.rawValue)"])
+                try await JobErrorOutcome.record(error, job: job, queue: queue, stop: stop, metrics: metrics, log: log)
             }
         } catch {
             // The lease was lost or the database is gone; the lease expires and the job runs again.
