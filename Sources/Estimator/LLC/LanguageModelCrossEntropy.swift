@@ -50,7 +50,7 @@ struct LanguageModelCrossEntropy<Scalar: BLASScalar>: SGLDLoss {
     }
 
     func lossAndGradient(at theta: [Scalar], batch: Batch, gradient: UnsafeMutablePointer<Scalar>) -> Double {
-        guard let pass = try? TransformerBackwardPass<Scalar>(model: model, tokens: batch.tokens, theta: theta) else { return .nan }
+        guard let pass = try? TransformerBackwardPass<Scalar>(model: model, tokens: batch.tokens, theta: theta, anchor: false) else { return .nan }
         let vocabulary = model.structure.vocabulary
         var cotangents = [Scalar](repeating: 0, count: batch.targets.count * vocabulary)
         let loss = pass.activations.logits.withUnsafeBufferPointer { logits in
