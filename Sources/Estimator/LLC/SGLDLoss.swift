@@ -5,6 +5,8 @@ protocol SGLDLoss: Sendable {
     associatedtype Scalar: BLASScalar
     /// A mini-batch prepared once (its rows gathered) and replayed every epoch.
     associatedtype Batch: Sendable
+    /// What a chain keeps from step to step to avoid allocating (nothing by default).
+    associatedtype Workspace = Void
 
     /// D, the length of the flat parameter vector.
     var dimension: Int { get }
@@ -17,6 +19,21 @@ protocol SGLDLoss: Sendable {
     /// The mean loss over `batch` at `theta`, with its gradient written to `gradient` (D long).
     /// Not finite (the gradient then unspecified) when the model's outputs are not.
     func lossAndGradient(at theta: [Scalar], batch: Batch, gradient: UnsafeMutablePointer<Scalar>) -> Double
+
+    /// A fresh workspace for one chain.
+    func makeWorkspace() -> Workspace
+    /// `lossAndGradient` with buffers kept in `workspace` between calls (the same result).
+    func lossAndGradient(at theta: [Scalar], batch: Batch, workspace: inout Workspace,
+                         gradient: UnsafeMutablePointer<Scalar>) -> Double
+}
+
+extension SGLDLoss where Workspace == Void {
+    func makeWorkspace() {}
+
+    func lossAndGradient(at theta: [Scalar], batch: Batch, workspace: inout Void,
+                         gradient: UnsafeMutablePointer<Scalar>) -> Double {
+        lossAndGradient(at: theta, batch: batch, gradient: gradient)
+    }
 }
 
 extension SGLDLoss {

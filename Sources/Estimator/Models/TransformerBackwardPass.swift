@@ -48,6 +48,30 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
         }
     }
 
+    /// The forward pass of `model` at `theta` on `tokens` recomputed over `previous`'s buffers
+    /// (no anchor probabilities): the LLC's sampler builds one per step.
+    init(model: LanguageModel, tokens: TokenContext, theta: [Scalar], reusing previous: consuming TransformerActivations<Scalar>) {
+        precondition(theta.count == model.layout.count)
+        structure = model.structure
+        self.tokens = tokens
+        self.theta = theta
+        var activations = previous
+        theta.withUnsafeBufferPointer {
+            activations.recompute(structure: model.structure, tokens: tokens, theta: $0.baseAddress!)
+        }
+        self.activations = activations
+        anchorProbabilities = nil
+    }
+
+    /// Adds Σ_e J_eᵀg_e over every position of the batch to `sum` (`cotangents` is [tokens,
+    /// vocabulary]), with δ buffers kept in `scratch` across calls (made when nil).
+    func pullbackSum(cotangents: UnsafePointer<Scalar>, into sum: UnsafeMutablePointer<Scalar>, scratch: inout Scratch?) {
+        if scratch == nil || scratch!.rows != tokens.tokens || scratch!.length != tokens.length {
+            scratch = Scratch(structure, rows: tokens.tokens, length: tokens.length)
+        }
+        backwardAll(cotangents: cotangents, scratch: scratch!, into: sum)
+    }
+
     func pullback(examples: Range<Int>, cotangents: UnsafePointer<Scalar>,
                   sum: UnsafeMutablePointer<Scalar>?, squares: UnsafeMutablePointer<Scalar>?) {
         if let sum, squares == nil, examples == 0..<tokens.tokens {
@@ -365,7 +389,9 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
     }
 
     /// δ buffers for one sequence's backward pass, allocated once per `pullback` call.
-    private final class Scratch {
+    final class Scratch {
+        let rows: Int
+        let length: Int
         /// δ of the residual stream, [length, hidden].
         let hidden: UnsafeMutablePointer<Scalar>
         /// δ of a norm's output, [length, hidden].
@@ -382,6 +408,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
 
         /// Buffers for `rows` positions (one sequence, or the whole batch) of sequences `length` long.
         init(_ s: TransformerStructure, rows: Int, length: Int) {
+            (self.rows, self.length) = (rows, length)
             let sizes = [s.hidden, s.hidden, s.hidden, s.widestProjection, s.widestAttentionOutput,
                          s.widestFeedForward, s.widestFeedForward].map { $0 * rows } + [length * length]
             buffers = sizes.map { UnsafeMutablePointer<Scalar>.allocate(capacity: max(1, $0)) }
