@@ -73,8 +73,11 @@ extension TransformerStructure.Norm {
                 let d = dyr[j] * w[j]
                 meanGradient += d
                 projection += d * xr[j]
-                gw[j] += dyr[j] * xr[j]
-                gb?[j] += dyr[j]
+            }
+            // The parameters' gradients in loops of their own, which vectorize (the sums above do not).
+            for j in 0..<width { gw[j] += dyr[j] * xr[j] }
+            if let gb {
+                for j in 0..<width { gb[j] += dyr[j] }
             }
             meanGradient = kind == .layerNorm ? meanGradient / n : 0
             projection /= n
