@@ -106,6 +106,7 @@ struct LLCSampler<Loss: SGLDLoss>: Sendable where Loss.Scalar == Float {
         losses.reserveCapacity(steps)
         var divergence: LLCChain.Divergence?
         let normals = DirectionSampler(seed: settings.seed, dimension: dimension)
+        var workspace = loss.makeWorkspace()
         let blowUp = initLoss + Self.blowUpFactor * max(1, initLoss)
         let drift = Float(settings.epsilon / 2 * nbeta)
         let pull = Float(settings.epsilon / 2 * settings.gamma)
@@ -115,7 +116,7 @@ struct LLCSampler<Loss: SGLDLoss>: Sendable where Loss.Scalar == Float {
             // `w` is shared with the backward pass only inside this call, so the update below
             // writes it in place.
             let value = gradient.withUnsafeMutableBufferPointer {
-                loss.lossAndGradient(at: w, batch: batches[step % batches.count], gradient: $0.baseAddress!)
+                loss.lossAndGradient(at: w, batch: batches[step % batches.count], workspace: &workspace, gradient: $0.baseAddress!)
             }
             losses.append(value)
             if !value.isFinite {

@@ -49,13 +49,38 @@ struct LanguageModelCrossEntropy<Scalar: BLASScalar>: SGLDLoss {
                      targets: targets, counted: counted)
     }
 
+    /// What one chain keeps from step to step: the forward pass's buffers, the cotangents and
+    /// the backward pass's δ buffers, so that a step allocates nothing.
+    struct Workspace {
+        fileprivate var activations: TransformerActivations<Scalar>?
+        fileprivate var cotangents: [Scalar] = []
+        fileprivate var scratch: TransformerBackwardPass<Scalar>.Scratch?
+    }
+
+    func makeWorkspace() -> Workspace { Workspace() }
+
     func lossAndGradient(at theta: [Scalar], batch: Batch, gradient: UnsafeMutablePointer<Scalar>) -> Double {
-        guard let pass = try? TransformerBackwardPass<Scalar>(model: model, tokens: batch.tokens, theta: theta) else { return .nan }
+        var workspace = Workspace()
+        return lossAndGradient(at: theta, batch: batch, workspace: &workspace, gradient: gradient)
+    }
+
+    func lossAndGradient(at theta: [Scalar], batch: Batch, workspace: inout Workspace,
+                         gradient: UnsafeMutablePointer<Scalar>) -> Double {
+        let pass: TransformerBackwardPass<Scalar>
+        if let previous = workspace.activations.take() {
+            pass = TransformerBackwardPass(model: model, tokens: batch.tokens, theta: theta, reusing: previous)
+        } else {
+            guard let built = try? TransformerBackwardPass<Scalar>(model: model, tokens: batch.tokens, theta: theta, anchor: false) else { return .nan }
+            pass = built
+        }
+        defer { workspace.activations = pass.activations }
         let vocabulary = model.structure.vocabulary
-        var cotangents = [Scalar](repeating: 0, count: batch.targets.count * vocabulary)
+        if workspace.cotangents.count != batch.targets.count * vocabulary {
+            workspace.cotangents = [Scalar](repeating: 0, count: batch.targets.count * vocabulary)
+        }
         let loss = pass.activations.logits.withUnsafeBufferPointer { logits in
             batch.targets.withUnsafeBufferPointer { targets in
-                cotangents.withUnsafeMutableBufferPointer { g in
+                workspace.cotangents.withUnsafeMutableBufferPointer { g in
                     CrossEntropy.meanAndCotangents(logits: logits.baseAddress!, classes: vocabulary, targets: targets,
                                                    counted: batch.counted, cotangents: g.baseAddress!)
                 }
@@ -63,8 +88,8 @@ struct LanguageModelCrossEntropy<Scalar: BLASScalar>: SGLDLoss {
         }
         guard loss.isFinite else { return loss }
         gradient.update(repeating: 0, count: dimension)
-        cotangents.withUnsafeBufferPointer {
-            pass.pullback(examples: 0..<batch.targets.count, cotangents: $0.baseAddress!, sum: gradient, squares: nil)
+        workspace.cotangents.withUnsafeBufferPointer {
+            pass.pullbackSum(cotangents: $0.baseAddress!, into: gradient, scratch: &workspace.scratch)
         }
         return loss
     }

@@ -5,6 +5,8 @@ protocol SGLDLoss: Sendable {
     associatedtype Scalar: BLASScalar
     /// A mini-batch prepared once (its rows gathered) and replayed every epoch.
     associatedtype Batch: Sendable
+    /// What a chain keeps from step to step to avoid allocating (nothing by default).
+    associatedtype Workspace = Void
 
     /// D, the length of the flat parameter vector.
     var dimension: Int { get }
@@ -17,6 +19,21 @@ protocol SGLDLoss: Sendable {
     /// The mean loss over `batch` at `theta`, with its gradient written to `gradient` (D long).
     /// Not finite (the gradient then unspecified) when the model's outputs are not.
     func lossAndGradient(at theta: [Scalar], batch: Batch, gradient: UnsafeMutablePointer<Scalar>) -> Double
+
+    /// A fresh workspace for one chain.
+    func makeWorkspace() -> Workspace
+    /// `lossAndGradient` with buffers kept in `workspace` between calls (the same result).
+    func lossAndGradient(at theta: [Scalar], batch: Batch, workspace: inout Workspace,
+                         gradient: UnsafeMutablePointer<Scalar>) -> Double
+}
+
+extension SGLDLoss where Workspace == Void {
+    func makeWorkspace() {}
+
+    func lossAndGradient(at theta: [Scalar], batch: Batch, workspace: inout Void,
+                         gradient: UnsafeMutablePointer<Scalar>) -> Double {
+        lossAndGradient(at: theta, batch: batch, gradient: gradient)
+    }
 }
 
 extension SGLDLoss {
@@ -36,6 +53,11 @@ enum CrossEntropy {
     static func meanAndCotangents<Scalar: BLASScalar>(logits: UnsafePointer<Scalar>, classes: Int,
                                                       targets: UnsafeBufferPointer<Int>, counted: Int,
                                                       cotangents: UnsafeMutablePointer<Scalar>) -> Double {
+        if Scalar.self == Float.self {
+            return meanAndCotangents(logits: UnsafeRawPointer(logits).assumingMemoryBound(to: Float.self), classes: classes,
+                                     targets: targets, counted: counted,
+                                     cotangents: UnsafeMutableRawPointer(cotangents).assumingMemoryBound(to: Float.self))
+        }
         cotangents.update(repeating: 0, count: targets.count * classes)
         guard counted > 0 else { return 0 }
         let scale = 1 / Double(counted)
@@ -52,6 +74,39 @@ enum CrossEntropy {
             let g = cotangents + e * classes
             for c in 0..<classes { g[c] = Scalar(exp(Double(row[c]) - lse) * scale) }
             g[target] -= Scalar(scale)
+        }
+        return total * scale
+    }
+
+    /// The float32 case: exps by `FastExp` (≤ 2 ulp), their sum and the logs in float64.
+    static func meanAndCotangents(logits: UnsafePointer<Float>, classes: Int, targets: UnsafeBufferPointer<Int>,
+                                  counted: Int, cotangents: UnsafeMutablePointer<Float>) -> Double {
+        guard counted > 0 else {
+            cotangents.update(repeating: 0, count: targets.count * classes)
+            return 0
+        }
+        let scale = 1 / Double(counted)
+        var total = 0.0
+        for (e, target) in targets.enumerated() {
+            let g = cotangents + e * classes
+            guard target >= 0 else {
+                g.update(repeating: 0, count: classes)
+                continue
+            }
+            let row = logits + e * classes
+            var m = -Float.infinity
+            for c in 0..<classes { m = max(m, row[c]) }
+            guard m.isFinite else { return .nan }
+            for c in 0..<classes { g[c] = row[c] - m }
+            FastExp.exp(g, into: g, count: classes)
+            var s = 0.0
+            for c in 0..<classes { s += Double(g[c]) }
+            let lse = Double(m) + log(s)
+            guard lse.isFinite else { return .nan }
+            total += lse - Double(row[target])
+            let f = Float(scale / s)
+            for c in 0..<classes { g[c] *= f }
+            g[target] -= Float(scale)
         }
         return total * scale
     }

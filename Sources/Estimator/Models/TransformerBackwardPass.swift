@@ -16,13 +16,20 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
     let tokens: TokenContext
     let theta: [Scalar]
     let activations: TransformerActivations<Scalar>
-    let anchor: AnchorProbabilities
+    private let anchorProbabilities: AnchorProbabilities?
+
+    /// The anchor's output distribution (not computed for a pass built with `anchor: false`).
+    var anchor: AnchorProbabilities {
+        guard let anchorProbabilities else { preconditionFailure("a TransformerBackwardPass built without its anchor probabilities") }
+        return anchorProbabilities
+    }
 
     var dimension: Int { theta.count }
     var examples: Int { tokens.tokens }
 
-    /// The forward pass of `model` at `theta` (its anchor when nil) on `tokens`.
-    init(model: LanguageModel, tokens: TokenContext, theta: [Scalar]? = nil) throws(EstimatorError) {
+    /// The forward pass of `model` at `theta` (its anchor when nil) on `tokens`; `anchor: false`
+    /// skips the output softmax that the curvature reads (the LLC's loss does not).
+    init(model: LanguageModel, tokens: TokenContext, theta: [Scalar]? = nil, anchor computeAnchor: Bool = true) throws(EstimatorError) {
         let theta = theta ?? model.anchor.map { Scalar($0) }
         precondition(theta.count == model.layout.count)
         structure = model.structure
@@ -31,15 +38,49 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
         activations = theta.withUnsafeBufferPointer {
             TransformerActivations(structure: model.structure, tokens: tokens, theta: $0.baseAddress!)
         }
+        guard computeAnchor else {
+            anchorProbabilities = nil
+            return
+        }
         let logits = activations.logits.map { Double($0) }
-        anchor = try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
+        anchorProbabilities = try logits.withUnsafeBufferPointer { (l) throws(EstimatorError) in
             try AnchorProbabilities(logits: l, rows: tokens.tokens, classes: model.structure.vocabulary, included: tokens.included)
         }
     }
 
+    /// The forward pass of `model` at `theta` on `tokens` recomputed over `previous`'s buffers
+    /// (no anchor probabilities): the LLC's sampler builds one per step.
+    init(model: LanguageModel, tokens: TokenContext, theta: [Scalar], reusing previous: consuming TransformerActivations<Scalar>) {
+        precondition(theta.count == model.layout.count)
+        structure = model.structure
+        self.tokens = tokens
+        self.theta = theta
+        var activations = previous
+        theta.withUnsafeBufferPointer {
+            activations.recompute(structure: model.structure, tokens: tokens, theta: $0.baseAddress!)
+        }
+        self.activations = activations
+        anchorProbabilities = nil
+    }
+
+    /// Adds Σ_e J_eᵀg_e over every position of the batch to `sum` (`cotangents` is [tokens,
+    /// vocabulary]), with δ buffers kept in `scratch` across calls (made when nil).
+    func pullbackSum(cotangents: UnsafePointer<Scalar>, into sum: UnsafeMutablePointer<Scalar>, scratch: inout Scratch?) {
+        if scratch == nil || scratch!.rows != tokens.tokens || scratch!.length != tokens.length {
+            scratch = Scratch(structure, rows: tokens.tokens, length: tokens.length)
+        }
+        backwardAll(cotangents: cotangents, scratch: scratch!, into: sum)
+    }
+
     func pullback(examples: Range<Int>, cotangents: UnsafePointer<Scalar>,
                   sum: UnsafeMutablePointer<Scalar>?, squares: UnsafeMutablePointer<Scalar>?) {
-        let scratch = Scratch(structure, length: tokens.length)
+        if let sum, squares == nil, examples == 0..<tokens.tokens {
+            // Every position: one pass over the whole batch, with batch-wide weight GEMMs.
+            let scratch = Scratch(structure, rows: tokens.tokens, length: tokens.length)
+            backwardAll(cotangents: cotangents, scratch: scratch, into: sum)
+            return
+        }
+        let scratch = Scratch(structure, rows: tokens.length, length: tokens.length)
         if let sum {
             // Σ_e J_eᵀg_e is linear: one pass per sequence from all of its cotangents at once.
             let length = tokens.length
@@ -66,7 +107,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
     }
 
     func jacobianRows(examples: Range<Int>, cotangents: UnsafePointer<Scalar>, into rows: UnsafeMutablePointer<Scalar>) {
-        let scratch = Scratch(structure, length: tokens.length)
+        let scratch = Scratch(structure, rows: tokens.length, length: tokens.length)
         for example in examples {
             let offset = example - examples.lowerBound
             let row = rows + offset * dimension
@@ -146,6 +187,100 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
                     let row = gradient + positions.offset + position * h
                     for j in 0..<h { row[j] += d[j] }
                 }
+            }
+        }
+    }
+
+    /// Adds the gradient of Σ_t g_t·logits_t over every position of the batch to `gradient`
+    /// (`cotangents` is [tokens, vocabulary]): the same computation as `backward` for each
+    /// sequence in turn, but with each linear map's GEMMs over all the batch's rows at once;
+    /// only the attention core runs sequence by sequence. `scratch` holds `tokens` rows.
+    private func backwardAll(cotangents: UnsafePointer<Scalar>, scratch: Scratch, into gradient: UnsafeMutablePointer<Scalar>) {
+        let s = structure
+        let h = s.hidden
+        let n = tokens.tokens
+        let dHidden = scratch.hidden, dNormed = scratch.normed
+        theta.withUnsafeBufferPointer { theta in
+            let theta = theta.baseAddress!
+            activations.finalNorm.output.withUnsafeBufferPointer { x in
+                Scalar.gemm(transA: true, transB: false, m: s.vocabulary, n: h, k: n, alpha: 1,
+                            a: cotangents, lda: s.vocabulary, b: x.baseAddress!, ldb: h,
+                            beta: 1, c: gradient + s.head.offset, ldc: h)
+            }
+            Scalar.gemm(transA: false, transB: false, m: n, n: h, k: s.vocabulary, alpha: 1,
+                        a: cotangents, lda: s.vocabulary, b: theta + s.head.offset, ldb: h,
+                        beta: 0, c: dNormed, ldc: h)
+            dHidden.update(repeating: 0, count: n * h)
+            Self.normBackward(s.finalNorm, activations.finalNorm, dNormed, rows: 0..<n, base: 0,
+                              width: h, theta: theta, into: dHidden, gradient: gradient)
+            for (block, recorded) in zip(s.blocks, activations.blocks).reversed() {
+                let dAttentionOutput: UnsafeMutablePointer<Scalar>
+                if block.parallelResidual {
+                    scratch.output.update(from: dHidden, count: n * h)
+                    dAttentionOutput = scratch.output
+                } else {
+                    dAttentionOutput = dHidden
+                }
+                feedForward(block.feedForward, recorded, dOutput: dHidden, rows: 0..<n, base: 0,
+                            theta: theta, scratch: scratch, into: dNormed, gradient: gradient)
+                Self.normBackward(block.feedForwardNorm, recorded.feedForwardNorm, dNormed, rows: 0..<n, base: 0,
+                                  width: h, theta: theta, into: dHidden, gradient: gradient)
+                attentionAll(block.attention, recorded, dOutput: dAttentionOutput, theta: theta, scratch: scratch,
+                             into: dNormed, gradient: gradient)
+                Self.normBackward(block.attentionNorm, recorded.attentionNorm, dNormed, rows: 0..<n, base: 0,
+                                  width: h, theta: theta, into: dHidden, gradient: gradient)
+            }
+            for token in 0..<n {
+                let d = dHidden + token * h
+                let row = gradient + s.tokenEmbedding.offset + tokens.ids[token] * h
+                for j in 0..<h { row[j] += d[j] }
+                if let positions = s.positionEmbedding {
+                    let row = gradient + positions.offset + (token % tokens.length) * h
+                    for j in 0..<h { row[j] += d[j] }
+                }
+            }
+        }
+    }
+
+    /// `attention` over every sequence of the batch: the projections' and output map's GEMMs
+    /// over all rows, the attention core per sequence.
+    private func attentionAll(_ a: TransformerStructure.Attention, _ recorded: TransformerActivations<Scalar>.Block,
+                              dOutput: UnsafePointer<Scalar>, theta: UnsafePointer<Scalar>, scratch: Scratch,
+                              into dInput: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>) {
+        let h = structure.hidden
+        let n = tokens.tokens
+        let length = tokens.length
+        let outWidth = a.heads * a.headDimension
+        let width = a.projectionWidth
+        let dAttended = scratch.attended, dProjection = scratch.projection
+        recorded.attended.withUnsafeBufferPointer { o in
+            a.output.accumulateGradient(dOutput, ldy: h, input: o.baseAddress!, rows: n, into: gradient)
+        }
+        a.output.inputGradient(dOutput, ldy: h, rows: n, theta: theta, into: dAttended, accumulate: false)
+        recorded.projection.withUnsafeBufferPointer { p in
+            recorded.probabilities.withUnsafeBufferPointer { w in
+                for sequence in 0..<tokens.rows {
+                    let base = sequence * length
+                    a.backward(length: length, first: 0, stride: length, rotary: tokens.rotary,
+                               dAttended: dAttended + base * outWidth, projection: p.baseAddress! + base * width,
+                               probabilities: w.baseAddress! + sequence * a.heads * length * length,
+                               dScores: scratch.scores, into: dProjection + base * width)
+                }
+            }
+        }
+        recorded.attentionNorm.output.withUnsafeBufferPointer { x in
+            let x = x.baseAddress!
+            switch a.projection {
+            case .fused(let qkv):
+                qkv.accumulateGradient(dProjection, ldy: width, input: x, rows: n, into: gradient)
+                qkv.inputGradient(dProjection, ldy: width, rows: n, theta: theta, into: dInput, accumulate: false)
+            case .separate(let q, let k, let v):
+                q.accumulateGradient(dProjection + a.queryColumns[0], ldy: width, input: x, rows: n, into: gradient)
+                k.accumulateGradient(dProjection + a.keyColumns[0], ldy: width, input: x, rows: n, into: gradient)
+                v.accumulateGradient(dProjection + a.valueColumns[0], ldy: width, input: x, rows: n, into: gradient)
+                q.inputGradient(dProjection + a.queryColumns[0], ldy: width, rows: n, theta: theta, into: dInput, accumulate: false)
+                k.inputGradient(dProjection + a.keyColumns[0], ldy: width, rows: n, theta: theta, into: dInput, accumulate: true)
+                v.inputGradient(dProjection + a.valueColumns[0], ldy: width, rows: n, theta: theta, into: dInput, accumulate: true)
             }
         }
     }
@@ -254,7 +389,9 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
     }
 
     /// δ buffers for one sequence's backward pass, allocated once per `pullback` call.
-    private final class Scratch {
+    final class Scratch {
+        let rows: Int
+        let length: Int
         /// δ of the residual stream, [length, hidden].
         let hidden: UnsafeMutablePointer<Scalar>
         /// δ of a norm's output, [length, hidden].
@@ -269,9 +406,11 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
         let scores: UnsafeMutablePointer<Scalar>
         private let buffers: [UnsafeMutablePointer<Scalar>]
 
-        init(_ s: TransformerStructure, length: Int) {
+        /// Buffers for `rows` positions (one sequence, or the whole batch) of sequences `length` long.
+        init(_ s: TransformerStructure, rows: Int, length: Int) {
+            (self.rows, self.length) = (rows, length)
             let sizes = [s.hidden, s.hidden, s.hidden, s.widestProjection, s.widestAttentionOutput,
-                         s.widestFeedForward, s.widestFeedForward, length].map { $0 * length }
+                         s.widestFeedForward, s.widestFeedForward].map { $0 * rows } + [length * length]
             buffers = sizes.map { UnsafeMutablePointer<Scalar>.allocate(capacity: max(1, $0)) }
             (hidden, normed, output, projection) = (buffers[0], buffers[1], buffers[2], buffers[3])
             (attended, inner, gate, scores) = (buffers[4], buffers[5], buffers[6], buffers[7])

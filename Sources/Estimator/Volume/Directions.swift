@@ -99,10 +99,12 @@ public struct DirectionSampler: DirectionSource {
         let radiusBits = SIMD4<UInt32>(a[0], a[2], b[0], b[2])
         let angleBits = SIMD4<UInt32>(a[1], a[3], b[1], b[3])
         // Radius √(−2 log u) with u ∈ (0, 1) the midpoint of one of 2^32 cells: never log 0.
+        // The logs one lane at a time, the (correctly rounded, so identical) square roots together.
         var radius = SIMD4<Double>()
         for lane in 0..<4 {
-            radius[lane] = (-2 * log(Philox.openUniform(radiusBits[lane]))).squareRoot()
+            radius[lane] = -2 * log(Philox.openUniform(radiusBits[lane]))
         }
+        radius = radius.squareRoot()
         // Angle: the top two bits pick a quarter turn q, the other 30 an offset φ ∈ (−π/4, π/4);
         // (cos, sin) of q·π/2 + φ is (cos φ, sin φ) turned q quarter turns.
         let quarter = SIMD4<Int64>(truncatingIfNeeded: angleBits &>> 30)

@@ -33,6 +33,22 @@ extension TransformerStructure.Attention {
                 S.gemm(transA: false, transB: true, m: length, n: length, k: headDimension, alpha: scale,
                        a: base + queryColumns[head], lda: width, b: base + keyColumns[kv], ldb: width,
                        beta: 0, c: p, ldc: length)
+                if S.self == Float.self, mask == nil {
+                    // float32 without padding: every key 0…i is visible; exps by `FastExp`.
+                    let p = UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+                    for i in 0..<length {
+                        let row = p + i * length
+                        var maximum = -Float.infinity
+                        for j in 0...i { maximum = max(maximum, row[j]) }
+                        for j in 0...i { row[j] -= maximum }
+                        FastExp.exp(row, into: row, count: i + 1)
+                        var total: Float = 0
+                        for j in 0...i { total += row[j] }
+                        let inverse = 1 / total
+                        for j in 0...i { row[j] *= inverse }
+                        for j in (i + 1)..<length { row[j] = 0 }
+                    }
+                } else {
                 for i in 0..<length {
                     let row = p + i * length
                     var maximum = -S.infinity
@@ -47,6 +63,7 @@ extension TransformerStructure.Attention {
                     if total > 0 {
                         for j in 0...i { row[j] /= total }
                     }
+                }
                 }
                 S.gemm(transA: false, transB: false, m: length, n: headDimension, k: length, alpha: 1,
                        a: p, lda: length, b: base + valueColumns[kv], ldb: width,
