@@ -49,21 +49,21 @@ extension TransformerStructure.Attention {
                         for j in (i + 1)..<length { row[j] = 0 }
                     }
                 } else {
-                for i in 0..<length {
-                    let row = p + i * length
-                    var maximum = -S.infinity
-                    for j in 0...i where mask?[j] ?? true { maximum = max(maximum, row[j]) }
-                    var total: S = 0
-                    for j in 0..<length {
-                        let visible = j <= i && (mask?[j] ?? true)
-                        row[j] = visible ? S.exp(row[j] - maximum) : 0
-                        total += row[j]
+                    for i in 0..<length {
+                        let row = p + i * length
+                        var maximum = -S.infinity
+                        for j in 0...i where mask?[j] ?? true { maximum = max(maximum, row[j]) }
+                        var total: S = 0
+                        for j in 0..<length {
+                            let visible = j <= i && (mask?[j] ?? true)
+                            row[j] = visible ? S.exp(row[j] - maximum) : 0
+                            total += row[j]
+                        }
+                        // A row that sees no key (left padding) keeps all zeros, as in the model's pass.
+                        if total > 0 {
+                            for j in 0...i { row[j] /= total }
+                        }
                     }
-                    // A row that sees no key (left padding) keeps all zeros, as in the model's pass.
-                    if total > 0 {
-                        for j in 0...i { row[j] /= total }
-                    }
-                }
                 }
                 S.gemm(transA: false, transB: false, m: length, n: headDimension, k: length, alpha: 1,
                        a: p, lda: length, b: base + valueColumns[kv], ldb: width,
