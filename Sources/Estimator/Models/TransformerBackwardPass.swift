@@ -178,16 +178,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
                                   width: h, theta: theta, into: dHidden, gradient: gradient)
                 support = 0
             }
-            // Embedding lookups: a row gathered at several positions gets their sum.
-            for position in support..<length {
-                let d = dHidden + position * h
-                let row = gradient + s.tokenEmbedding.offset + tokens.ids[base + position] * h
-                for j in 0..<h { row[j] += d[j] }
-                if let positions = s.positionEmbedding {
-                    let row = gradient + positions.offset + position * h
-                    for j in 0..<h { row[j] += d[j] }
-                }
-            }
+            embeddingBackward(dHidden + support * h, tokens: (base + support)..<(base + length), into: gradient)
         }
     }
 
@@ -230,15 +221,7 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
                 Self.normBackward(block.attentionNorm, recorded.attentionNorm, dNormed, rows: 0..<n, base: 0,
                                   width: h, theta: theta, into: dHidden, gradient: gradient)
             }
-            for token in 0..<n {
-                let d = dHidden + token * h
-                let row = gradient + s.tokenEmbedding.offset + tokens.ids[token] * h
-                for j in 0..<h { row[j] += d[j] }
-                if let positions = s.positionEmbedding {
-                    let row = gradient + positions.offset + (token % tokens.length) * h
-                    for j in 0..<h { row[j] += d[j] }
-                }
-            }
+            embeddingBackward(dHidden, tokens: 0..<n, into: gradient)
         }
     }
 
@@ -269,19 +252,8 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
             }
         }
         recorded.attentionNorm.output.withUnsafeBufferPointer { x in
-            let x = x.baseAddress!
-            switch a.projection {
-            case .fused(let qkv):
-                qkv.accumulateGradient(dProjection, ldy: width, input: x, rows: n, into: gradient)
-                qkv.inputGradient(dProjection, ldy: width, rows: n, theta: theta, into: dInput, accumulate: false)
-            case .separate(let q, let k, let v):
-                q.accumulateGradient(dProjection + a.queryColumns[0], ldy: width, input: x, rows: n, into: gradient)
-                k.accumulateGradient(dProjection + a.keyColumns[0], ldy: width, input: x, rows: n, into: gradient)
-                v.accumulateGradient(dProjection + a.valueColumns[0], ldy: width, input: x, rows: n, into: gradient)
-                q.inputGradient(dProjection + a.queryColumns[0], ldy: width, rows: n, theta: theta, into: dInput, accumulate: false)
-                k.inputGradient(dProjection + a.keyColumns[0], ldy: width, rows: n, theta: theta, into: dInput, accumulate: true)
-                v.inputGradient(dProjection + a.valueColumns[0], ldy: width, rows: n, theta: theta, into: dInput, accumulate: true)
-            }
+            projectionBackward(a, dProjection: dProjection, input: x.baseAddress!, rows: n, theta: theta,
+                               into: dInput, gradient: gradient)
         }
     }
 
@@ -372,18 +344,44 @@ struct TransformerBackwardPass<Scalar: BLASScalar>: BackwardPass {
             }
         }
         recorded.attentionNorm.output.withUnsafeBufferPointer { x in
-            let x = x.baseAddress! + base * h
-            switch a.projection {
-            case .fused(let qkv):
-                qkv.accumulateGradient(dProjection, ldy: width, input: x, rows: length, into: gradient)
-                qkv.inputGradient(dProjection, ldy: width, rows: length, theta: theta, into: dInput, accumulate: false)
-            case .separate(let q, let k, let v):
-                q.accumulateGradient(dProjection + a.queryColumns[0], ldy: width, input: x, rows: length, into: gradient)
-                k.accumulateGradient(dProjection + a.keyColumns[0], ldy: width, input: x, rows: length, into: gradient)
-                v.accumulateGradient(dProjection + a.valueColumns[0], ldy: width, input: x, rows: length, into: gradient)
-                q.inputGradient(dProjection + a.queryColumns[0], ldy: width, rows: length, theta: theta, into: dInput, accumulate: false)
-                k.inputGradient(dProjection + a.keyColumns[0], ldy: width, rows: length, theta: theta, into: dInput, accumulate: true)
-                v.inputGradient(dProjection + a.valueColumns[0], ldy: width, rows: length, theta: theta, into: dInput, accumulate: true)
+            projectionBackward(a, dProjection: dProjection, input: x.baseAddress! + base * h, rows: length, theta: theta,
+                               into: dInput, gradient: gradient)
+        }
+    }
+
+    /// The query/key/value projections' backward pass over `rows` rows of `input` (the attention
+    /// norm's output): their weights' gradient added to `gradient`, δ of the input written to `dInput`.
+    private func projectionBackward(_ a: TransformerStructure.Attention, dProjection: UnsafePointer<Scalar>,
+                                    input x: UnsafePointer<Scalar>, rows: Int, theta: UnsafePointer<Scalar>,
+                                    into dInput: UnsafeMutablePointer<Scalar>, gradient: UnsafeMutablePointer<Scalar>) {
+        let width = a.projectionWidth
+        switch a.projection {
+        case .fused(let qkv):
+            qkv.accumulateGradient(dProjection, ldy: width, input: x, rows: rows, into: gradient)
+            qkv.inputGradient(dProjection, ldy: width, rows: rows, theta: theta, into: dInput, accumulate: false)
+        case .separate(let q, let k, let v):
+            q.accumulateGradient(dProjection + a.queryColumns[0], ldy: width, input: x, rows: rows, into: gradient)
+            k.accumulateGradient(dProjection + a.keyColumns[0], ldy: width, input: x, rows: rows, into: gradient)
+            v.accumulateGradient(dProjection + a.valueColumns[0], ldy: width, input: x, rows: rows, into: gradient)
+            q.inputGradient(dProjection + a.queryColumns[0], ldy: width, rows: rows, theta: theta, into: dInput, accumulate: false)
+            k.inputGradient(dProjection + a.keyColumns[0], ldy: width, rows: rows, theta: theta, into: dInput, accumulate: true)
+            v.inputGradient(dProjection + a.valueColumns[0], ldy: width, rows: rows, theta: theta, into: dInput, accumulate: true)
+        }
+    }
+
+    /// Embedding lookups of the batch's tokens `range` (δ of their rows from `dHidden`, which
+    /// starts at `range.lowerBound`): a row gathered at several positions gets their sum.
+    private func embeddingBackward(_ dHidden: UnsafePointer<Scalar>, tokens range: Range<Int>,
+                                   into gradient: UnsafeMutablePointer<Scalar>) {
+        let s = structure
+        let h = s.hidden
+        for token in range {
+            let d = dHidden + (token - range.lowerBound) * h
+            let row = gradient + s.tokenEmbedding.offset + tokens.ids[token] * h
+            for j in 0..<h { row[j] += d[j] }
+            if let positions = s.positionEmbedding {
+                let row = gradient + positions.offset + (token % tokens.length) * h
+                for j in 0..<h { row[j] += d[j] }
             }
         }
     }
