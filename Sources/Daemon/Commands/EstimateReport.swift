@@ -4,14 +4,21 @@ import Estimator
 
 /// How `volumed estimate` prints its results.
 enum EstimateReport {
-    static func json(_ estimation: CheckpointEstimation, _ outcomes: [PreconditionerOutcome],
-                     includeSamples: Bool) -> JSONValue {
+    /// What both `volumed estimate --json` and `volumed llc --json` open with: the checkpoint,
+    /// its step, model and eval data file.
+    static func checkpointFields(_ estimation: CheckpointEstimation) -> JSONObject {
         var o = JSONObject()
         o["checkpoint"] = .string(estimation.folder.path)
         o["step"] = estimation.folder.step.map(JSONValue.int) ?? .null
         o["architecture"] = .string(estimation.model.architecture)
         o["n_params"] = .int(estimation.model.layout.count)
         o["eval_data"] = .string(estimation.eval.path)
+        return o
+    }
+
+    static func json(_ estimation: CheckpointEstimation, _ outcomes: [PreconditionerOutcome],
+                     includeSamples: Bool) -> JSONValue {
+        var o = checkpointFields(estimation)
         o["eval"] = estimation.eval.provenance.json
         o["neighbourhood"] = .string(estimation.plan.settings.neighbourhood.rawValue)
         o["params"] = .array(estimation.plan.settings.parameters.map(JSONValue.string))

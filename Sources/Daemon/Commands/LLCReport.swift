@@ -6,12 +6,7 @@ import Foundation
 enum LLCReport {
     static func json(_ estimation: CheckpointEstimation, _ e: LLCEstimate, includeTraces: Bool) -> JSONValue {
         let s = e.settings
-        var o = JSONObject()
-        o["checkpoint"] = .string(estimation.folder.path)
-        o["step"] = estimation.folder.step.map(JSONValue.int) ?? .null
-        o["architecture"] = .string(estimation.model.architecture)
-        o["n_params"] = .int(estimation.model.layout.count)
-        o["eval_data"] = .string(estimation.eval.path)
+        var o = EstimateReport.checkpointFields(estimation)
         var settings = JSONObject()
         settings["epsilon"] = .double(s.epsilon)
         settings["gamma"] = .double(s.gamma)
