@@ -6,12 +6,15 @@ public enum EvalData: Sendable {
     /// `input_ids` [N, T] for language models, with an optional `attention_mask` [N, T] of
     /// 0/1 (positions with 0 do not count).
     case tokens(ids: Tensor<Int32>, mask: Tensor<Int32>?)
+    /// `pixel_values` or raw `images` for vision models.
+    case images(ImageBatch)
 
     /// N, the number of rows.
     public var exampleCount: Int {
         switch self {
         case .features(let x): x.shape[0]
         case .tokens(let ids, _): ids.shape[0]
+        case .images(let batch): batch.count
         }
     }
 }

@@ -40,6 +40,7 @@ public struct EvalProvenance: Sendable, Equatable {
         switch data {
         case .features(let x): (rows, rowLength) = (x.shape[0], x.shape[1])
         case .tokens(let ids, _): (rows, rowLength) = (ids.shape[0], ids.shape[1])
+        case .images(let batch): (rows, rowLength) = (batch.count, batch.imageShape.count)
         }
     }
 

@@ -1,7 +1,7 @@
 /// Picks and builds the model for a checkpoint: the architecture comes from the caller (a
 /// command-line flag), else the run's `volume.toml` `[model]`, else `config.json` `model_type`.
 public enum ModelLoader {
-    public static let architectures = ["mlp", "gpt_neox", "gpt2", "llama"]
+    public static let architectures = ["mlp", "gpt_neox", "gpt2", "llama"] + VisionModel.architectures
 
     public static func load(_ folder: CheckpointFolder, manifest: RunManifest?,
                             architecture: String? = nil, activation: String? = nil) throws -> any Model {
@@ -28,6 +28,12 @@ public enum ModelLoader {
             case "gpt2": return try GPT2.load(config: config, configSource: configPath, weights: weights)
             default: return try Llama.load(config: config, configSource: configPath, weights: weights)
             }
+        case "convnextv2", "convnext", "resnet":
+            guard let config = folder.config, let configPath = folder.configPath else {
+                throw EstimatorError.noConfig(folder.path, chosen)
+            }
+            return try VisionModel.load(architecture: chosen, config: config, configSource: configPath,
+                                        preprocessing: try folder.imagePreprocessing(), weights: try folder.weights())
         default:
             let origin = architecture != nil ? "--architecture" : manifest?.architecture != nil ? "volume.toml [model] architecture" : "config.json model_type"
             throw EstimatorError(code: "model.unknown_architecture",

@@ -131,7 +131,7 @@ struct ParameterLoader {
         return nil
     }
 
-    private func storedName(_ name: String) -> String? {
+    func storedName(_ name: String) -> String? {
         if stored.contains(name) { return name }
         if name.hasPrefix(basePrefix), stored.contains(String(name.dropFirst(basePrefix.count))) {
             return String(name.dropFirst(basePrefix.count))

@@ -1,0 +1,87 @@
+/// Channels-last im2col for a (groups = 1) convolution, and its adjoint: a convolution is then
+/// one sgemm, patches [N·Ho·Wo, k·k·C] times the filters [out, k·k·C]ᵀ.
+enum Patches {
+    /// Writes the patches of `input` [images, height, width, channels] into `columns`
+    /// [images·Ho·Wo, kernel·kernel·channels], column order (row in window, column in window,
+    /// channel); positions in the padding are 0.
+    static func gather(_ c: Convolution, input: UnsafePointer<Float>, images: Int, height: Int, width: Int,
+                       into columns: UnsafeMutablePointer<Float>) {
+        let (ho, wo, k, channels) = (c.outputSize(height), c.outputSize(width), c.kernel, c.inputs)
+        let rowLength = k * k * channels
+        for n in 0..<images {
+            let image = input + n * height * width * channels
+            for oy in 0..<ho {
+                for ox in 0..<wo {
+                    var out = columns + ((n * ho + oy) * wo + ox) * rowLength
+                    for ky in 0..<k {
+                        let y = oy * c.stride - c.padding + ky
+                        for kx in 0..<k {
+                            let x = ox * c.stride - c.padding + kx
+                            if y >= 0, y < height, x >= 0, x < width {
+                                out.update(from: image + (y * width + x) * channels, count: channels)
+                            } else {
+                                out.update(repeating: 0, count: channels)
+                            }
+                            out += channels
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `gather`: adds each patch entry of `columns` back onto its input position
+    /// in `input` (positions in the padding are dropped).
+    static func scatterAdd(_ c: Convolution, columns: UnsafePointer<Float>, images: Int, height: Int, width: Int,
+                           into input: UnsafeMutablePointer<Float>) {
+        let (ho, wo, k, channels) = (c.outputSize(height), c.outputSize(width), c.kernel, c.inputs)
+        let rowLength = k * k * channels
+        for n in 0..<images {
+            let image = input + n * height * width * channels
+            for oy in 0..<ho {
+                for ox in 0..<wo {
+                    var from = columns + ((n * ho + oy) * wo + ox) * rowLength
+                    for ky in 0..<k {
+                        let y = oy * c.stride - c.padding + ky
+                        for kx in 0..<k {
+                            let x = ox * c.stride - c.padding + kx
+                            if y >= 0, y < height, x >= 0, x < width {
+                                let to = image + (y * width + x) * channels
+                                for i in 0..<channels { to[i] += from[i] }
+                            }
+                            from += channels
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// PyTorch's filter layout [out, in, k, k] → the patches' [out, k, k, in].
+    static func filters(_ c: Convolution, pytorch weight: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let (k, channels) = (c.kernel, c.inputs / c.groups)
+        for o in 0..<c.outputs {
+            for i in 0..<channels {
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        out[((o * k + ky) * k + kx) * channels + i] = weight[((o * channels + i) * k + ky) * k + kx]
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `filters` ([out, k, k, in] gradient → PyTorch layout), added.
+    static func filtersAdjointAdd(_ c: Convolution, patches gradient: UnsafePointer<Float>, into weight: UnsafeMutablePointer<Float>) {
+        let (k, channels) = (c.kernel, c.inputs / c.groups)
+        for o in 0..<c.outputs {
+            for i in 0..<channels {
+                for ky in 0..<k {
+                    for kx in 0..<k {
+                        weight[((o * channels + i) * k + ky) * k + kx] += gradient[((o * k + ky) * k + kx) * channels + i]
+                    }
+                }
+            }
+        }
+    }
+}
