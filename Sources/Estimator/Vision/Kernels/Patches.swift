@@ -6,26 +6,35 @@ enum Patches {
     /// channel); positions in the padding are 0.
     static func gather(_ c: Convolution, input: UnsafePointer<Float>, images: Int, height: Int, width: Int,
                        into columns: UnsafeMutablePointer<Float>) {
+        gather(c, input: input, height: height, width: width,
+               rows: 0..<(images * c.outputSize(height) * c.outputSize(width)), into: columns)
+    }
+
+    /// The patch rows `rows` (output positions counted over all images, row-major) into
+    /// `columns` [rows.count, kernel·kernel·channels]. Channels-last, a window row's in-bounds
+    /// part is contiguous in the input, so each is one copy.
+    static func gather(_ c: Convolution, input: UnsafePointer<Float>, height: Int, width: Int,
+                       rows: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
         let (ho, wo, k, channels) = (c.outputSize(height), c.outputSize(width), c.kernel, c.inputs)
-        let rowLength = k * k * channels
-        for n in 0..<images {
+        let span = k * channels
+        var out = columns
+        for r in rows {
+            let ox = r % wo, oy = (r / wo) % ho, n = r / (wo * ho)
             let image = input + n * height * width * channels
-            for oy in 0..<ho {
-                for ox in 0..<wo {
-                    var out = columns + ((n * ho + oy) * wo + ox) * rowLength
-                    for ky in 0..<k {
-                        let y = oy * c.stride - c.padding + ky
-                        for kx in 0..<k {
-                            let x = ox * c.stride - c.padding + kx
-                            if y >= 0, y < height, x >= 0, x < width {
-                                out.update(from: image + (y * width + x) * channels, count: channels)
-                            } else {
-                                out.update(repeating: 0, count: channels)
-                            }
-                            out += channels
-                        }
-                    }
+            let x0 = ox * c.stride - c.padding
+            // Window columns [first, last) fall inside the image.
+            let first = max(0, -x0), last = min(k, width - x0)
+            for ky in 0..<k {
+                let y = oy * c.stride - c.padding + ky
+                if y >= 0, y < height, first < last {
+                    out.update(repeating: 0, count: first * channels)
+                    (out + first * channels).update(from: image + (y * width + x0 + first) * channels,
+                                                    count: (last - first) * channels)
+                    (out + last * channels).update(repeating: 0, count: (k - last) * channels)
+                } else {
+                    out.update(repeating: 0, count: span)
                 }
+                out += span
             }
         }
     }
