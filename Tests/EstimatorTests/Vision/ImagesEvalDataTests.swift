@@ -36,7 +36,7 @@ func imageEvalFile(_ tensors: [(name: String, dtype: String, shape: [Int], bytes
         for (dtype, bits) in [("F16", [UInt16(0x3C00), 0xB800]), ("BF16", [UInt16(0x3F80), 0xBF00])] {
             let (dir, path) = try read([("pixel_values", dtype, [1, 1, 1, 2], bits.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) })])
             _ = dir
-            guard case .images(let batch) = try EvalDataFile(path: path).data, case .values(let t) = batch.pixels else { Issue.record(dtype); continue }
+            guard case .images(let batch) = try EvalDataFile(path: path).data, case .values(let t) = batch.pixels else { Issue.record("not pixel values: \(dtype)"); continue }
             #expect(t.scalars == [1, -0.5], "\(dtype)")
         }
     }
