@@ -27,8 +27,13 @@ enum EstimateReport {
         return .object(o)
     }
 
-    /// `  (text, tokenizer …/tokenizer.json, 20 × 512 tokens, EOS 0)` for packed eval data.
-    private static func describe(_ eval: EvalProvenance) -> String {
+    /// `  (text, tokenizer …/tokenizer.json, 20 × 512 tokens, EOS 0)` for packed eval data,
+    /// `  (128 images 32×32×3, pixel_values)` for images.
+    private static func describe(_ eval: EvalProvenance, _ data: EvalData) -> String {
+        if case .images(let batch) = data {
+            let kind = if case .raw = batch.pixels { "raw images, preprocessed by preprocessor_config.json" } else { "pixel_values" }
+            return "  (\(batch.count) images \(batch.imageShape), \(kind))"
+        }
         guard eval.form != .tensors else { return "" }
         var parts = [eval.form.rawValue]
         if let tokenizer = eval.tokenizer { parts.append("tokenizer \(tokenizer)") }
@@ -44,7 +49,7 @@ enum EstimateReport {
         var lines: [String] = []
         let step = estimation.folder.step.map { ", step \($0)" } ?? ""
         lines.append("checkpoint  \(estimation.folder.path)  (\(estimation.model.architecture), \(estimation.model.layout.count) parameters\(step))")
-        lines.append("eval data   \(estimation.eval.path)\(describe(estimation.eval.provenance))")
+        lines.append("eval data   \(estimation.eval.path)\(describe(estimation.eval.provenance, estimation.eval.data))")
         lines.append("cost        " + (s.neighbourhood == .kl ? "kl (mean KL from the checkpoint's predictions)"
                                        : "loss (increase of the mean cross-entropy, floored at 0)"))
         if let selection = estimation.selection {

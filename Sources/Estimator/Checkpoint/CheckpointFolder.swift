@@ -15,7 +15,10 @@ import Darwin
 /// A single-file checkpoint, and an Accelerate folder without a `config.json` of its own, take
 /// the run folder's `config.json`. That file is a run setting like `volume.toml`, not checkpoint
 /// content: it is not fingerprinted (one edit would change every checkpoint's fingerprint while
-/// the watcher, which watches the checkpoint's own files, saw nothing).
+/// the watcher, which watches the checkpoint's own files, saw nothing). `preprocessor_config.json`
+/// (how a vision model's raw eval images are preprocessed; HF Trainer saves it into every
+/// checkpoint) is read the same way: the checkpoint's own is content, else the run folder's is
+/// a setting.
 public struct CheckpointFolder: Sendable {
     public enum WeightFiles: Sendable, Equatable {
         case safetensors(String)
@@ -44,6 +47,10 @@ public struct CheckpointFolder: Sendable {
     public let config: JSONValue?
     /// Whether `configPath` is the checkpoint's own (content) rather than the run folder's.
     private let configIsContent: Bool
+    /// The checkpoint's `preprocessor_config.json`, else the run folder's; nil when neither has one.
+    public let preprocessorConfigPath: String?
+    /// Whether `preprocessorConfigPath` is the checkpoint's own (content).
+    private let preprocessorIsContent: Bool
 
     public init(path given: String) throws(CheckpointError) {
         var path = given
@@ -63,6 +70,8 @@ public struct CheckpointFolder: Sendable {
             // The model's config.json is the run's: Lightning saves none of its own.
             configIsContent = false
             (configPath, config) = try Self.runConfig(runFolder)
+            preprocessorIsContent = false
+            preprocessorConfigPath = Self.runPreprocessorConfig(runFolder)
         case .regular:
             if name.hasSuffix(".safetensors") {
                 form = .file
@@ -77,6 +86,8 @@ public struct CheckpointFolder: Sendable {
             optimizerPath = nil
             configIsContent = false
             (configPath, config) = try Self.runConfig(runFolder)
+            preprocessorIsContent = false
+            preprocessorConfigPath = Self.runPreprocessorConfig(runFolder)
         case .directory:
             form = CheckpointLayout.form(ofEntryNamed: name) == .accelerateFolder ? .accelerateFolder : .folder
             step = CheckpointLayout.step(fromName: name, form: form)
@@ -107,6 +118,13 @@ public struct CheckpointFolder: Sendable {
                 configIsContent = false
                 configPath = nil
                 config = nil
+            }
+            if let own = file(CheckpointLayout.preprocessorConfigFileName) {
+                preprocessorIsContent = true
+                preprocessorConfigPath = own
+            } else {
+                preprocessorIsContent = false
+                preprocessorConfigPath = Self.runPreprocessorConfig(runFolder)
             }
         case .other:
             throw CheckpointError("checkpoint.unsupported_file", file: path, "not a checkpoint folder or .safetensors file")
@@ -147,8 +165,8 @@ public struct CheckpointFolder: Sendable {
         }
     }
 
-    /// The content files (weights, index, shards, optimizer, config), sorted by file name. A
-    /// Lightning checkpoint's is its one file (the config is the run's setting).
+    /// The content files (weights, index, shards, optimizer, config, preprocessor config), sorted
+    /// by file name. A Lightning checkpoint's is its one file (the config is the run's setting).
     public var contentFiles: [String] {
         var files: [String] = []
         switch weightFiles {
@@ -158,6 +176,7 @@ public struct CheckpointFolder: Sendable {
         }
         if let optimizerPath { files.append(optimizerPath) }
         if let configPath, configIsContent { files.append(configPath) }
+        if let preprocessorConfigPath, preprocessorIsContent { files.append(preprocessorConfigPath) }
         return files.sorted { FileSystem.split($0).name.utf8.lexicographicallyPrecedes(FileSystem.split($1).name.utf8) }
     }
 
@@ -198,6 +217,12 @@ public struct CheckpointFolder: Sendable {
         let path = runFolder + "/" + CheckpointLayout.configFileName
         guard FileSystem.kind(path) == .regular else { return (nil, nil) }
         return (path, try parseConfig(path))
+    }
+
+    /// The run folder's `preprocessor_config.json`, nil when there is none.
+    static func runPreprocessorConfig(_ runFolder: String) -> String? {
+        let path = runFolder + "/" + CheckpointLayout.preprocessorConfigFileName
+        return FileSystem.kind(path) == .regular ? path : nil
     }
 
     static func parseConfig(_ path: String) throws(CheckpointError) -> JSONValue {

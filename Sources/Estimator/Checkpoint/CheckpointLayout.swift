@@ -4,7 +4,8 @@ import Base
 /// where a sharded checkpoint lists its shards. The watcher and the readers both ask here.
 ///
 /// A checkpoint is an HF Trainer folder `checkpoint-<step>/` (weights, maybe sharded behind an
-/// `*.index.json`, plus `optimizer.pt` and `config.json`), a single `step-<N>.safetensors`
+/// `*.index.json`, plus `optimizer.pt`, `config.json` and a vision model's
+/// `preprocessor_config.json`), a single `step-<N>.safetensors`
 /// file, a `torch.save(model.state_dict())` file whose name ends in its step (`step-500.pt`),
 /// a PyTorch Lightning `.ckpt` (not `last.ckpt`, which repeats another), or an Accelerate
 /// `save_state` folder `checkpoint_<n>/` (weights plus `optimizer.bin`). Every other file in a
@@ -52,6 +53,8 @@ public enum CheckpointLayout {
     /// Accelerate's `save_state` name for (the first) optimizer's `state_dict`.
     public static let accelerateOptimizerFileName = "optimizer.bin"
     public static let configFileName = "config.json"
+    /// A vision model's image preprocessing (HF image processors' `save_pretrained`).
+    public static let preprocessorConfigFileName = "preprocessor_config.json"
     /// Stems (the name before its number and suffix) of the files that training tools write
     /// beside checkpoints and that are not state dicts of the model: HF Trainer's
     /// `rng_state_0.pth`, Accelerate's `optimizer_1.bin`, `scheduler_1.bin`, `sampler_1.bin`,
@@ -157,8 +160,8 @@ public enum CheckpointLayout {
 
     /// Whether a file of a checkpoint folder named `name` is content by its name: a weights or
     /// index file, an HF shard (`model-00001-of-00003.safetensors`,
-    /// `pytorch_model-00001-of-00003.bin`), `optimizer.pt` or `config.json`. Shards with other
-    /// names are content when an index lists them.
+    /// `pytorch_model-00001-of-00003.bin`), `optimizer.pt`, `config.json` or
+    /// `preprocessor_config.json`. Shards with other names are content when an index lists them.
     public static func isContentFileName(_ name: String) -> Bool {
         isContentFileName(name, form: .folder)
     }
@@ -167,7 +170,8 @@ public enum CheckpointLayout {
     /// is `optimizer.bin` (not `optimizer.pt`); its scheduler, sampler and RNG states are not
     /// content. Other forms as `isContentFileName(_:)`.
     public static func isContentFileName(_ name: String, form: Form) -> Bool {
-        weightFileNames.contains(name) || name == optimizerFileName(for: form) || name == configFileName || isShardFileName(name)
+        weightFileNames.contains(name) || name == optimizerFileName(for: form) || name == configFileName
+            || name == preprocessorConfigFileName || isShardFileName(name)
     }
 
     /// The optimizer file a checkpoint folder of `form` keeps its optimizer's `state_dict` in.

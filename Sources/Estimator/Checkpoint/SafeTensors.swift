@@ -134,7 +134,7 @@ public final class SafeTensorsFile: TensorStore, @unchecked Sendable {
             throw fail("bad_offsets", "\(subject): data_offsets [\(begin), \(end)] are not an ordered pair of non-negative offsets")
         }
         guard end <= dataSize else {
-            throw fail("bad_offsets", "\(subject): data_offsets [\(begin), \(end)] exceed the \(dataSize)-byte data section (which starts at byte \(dataStart); truncated?)")
+            throw fail("bad_offsets", "\(subject): data_offsets [\(begin), \(end)] exceed the \(dataSize)-byte data section (which starts at byte \(dataStart); truncated?); the tensor is \(dtype.rawValue) \(shape)")
         }
         guard end - begin == byteCount else {
             throw fail("size_mismatch", "\(subject): data_offsets [\(begin), \(end)] hold \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(byteCount)")

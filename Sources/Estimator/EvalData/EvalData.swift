@@ -19,7 +19,9 @@ public enum EvalData: Sendable {
     }
 }
 
-/// An eval data file, loaded and validated, with the fingerprint that identifies its content.
+/// An eval data file, loaded and validated, with the fingerprint that identifies its content:
+/// exactly one of `input_ids` (with an optional `attention_mask`), `inputs`, `pixel_values` or
+/// `images`, and optional `labels`.
 public struct EvalDataFile: Sendable {
     public let path: String
     public let data: EvalData
@@ -36,22 +38,33 @@ public struct EvalDataFile: Sendable {
             CheckpointError("eval.\(code)", file: path, detail)
         }
         let names = Set(file.tensorNames)
-        switch (names.contains("input_ids"), names.contains("inputs")) {
-        case (true, true):
-            throw fail("ambiguous", "file has both 'input_ids' and 'inputs'; keep one (token ids for language models, features for MLPs)")
-        case (false, false):
-            throw fail("no_inputs", "no 'input_ids' (token ids for language models) or 'inputs' (features for MLPs) tensor; the file has \(file.tensorNames.map { "'\($0)'" }.joined(separator: ", "))")
-        case (false, true):
+        let inputs = Self.inputNames.filter(names.contains)
+        guard inputs.count == 1 else {
+            let listed = file.tensorNames.map { "'\($0)'" }.joined(separator: ", ")
+            if inputs.isEmpty {
+                throw fail("no_inputs", "no 'input_ids' (token ids for language models), 'inputs' (features for MLPs), 'pixel_values' or 'images' (for vision models) tensor; the file has \(listed.isEmpty ? "no tensors" : listed)")
+            }
+            throw fail("ambiguous", "file has \(inputs.map { "'\($0)'" }.joined(separator: " and ")); keep one (token ids for language models, features for MLPs, pixel values or raw images for vision models)")
+        }
+        switch inputs[0] {
+        case "inputs":
             data = .features(try Self.features(try file.tensor("inputs"), fail))
-        case (true, false):
+        case "input_ids":
             let ids = try Self.tokenIDs(try file.tensor("input_ids"), fail)
             let mask = names.contains("attention_mask") ? try Self.mask(try file.tensor("attention_mask"), shape: ids.shape, fail) : nil
             data = .tokens(ids: ids, mask: mask)
+        case "pixel_values":
+            data = .images(ImageBatch(.values(try Self.pixelValues(try file.tensor("pixel_values"), fail))))
+        default:
+            data = .images(ImageBatch(.raw(try Self.rawImages(try file.tensor("images"), fail))))
         }
         labels = names.contains("labels") ? try Self.labels(try file.tensor("labels"), rows: data.exampleCount, fail) : nil
         self.path = path
         self.fingerprint = try Self.fingerprint(ofFile: path)
     }
+
+    /// The tensors that can be the eval rows; a file holds exactly one of them.
+    static let inputNames = ["input_ids", "inputs", "pixel_values", "images"]
 
     /// Hex SHA-256 of the file's bytes, read in chunks without parsing them: what identifies
     /// the eval data in every estimate's key.
@@ -74,6 +87,37 @@ public struct EvalDataFile: Sendable {
             throw fail("bad_inputs", "'inputs' has non-finite value \(values[bad]) at row \(bad / d), column \(bad % d)")
         }
         return Tensor(shape: t.shape, scalars: values)
+    }
+
+    /// `pixel_values` [N, C, H, W] as image processors write them: float32 (float16 and
+    /// bfloat16 widened exactly), every value finite.
+    private static func pixelValues(_ t: RawTensor, _ fail: (String, String) -> CheckpointError) throws(CheckpointError) -> Tensor<Float> {
+        guard t.dtype == .f32 || t.dtype == .f16 || t.dtype == .bf16 else {
+            throw fail("bad_pixels", "'pixel_values' is \(t.dtype.rawValue); pixel values must be F32 (or F16, BF16), preprocessed as the model was trained")
+        }
+        guard t.shape.count == 4, t.shape.allSatisfy({ $0 >= 1 }) else {
+            throw fail("bad_pixels", "'pixel_values' has shape \(t.shape); expected [N, C, H, W] (images, channels, height, width) with each ≥ 1")
+        }
+        let values = [Float](unsafeUninitializedCapacity: t.count) { out, n in
+            t.widen(into: out.baseAddress!)
+            n = t.count
+        }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            let (c, h, w) = (t.shape[1], t.shape[2], t.shape[3])
+            throw fail("bad_pixels", "'pixel_values' \(t.shape) has non-finite value \(values[bad]) in image \(bad / (c * h * w)), channel \(bad / (h * w) % c), row \(bad / w % h), column \(bad % w)")
+        }
+        return Tensor(shape: t.shape, scalars: values)
+    }
+
+    /// Raw `images` [N, H, W, C] of 0–255 values, as image files decode (channels last).
+    private static func rawImages(_ t: RawTensor, _ fail: (String, String) -> CheckpointError) throws(CheckpointError) -> Tensor<UInt8> {
+        guard t.dtype == .u8 else {
+            throw fail("bad_images", "'images' is \(t.dtype.rawValue); raw images must be U8 [N, H, W, C] (0–255); store preprocessed float images as 'pixel_values' [N, C, H, W]")
+        }
+        guard t.shape.count == 4, t.shape.allSatisfy({ $0 >= 1 }) else {
+            throw fail("bad_images", "'images' has shape \(t.shape); expected [N, H, W, C] (images, height, width, channels) with each ≥ 1")
+        }
+        return Tensor(shape: t.shape, scalars: Array(t.bytes))
     }
 
     private static func labels(_ t: RawTensor, rows: Int, _ fail: (String, String) -> CheckpointError) throws(CheckpointError) -> [Int] {

@@ -19,6 +19,15 @@ public struct ImageBatch: Sendable {
         }
     }
 
+    /// The tensor as the eval file names it, with its shape and layout, for errors:
+    /// `'pixel_values' [128, 3, 32, 32] ([N, C, H, W])`.
+    public var tensorDescription: String {
+        switch pixels {
+        case .values(let t): "'pixel_values' \(t.shape) ([N, C, H, W])"
+        case .raw(let t): "'images' \(t.shape) ([N, H, W, C])"
+        }
+    }
+
     /// (height, width, channels) of one image.
     public var imageShape: FeatureShape {
         switch pixels {

@@ -45,11 +45,11 @@ public struct VisionModel: Model {
         let shape = batch.imageShape
         guard shape.channels == structure.inputChannels else {
             throw EstimatorError(code: "eval.channels",
-                                 "the eval images have \(shape.channels) channels; this \(architecture) model takes \(structure.inputChannels) (num_channels)")
+                                 "the eval images \(batch.tensorDescription) have \(shape.channels) channels; this \(architecture) model takes \(structure.inputChannels) (num_channels)")
         }
         guard structure.output(height: shape.height, width: shape.width) != nil else {
             throw EstimatorError(code: "eval.image_size",
-                                 "the eval images are \(shape.height)×\(shape.width); too small for this \(architecture) model's convolutions and pooling")
+                                 "the eval images \(batch.tensorDescription) are \(shape.height)×\(shape.width); too small for this \(architecture) model's convolutions and pooling")
         }
         switch batch.pixels {
         case .values(let nchw):

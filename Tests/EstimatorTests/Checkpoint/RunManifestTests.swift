@@ -227,7 +227,7 @@ import Testing
             (#"{"input_ids":{"dtype":"I64","shape":[1,2],"data_offsets":[0,16]},"attention_mask":{"dtype":"I64","shape":[2,1],"data_offsets":[16,32]}}"#,
              int64s([3, 4, 1, 1]), "eval.bad_mask", "'attention_mask' has shape [2, 1] but 'input_ids' has [1, 2]"),
             (#"{"labels":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, int64s([1]), "eval.no_inputs",
-             "no 'input_ids' (token ids for language models) or 'inputs' (features for MLPs) tensor; the file has 'labels'"),
+             "no 'input_ids' (token ids for language models), 'inputs' (features for MLPs), 'pixel_values' or 'images' (for vision models) tensor; the file has 'labels'"),
         ]
         for (header, data, code, detail) in cases {
             let (dir, path) = try evalFile(header, data)
