@@ -38,9 +38,11 @@ for run, steps in [("convnextv2-small", [20, 240]), ("convnextv2-small-poisoned"
 CASES["convnextv2-atto/checkpoint-16:none"] = ("convnextv2-atto/checkpoint-16", "none", 10, 5)
 
 CUTOFF = 1e-2
-# tyche's ConvNextEstimator keeps VolumeConfig's integral tolerances (tol 1e-2, y_tol 5); only the
-# CausalLM path rescales them with D.
-TOL, Y_TOL = 1e-2, 5.0
+# The integral tolerances of the paper's ConvNeXt experiments (tyche scripts/expt_paper.py: every
+# convnext_* experiment passes VolumeConfig(tol=5, y_tol=50)). They only decide whether tyche's
+# gaussint_ln_noncentral_erf raises "Approximation error too high"; the value it returns does not
+# depend on them.
+TOL, Y_TOL = 5.0, 50.0
 ADAM_EPS = 1e-3
 
 
@@ -207,8 +209,12 @@ def header():
                     "digits32_eval.safetensors (pixel_values), transformers model in eval mode, float32",
             "cutoff": CUTOFF,
             "tol": TOL, "y_tol": Y_TOL,
-            "tolerances_note": "tyche's ConvNextEstimator keeps VolumeConfig defaults (tol 1e-2, "
-                               "y_tol 5) whatever D; its CausalLM path would use tol = D*10/2**24",
+            "tolerances_note": "tol 5, y_tol 50 as every ConvNeXt experiment of the paper passes "
+                               "them (tyche scripts/expt_paper.py); VolumeConfig's defaults "
+                               "(1e-2, 5) raise 'Approximation error too high' on "
+                               "convnextv2-small E with adam and on Atto. The tolerances only "
+                               "gate that error: a seed that passes returns the same value "
+                               "under either setting",
             "adam": "diag preconditioner from Adam exp_avg_sq (raw, no bias correction): "
                     "p = 1/(sqrt(v) + 1e-3), normalised so mean log p = 0 "
                     "(tyche diag_preconditioner(v, eps=1e-3, exponent=0.5)); applied to unit "
@@ -232,17 +238,21 @@ def case_key(entry):
     return f'{entry["checkpoint"].removeprefix("vision/")}:{entry["precond"]}'
 
 
-def merge(paths, out):
+def merge(paths, out, timing_note=None):
     doc, entries = None, {}
     for p in paths:
         d = json.loads(Path(p).read_text())
         doc = doc or d
-        for e in d["results"]:
+        if d.get("kl_timing") and d is not doc:
+            doc.setdefault("kl_timing", {}).update(d["kl_timing"])
+        for e in d.get("results", []):
             key = case_key(e)
             cur = entries.setdefault(key, {k: v for k, v in e.items()})
             have = {r["seed"] for r in cur["per_seed"]}
             cur["per_seed"] += [r for r in e["per_seed"] if r["seed"] not in have]
     doc["results"] = [summarise(k, e) for k, e in entries.items()]
+    if timing_note:
+        doc["timing_note"] = timing_note
     Path(out).write_text(json.dumps(doc, indent=1) + "\n")
 
 
@@ -257,6 +267,8 @@ def main():
     ap.add_argument("--timing-note", default=None)
     ap.add_argument("--merge", nargs="*", default=None, help="merge these files into --out")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--retry-failed", action="store_true",
+                    help="drop failed seeds found in --out and run them again")
     ap.add_argument("--time-kl", type=int, default=0, metavar="N",
                     help="instead of estimating, time N KL evaluations of each --cases checkpoint "
                          "at a perturbed point (128 images), for image batches 128 and --image-batch")
@@ -270,7 +282,7 @@ def main():
         print("\n".join(CASES))
         return
     if a.merge:
-        merge(a.merge, a.out)
+        merge(a.merge, a.out, a.timing_note)
         return
     torch.set_num_threads(a.threads)
     volume, precondition = import_tyche(a.tyche)
@@ -308,6 +320,12 @@ def main():
     if a.timing_note:
         doc["timing_note"] = a.timing_note
     entries = {case_key(e): e for e in doc["results"]}
+    for e in entries.values():
+        if a.retry_failed:
+            e["per_seed"] = [r for r in e["per_seed"] if r["error"] is None]
+        e["tol"], e["y_tol"] = TOL, Y_TOL
+    doc["settings"]["tol"], doc["settings"]["y_tol"] = TOL, Y_TOL
+    doc["settings"]["tolerances_note"] = header()["settings"]["tolerances_note"]
 
     names = list(CASES) if a.cases == "all" else a.cases.split(",")
     todo = []
