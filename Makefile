@@ -38,6 +38,13 @@ llc-agreement:
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	LLC_AGREEMENT=1 $(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter LLCAgreementTests
 
+# Volumes on the vision fixtures against tyche's (fixtures/vision-reference.json): every case,
+# as many seeds as the reference (Atto-width: 5 seeds of k = 10): about ten minutes.
+.PHONY: vision-agreement
+vision-agreement:
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	VISION_AGREEMENT=1 $(SWIFT) test $(TEST_FLAGS) --skip-build --disable-xctest --filter VisionAgreementTests
+
 # The radius search's bias check alone (it also runs in `unit`): per fixture, 40 seeds at
 # tolerance 0.01 against 0.0001; prints the table and fails on a one-sided error.
 .PHONY: radius-bias

@@ -16,8 +16,9 @@ struct ReferenceResult {
     let seedList: [Int]
     let perSeed: [Double]
 
-    static func all() throws -> [ReferenceResult] {
-        let text = try SafeFileText.read(Fixtures.path("reference.json"))
+    /// The results in `file` (relative to `fixtures/`): `reference.json`, `vision-reference.json`.
+    static func all(file: String = "reference.json") throws -> [ReferenceResult] {
+        let text = try SafeFileText.read(Fixtures.path(file))
         let root = try JSONValue.parse(text)
         return (root["results"]?.arrayValue ?? []).compactMap { r in
             guard let mean = r["mean_nats"]?.doubleValue, let sd = r["sd_nats"]?.doubleValue else { return nil }
