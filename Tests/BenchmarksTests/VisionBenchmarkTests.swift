@@ -19,7 +19,7 @@ import Testing
 
     @Test func refusesAModelThatIsNotAVisionModel() throws {
         let error = #expect(throws: BenchmarkError.self) {
-            try VisionBenchmark.run(checkpointPath: Fixtures.path("digits/checkpoint-100"),
+            try VisionBenchmark.run(checkpointPath: Fixtures.path("neox-tiny/checkpoint-60"),
                                     evalPath: Fixtures.path("vision/digits32_eval.safetensors"), threads: 1)
         }
         #expect(error?.code == "bench.not_vision_model")

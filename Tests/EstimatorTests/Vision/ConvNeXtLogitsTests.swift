@@ -60,7 +60,7 @@ import Glibc
 
     /// D counts parameters only, as PyTorch's `sum(p.numel() for p in model.parameters())`
     /// (fixtures/vision/README.md).
-    @Test(arguments: [("convnextv2-small", 17_770), ("convnextv2-atto", 3_388_810)])
+    @Test(arguments: [("convnextv2-small", 17_770), ("convnextv2-atto", 3_388_810), ("convnext-small", 17_266)])
     func dimensionIsPyTorchsParameterCount(run: String, parameters: Int) throws {
         let model = try Self.model(run, try Self.referenced(run).last!)
         #expect(model.layout.count == parameters)

@@ -63,6 +63,16 @@ enum ForwardTestModels {
                                                  scalars: (0..<count).map { _ in Float(random.symmetric()) }))))
     }
 
+    /// The costs at `distances` along `direction` of a new evaluator on `lanes` lanes (the
+    /// direction's buffer is valid only inside this call).
+    static func costs(_ objective: any KLObjective, lanes: Int = 1, direction: [Float], at distances: [Double]) -> [Double] {
+        let evaluator = objective.makeEvaluator(lanes: lanes)
+        return direction.withUnsafeBufferPointer { buffer in
+            evaluator.setDirection(buffer)
+            return distances.map { evaluator.cost(at: $0) }
+        }
+    }
+
     /// A unit direction for `dimension` parameters.
     static func direction(_ dimension: Int, seed: UInt64 = 3) -> [Float] {
         var direction = [Float](repeating: 0, count: dimension)

@@ -7,12 +7,9 @@ import Testing
         let model = try ForwardTestModels.convNeXt(version2: version2)
         let objective = try model.klObjective(data: ForwardTestModels.pixels(images: 6))
         #expect(objective.dimension == model.layout.count && objective.positions == 6)
-        let evaluator = objective.makeEvaluator()
-        let direction = ForwardTestModels.direction(objective.dimension)
-        direction.withUnsafeBufferPointer { evaluator.setDirection($0) }
-        #expect(evaluator.cost(at: 0) == 0)
-        let near = evaluator.cost(at: 0.05), far = evaluator.cost(at: 0.5)
-        #expect(near > 0 && far > near)
+        let costs = ForwardTestModels.costs(objective, direction: ForwardTestModels.direction(objective.dimension), at: [0, 0.05, 0.5])
+        #expect(costs[0] == 0)
+        #expect(costs[1] > 0 && costs[2] > costs[1])
     }
 
     @Test func costIsTheSameBitsForAnyNumberOfLanesAndChunking() throws {
@@ -20,19 +17,13 @@ import Testing
         let data = ForwardTestModels.pixels(images: 9)
         let objective = try model.klObjective(data: data)
         let direction = ForwardTestModels.direction(objective.dimension)
-        let costs = [1, 2, 3].map { lanes in
-            let evaluator = objective.makeEvaluator(lanes: lanes)
-            direction.withUnsafeBufferPointer { evaluator.setDirection($0) }
-            return [0.01, 0.3].map { evaluator.cost(at: $0) }
-        }
+        let costs = [1, 2, 3].map { ForwardTestModels.costs(objective, lanes: $0, direction: direction, at: [0.01, 0.3]) }
         #expect(costs[0][0] > 0)
         #expect(costs[1] == costs[0] && costs[2] == costs[0])
-        // A different chunking changes only roundings, if anything.
-        let pixels = try model.pixels(data)
-        let oneImageChunks = try VisionObjective(model: model, pixels: pixels, lanes: 2, rowsPerChunk: 1)
-        let evaluator = oneImageChunks.makeEvaluator(lanes: 2)
-        direction.withUnsafeBufferPointer { evaluator.setDirection($0) }
-        #expect(abs(evaluator.cost(at: 0.3) - costs[0][1]) <= 1e-5 * costs[0][1])
+        // Another chunking (one image per chunk) changes only roundings.
+        let oneImageChunks = try VisionObjective(model: model, pixels: try model.pixels(data), lanes: 2, rowsPerChunk: 1)
+        let other = ForwardTestModels.costs(oneImageChunks, lanes: 2, direction: direction, at: [0.3])
+        #expect(abs(other[0] - costs[0][1]) <= 1e-4 * costs[0][1])
     }
 
     @Test func logitsAreTheObjectivesAnchorLogits() throws {
@@ -50,13 +41,15 @@ import Testing
     @Test func streamedAndMaterializedDirectionsGiveTheSameCost() throws {
         let model = try ForwardTestModels.convNeXt(version2: true)
         let objective = try model.klObjective(data: ForwardTestModels.pixels(images: 4))
-        let d = objective.dimension
-        let sampler = DirectionSampler(seed: 5, dimension: d)
-        var direction = [Float](repeating: 0, count: d)
-        direction.withUnsafeMutableBufferPointer { sampler.unitDirection(0, into: $0) }
-        let materialized = objective.makeEvaluator()
-        direction.withUnsafeBufferPointer { materialized.setDirection($0) }
-        #expect(materialized.cost(at: 0.2) > 0)
+        let sampler = DirectionSampler(seed: 5, dimension: objective.dimension)
+        let streamed = StreamedDirection.measure(sampler, index: 0, diagonal: nil, anchor: nil, lanes: 1).direction
+        var direction = [Float](repeating: 0, count: objective.dimension)
+        direction.withUnsafeMutableBufferPointer { RayDirection.streamed(streamed).materialize(into: $0) }
+        let evaluator = objective.makeEvaluator(lanes: 2)
+        evaluator.setDirection(.streamed(streamed))
+        let fromStream = [0.05, 0.2].map { evaluator.cost(at: $0) }
+        #expect(fromStream[0] > 0)
+        #expect(ForwardTestModels.costs(objective, lanes: 2, direction: direction, at: [0.05, 0.2]) == fromStream)
     }
 
     @Test func lossObjectiveScoresTheLabels() throws {
@@ -64,11 +57,9 @@ import Testing
         let data = ForwardTestModels.pixels(images: 6)
         let objective = try model.lossObjective(data: data, labels: [0, 1, 2, 3, 4, 0])
         #expect(objective.positions == 6)
-        let evaluator = objective.makeEvaluator(lanes: 2)
-        let direction = ForwardTestModels.direction(objective.dimension)
-        direction.withUnsafeBufferPointer { evaluator.setDirection($0) }
-        #expect(evaluator.cost(at: 0) == 0)
-        #expect([0.3, 1, 3].contains { evaluator.cost(at: $0) > 0 })
+        let costs = ForwardTestModels.costs(objective, lanes: 2, direction: ForwardTestModels.direction(objective.dimension), at: [0, 0.3, 1, 3])
+        #expect(costs[0] == 0)
+        #expect(costs.dropFirst().contains { $0 > 0 })
         #expect(throws: EstimatorError.self) { try model.lossObjective(data: data, labels: nil) }
         let outOfRange = #expect(throws: EstimatorError.self) { try model.lossObjective(data: data, labels: [0, 1, 2, 3, 4, 5]) }
         #expect(outOfRange?.code == "eval.label_range")

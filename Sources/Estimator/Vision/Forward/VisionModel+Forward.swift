@@ -6,7 +6,7 @@ extension VisionModel {
         let pass = VisionForwardPass(structure: structure, pixels: pixels)
         let state = VisionForwardState(pass, lanes: 1)
         theta.withUnsafeBufferPointer { pass.evaluate(anchor: $0.baseAddress!, direction: nil, t: 0, state: state) }
-        return Array(state.logits)
+        return withExtendedLifetime(state) { Array(state.logits) }
     }
 
     public func klObjective(data: EvalData) throws(EstimatorError) -> any KLObjective {

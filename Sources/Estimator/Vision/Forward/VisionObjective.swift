@@ -19,14 +19,13 @@ final class VisionObjective: KLObjective {
         self.pass = pass
         let state = VisionForwardState(pass, lanes: lanes)
         model.anchor.withUnsafeBufferPointer { pass.evaluate(anchor: $0.baseAddress!, direction: nil, t: 0, state: state) }
-        let logits = UnsafeBufferPointer(state.logits)
-        let rows = pass.images, classes = model.classes
-        if var loss {
+        cost = try withExtendedLifetime(state) { () throws(EstimatorError) -> NeighbourhoodCost in
+            let logits = UnsafeBufferPointer(state.logits)
+            let rows = pass.images, classes = model.classes
+            guard var loss else { return .kl(try AnchorDistribution(logits: logits, rows: rows, classes: classes)) }
             try loss.setAnchor(total: loss.crossEntropySum(logits: logits.baseAddress!, rows: 0..<rows,
                                                            workspace: KLWorkspace(rows: rows, classes: classes)))
-            cost = .loss(loss)
-        } else {
-            cost = .kl(try AnchorDistribution(logits: logits, rows: rows, classes: classes))
+            return .loss(loss)
         }
     }
 
