@@ -137,7 +137,7 @@ extension BenchCommand {
     func vision(fixtures: String, threads: Int) throws {
         let run = fixtures + "/vision/convnextv2-atto"
         guard let checkpoint = try? FileManager.default.contentsOfDirectory(atPath: run)
-            .filter({ $0.hasPrefix("checkpoint-") }).sorted().last else {
+            .filter({ $0.hasPrefix("checkpoint-") }).max(by: { Int($0.dropFirst(11)) ?? 0 < Int($1.dropFirst(11)) ?? 0 }) else {
             print("== vision: no \(run)/checkpoint-*; skipped\n")
             return
         }
