@@ -72,6 +72,7 @@ extension CheckpointEstimation {
         switch (objective as? SubsetObjective)?.base ?? objective {
         case let lm as LanguageModelObjective: anchor = lm.cost.byteCount
         case let mlp as MLPObjective: anchor = mlp.cost.byteCount
+        case let vision as VisionObjective: anchor = vision.cost.byteCount
         default: anchor = 0
         }
         terms.append(.init(name: MemoryBudget.anchorDistribution, bytes: anchor))
@@ -95,6 +96,7 @@ extension CheckpointEstimation {
         switch objective {
         case let lm as LanguageModelObjective: ForwardState.byteCount(lm.pass, lanes: lanes)
         case let mlp as MLPObjective: mlp.evaluatorBytes
+        case let vision as VisionObjective: vision.evaluatorBytes(lanes: lanes)
         // The model's evaluator, the full-length direction and a subset one.
         case let subset as SubsetObjective:
             evaluatorBytes(subset.base, lanes: lanes) + (subset.base.dimension + subset.dimension) * MemoryLayout<Float>.stride
@@ -103,8 +105,15 @@ extension CheckpointEstimation {
     }
 
     /// Floating-point operations of one KL evaluation of a language model (matrix products and
-    /// causal attention); nil for other models.
-    public var flopsPerEvaluation: Int? {
-        (((objective as? SubsetObjective)?.base ?? objective) as? LanguageModelObjective)?.flopsPerEvaluation
+    /// causal attention) or a vision model (convolutions and linear layers); nil for MLPs.
+    public var flopsPerEvaluation: Int? { Self.flopsPerEvaluation(objective) }
+
+    /// The floating-point operations of one evaluation of `objective`, as `flopsPerEvaluation`.
+    public static func flopsPerEvaluation(_ objective: any KLObjective) -> Int? {
+        switch (objective as? SubsetObjective)?.base ?? objective {
+        case let lm as LanguageModelObjective: lm.flopsPerEvaluation
+        case let vision as VisionObjective: vision.flopsPerEvaluation
+        default: nil
+        }
     }
 }

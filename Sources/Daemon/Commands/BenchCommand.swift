@@ -23,7 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The example runs, for the latency measurement (default: examples/, found like --fixtures).")
     var examples: String?
 
-    @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, llc, preconditioners, queue, dashboard, latency (default: all), or scale (only when named: it writes and estimates Pythia-sized checkpoints).")
+    @Option(parsing: .upToNextOption, help: "Sections to run: digits, lm, vision, llc, preconditioners, queue, dashboard, latency (default: all), or scale (only when named: it writes and estimates Pythia-sized checkpoints).")
     var only: [String] = []
 
     @OptionGroup(title: "Scale (--only scale)")
@@ -36,9 +36,9 @@ struct BenchCommand: AsyncParsableCommand {
         print("warning: this is a debug build; numbers are not representative (use `make bench`)")
         #endif
         print("")
-        let sections = only.isEmpty ? ["digits", "lm", "llc", "preconditioners", "queue", "dashboard", "latency"] : only
+        let sections = only.isEmpty ? ["digits", "lm", "vision", "llc", "preconditioners", "queue", "dashboard", "latency"] : only
         // Found before anything runs, so a missing folder fails at once rather than minutes in.
-        let fixtures = sections.contains(where: ["digits", "lm", "llc", "preconditioners"].contains)
+        let fixtures = sections.contains(where: ["digits", "lm", "vision", "llc", "preconditioners"].contains)
             ? try RepositoryFolder.fixtures.locate(explicit: fixtures) : ""
         let examples = sections.contains("latency") ? try RepositoryFolder.examples.locate(explicit: examples) : ""
         if sections.contains("digits") {
@@ -46,6 +46,9 @@ struct BenchCommand: AsyncParsableCommand {
         }
         if sections.contains("lm") {
             try languageModels(fixtures: fixtures, threads: threads)
+        }
+        if sections.contains("vision") {
+            try vision(fixtures: fixtures, threads: threads)
         }
         if sections.contains("llc") {
             try llc(fixtures: fixtures)
@@ -124,6 +127,25 @@ extension BenchCommand {
             print("reference median s/seed \(format(median(reference.secondsPerSeed), 2)); target ≤ \(format(target, 3)) s per estimate")
         }
         print("")
+    }
+}
+
+extension BenchCommand {
+    /// Issue 15: the Atto-width ConvNeXt V2 on the 128 eval images, `none`, k = 10, cutoff 1e-2:
+    /// seconds and GFLOP/s of a KL evaluation next to sgemm's, seconds per seed, KL evaluations
+    /// per direction.
+    func vision(fixtures: String, threads: Int) throws {
+        let run = fixtures + "/vision/convnextv2-atto"
+        guard let checkpoint = try? FileManager.default.contentsOfDirectory(atPath: run)
+            .filter({ $0.hasPrefix("checkpoint-") }).max(by: { Int($0.dropFirst(11)) ?? 0 < Int($1.dropFirst(11)) ?? 0 }) else {
+            print("== vision: no \(run)/checkpoint-*; skipped\n")
+            return
+        }
+        print("== vision: convnextv2-atto/\(checkpoint)")
+        let report = try VisionBenchmark.run(checkpointPath: run + "/" + checkpoint, evalPath: fixtures + "/vision/digits32_eval.safetensors",
+                                             threads: threads)
+        print(report)
+        print("target: ≥ 10× the reference's seconds per seed (PyTorch ≈ 3 s per KL evaluation)\n")
     }
 }
 

@@ -24,6 +24,23 @@ enum FastGELU {
         }
     }
 
+    /// x·Φ(x) in place (the vision models' feed-forward units).
+    static func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(x + i).storeBytes(of: v * (0.5 + 0.5 * erf8(v * 0.70710678118654752)), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            var tail = SIMD8<Float>(repeating: 0)
+            for j in 0..<(count - i) { tail[j] = x[i + j] }
+            let y = tail * (0.5 + 0.5 * erf8(tail * 0.70710678118654752))
+            for j in 0..<(count - i) { x[i + j] = y[j] }
+            i = count
+        }
+    }
+
     @inline(__always)
     static func gelu8(_ x: SIMD8<Float>) -> (value: SIMD8<Float>, slope: SIMD8<Float>) {
         let cdf = 0.5 * (1 + erf8(x * 0.70710678118654752))
