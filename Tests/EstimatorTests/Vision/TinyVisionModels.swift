@@ -106,7 +106,8 @@ struct TinyVisionModel {
             plan.append(.globalAveragePool)
             plan.append(b.linear("classifier", family == .resnetBasic ? 6 : 8, classes))
         }
-        layout = ParameterLayout(b.entries)
+        let layout = ParameterLayout(b.entries)
+        self.layout = layout
         structure = VisionStructure(inputChannels: 3, classes: classes, ops: plan.map { $0.op(layout) })
         var random = b.random
         var theta = (0..<layout.count).map { _ in 0.5 * random.symmetric() }
