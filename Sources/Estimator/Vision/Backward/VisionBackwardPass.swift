@@ -30,6 +30,9 @@ struct VisionBackwardPass<Scalar: BLASScalar>: BackwardPass, Sendable {
     var classes: Int { structure.classes }
 
     /// The anchor's forward pass of `structure` at `theta` on `pixels` [N, H, W, C] (channels-last).
+    // Specialized: the pass is reached through `any BackwardPass<Float>`, whose witnesses would
+    // otherwise run the generic code with boxed scalars (tens of times slower).
+    @_specialize(where Scalar == Float)
     init(structure: VisionStructure, theta: [Scalar], pixels: Tensor<Float>, threads: Int = WorkerPool.coreCount) throws(EstimatorError) {
         precondition(pixels.rank == 4 && pixels.shape[3] == structure.inputChannels)
         self.structure = structure
@@ -81,6 +84,7 @@ struct VisionBackwardPass<Scalar: BLASScalar>: BackwardPass, Sendable {
         }
     }
 
+    @_specialize(where Scalar == Float)
     func pullback(examples: Range<Int>, cotangents: UnsafePointer<Scalar>,
                   sum: UnsafeMutablePointer<Scalar>?, squares: UnsafeMutablePointer<Scalar>?) {
         guard sum != nil || squares != nil else { return }
@@ -128,6 +132,7 @@ struct VisionBackwardPass<Scalar: BLASScalar>: BackwardPass, Sendable {
         }
     }
 
+    @_specialize(where Scalar == Float)
     func jacobianRows(examples: Range<Int>, cotangents: UnsafePointer<Scalar>, into rows: UnsafeMutablePointer<Scalar>) {
         let d = dimension
         rows.update(repeating: 0, count: examples.count * d)
