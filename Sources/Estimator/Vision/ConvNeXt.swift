@@ -51,6 +51,8 @@ enum ConvNeXt {
             for j in 0..<depth {
                 let block = stage + "layers.\(j)."
                 var body: [Step] = []
+                // The layer's own parameter precedes its submodules' in named_parameters().
+                if layerScale > 0 { try loader.add(block + "layer_scale_parameter", [width]) }
                 try loader.add(block + "dwconv.weight", [width, 1, 7, 7])
                 try loader.add(block + "dwconv.bias", [width])
                 body.append(.convolution(block + "dwconv", inputs: width, outputs: width, kernel: 7, stride: 1, padding: 3, groups: width, bias: true))
@@ -66,10 +68,7 @@ enum ConvNeXt {
                 }
                 _ = try loader.linear(block + "pwconv2", inputs: 4 * width, outputs: width, bias: true)
                 body.append(.linear(block + "pwconv2", 4 * width, width))
-                if layerScale > 0 {
-                    try loader.add(block + "layer_scale_parameter", [width])
-                    body.append(.layerScale(block + "layer_scale_parameter"))
-                }
+                if layerScale > 0 { body.append(.layerScale(block + "layer_scale_parameter")) }
                 plan.append(.residual(body: body, shortcut: []))
             }
             previous = width

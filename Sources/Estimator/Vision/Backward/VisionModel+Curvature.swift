@@ -1,6 +1,6 @@
-// CONTRACT STUB — the `backward` helper implements this.
 extension VisionModel: CurvatureModel {
+    /// The anchor's forward pass on the eval images (`VisionBackwardPass`).
     public func backwardPass(data: EvalData) throws(EstimatorError) -> any BackwardPass<Float> {
-        throw EstimatorError(code: "internal.unimplemented", "vision backward pass is not implemented yet")
+        try VisionBackwardPass<Float>(structure: structure, theta: anchor, pixels: try pixels(data))
     }
 }
