@@ -32,8 +32,8 @@ struct ReferenceResult {
         }
     }
 
-    static func find(_ checkpoint: String, _ preconditioner: String, cutoff: Double = 0.01) throws -> ReferenceResult {
-        guard let r = try all().first(where: { $0.checkpoint == checkpoint && $0.preconditioner == preconditioner && $0.cutoff == cutoff }) else {
+    static func find(_ checkpoint: String, _ preconditioner: String, cutoff: Double = 0.01, file: String = "reference.json") throws -> ReferenceResult {
+        guard let r = try all(file: file).first(where: { $0.checkpoint == checkpoint && $0.preconditioner == preconditioner && $0.cutoff == cutoff }) else {
             throw ReferenceMissing(checkpoint: checkpoint)
         }
         return r
