@@ -66,7 +66,7 @@ public enum VisionBenchmark {
             _ = evaluator.cost(at: 0.01 * Double(round + 1))
             best = min(best, (clock.now - started) / .seconds(1))
         }
-        let sgemm = sgemmRate(threads: threads)
+        let sgemm = ScaleBenchmark.sgemmGFLOPS(threads: threads)
 
         var seconds: [Double] = []
         var evaluations: [Int] = []
@@ -96,32 +96,5 @@ public enum VisionBenchmark {
         let n = min(images, tensor.shape[0])
         let perImage = tensor.shape.dropFirst().reduce(1, *)
         return .images(ImageBatch(.values(Tensor(shape: [n] + tensor.shape.dropFirst(), scalars: Array(tensor.floats().prefix(n * perImage))))))
-    }
-
-    /// Aggregate GFLOP/s of `threads` threads each running single-threaded 1024³ sgemm, best of
-    /// `rounds`.
-    static func sgemmRate(threads: Int, rounds: Int = 3) -> Double {
-        let n = 1024
-        let matrices = (0..<threads).map { _ in
-            let m = UnsafeMutableBufferPointer<Float>.allocate(capacity: 3 * n * n)
-            for i in m.indices { m[i] = Float(i % 17) * 0.01 }
-            return SendableMatrices(buffer: m)
-        }
-        defer { for m in matrices { m.buffer.deallocate() } }
-        let clock = ContinuousClock()
-        var best = 0.0
-        for _ in 0..<rounds {
-            let started = clock.now
-            WorkerPool.run(threads: threads, count: threads) { _, item in
-                let m = matrices[item].buffer.baseAddress!
-                BLAS.gemm(m: n, n: n, k: n, a: m, lda: n, b: m + n * n, ldb: n, c: m + 2 * n * n, ldc: n)
-            }
-            best = max(best, Double(threads) * 2 * Double(n * n * n) / ((clock.now - started) / .seconds(1)) / 1e9)
-        }
-        return best
-    }
-
-    private struct SendableMatrices: @unchecked Sendable {
-        let buffer: UnsafeMutableBufferPointer<Float>
     }
 }

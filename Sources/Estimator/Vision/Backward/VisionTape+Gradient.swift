@@ -176,19 +176,19 @@ extension VisionTape {
             Scalar.gemm(transA: true, transB: false, m: c.outputs, n: columns, k: positions, alpha: 1,
                         a: pointer(delta) + n * positions * c.outputs, lda: c.outputs, b: pointer(patches) + n * positions * columns, ldb: columns,
                         beta: 0, c: &filterGradient, ldc: columns)
-            ConvolutionColumns.pytorchFilters(c, patches: filterGradient, into: mutablePointer(&weight) + n * c.weight.count)
+            Patches.pytorchFilters(c, patches: filterGradient, into: mutablePointer(&weight) + n * c.weight.count)
         }
         deliver(c.weight, weight)
         if let bias = c.bias { deliver(bias, channelSums(delta, images: images, positions: positions, channels: c.outputs)) }
         guard needInput else { return [] }
         var filters = [Scalar](repeating: 0, count: c.outputs * columns)
-        ConvolutionColumns.filters(c, pytorch: theta + c.weight.offset, into: &filters)
+        Patches.filters(c, pytorch: theta + c.weight.offset, into: &filters)
         var dPatches = [Scalar](repeating: 0, count: images * positions * columns)
         Scalar.gemm(transA: false, transB: false, m: images * positions, n: columns, k: c.outputs, alpha: 1, a: delta, lda: c.outputs,
                     b: filters, ldb: columns, beta: 0, c: &dPatches, ldc: columns)
         if c.kernel == 1, c.stride == 1, c.padding == 0 { return dPatches }
         var dx = [Scalar](repeating: 0, count: record.input.count)
-        ConvolutionColumns.scatterAdd(c, columns: dPatches, images: images, height: shape.height, width: shape.width, into: &dx)
+        Patches.scatterAdd(c, columns: dPatches, images: images, height: shape.height, width: shape.width, into: &dx)
         return dx
     }
 

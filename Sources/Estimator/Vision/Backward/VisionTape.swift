@@ -112,7 +112,7 @@ struct VisionTape<Scalar: BLASScalar> {
         let columns = c.kernel * c.kernel * c.inputs
         let patches = Self.patches(c, x, shape, images: images)
         var filters = [Scalar](repeating: 0, count: c.outputs * columns)
-        ConvolutionColumns.filters(c, pytorch: theta + c.weight.offset, into: &filters)
+        Patches.filters(c, pytorch: theta + c.weight.offset, into: &filters)
         var y = [Scalar](repeating: 0, count: rows * c.outputs)
         if let bias = c.bias {
             for r in 0..<rows {
@@ -131,7 +131,7 @@ struct VisionTape<Scalar: BLASScalar> {
         var patches = [Scalar](repeating: 0, count: rows * c.kernel * c.kernel * c.inputs)
         x.withUnsafeBufferPointer { x in
             patches.withUnsafeMutableBufferPointer { p in
-                ConvolutionColumns.gather(c, input: x.baseAddress!, images: images, height: shape.height, width: shape.width, into: p.baseAddress!)
+                Patches.gather(c, input: x.baseAddress!, images: images, height: shape.height, width: shape.width, into: p.baseAddress!)
             }
         }
         return patches

@@ -1,11 +1,12 @@
 /// Channels-last im2col for a (groups = 1) convolution, and its adjoint: a convolution is then
-/// one sgemm, patches [N·Ho·Wo, k·k·C] times the filters [out, k·k·C]ᵀ.
+/// one GEMM, patches [N·Ho·Wo, k·k·C] times the filters [out, k·k·C]ᵀ. Generic over the scalar
+/// so that the backward pass also runs in float64 (the finite-difference tests).
 enum Patches {
     /// Writes the patches of `input` [images, height, width, channels] into `columns`
     /// [images·Ho·Wo, kernel·kernel·channels], column order (row in window, column in window,
     /// channel); positions in the padding are 0.
-    static func gather(_ c: Convolution, input: UnsafePointer<Float>, images: Int, height: Int, width: Int,
-                       into columns: UnsafeMutablePointer<Float>) {
+    static func gather<S: BLASScalar>(_ c: Convolution, input: UnsafePointer<S>, images: Int, height: Int, width: Int,
+                                      into columns: UnsafeMutablePointer<S>) {
         gather(c, input: input, height: height, width: width,
                rows: 0..<(images * c.outputSize(height) * c.outputSize(width)), into: columns)
     }
@@ -13,8 +14,8 @@ enum Patches {
     /// The patch rows `rows` (output positions counted over all images, row-major) into
     /// `columns` [rows.count, kernel·kernel·channels]. Channels-last, a window row's in-bounds
     /// part is contiguous in the input, so each is one copy.
-    static func gather(_ c: Convolution, input: UnsafePointer<Float>, height: Int, width: Int,
-                       rows: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
+    static func gather<S: BLASScalar>(_ c: Convolution, input: UnsafePointer<S>, height: Int, width: Int,
+                                      rows: Range<Int>, into columns: UnsafeMutablePointer<S>) {
         let (ho, wo, k, channels) = (c.outputSize(height), c.outputSize(width), c.kernel, c.inputs)
         let span = k * channels
         var out = columns
@@ -41,8 +42,8 @@ enum Patches {
 
     /// The adjoint of `gather`: adds each patch entry of `columns` back onto its input position
     /// in `input` (positions in the padding are dropped).
-    static func scatterAdd(_ c: Convolution, columns: UnsafePointer<Float>, images: Int, height: Int, width: Int,
-                           into input: UnsafeMutablePointer<Float>) {
+    static func scatterAdd<S: BLASScalar>(_ c: Convolution, columns: UnsafePointer<S>, images: Int, height: Int, width: Int,
+                                          into input: UnsafeMutablePointer<S>) {
         let (ho, wo, k, channels) = (c.outputSize(height), c.outputSize(width), c.kernel, c.inputs)
         let rowLength = k * k * channels
         for n in 0..<images {
@@ -66,8 +67,9 @@ enum Patches {
         }
     }
 
-    /// PyTorch's filter layout [out, in, k, k] → the patches' [out, k, k, in].
-    static func filters(_ c: Convolution, pytorch weight: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    /// PyTorch's filter layout [out, in/groups, k, k] → the patches' [out, k, k, in/groups] (for a
+    /// depthwise filter, [C, 1, k, k] → [C, k, k]).
+    static func filters<S: BLASScalar>(_ c: Convolution, pytorch weight: UnsafePointer<S>, into out: UnsafeMutablePointer<S>) {
         let (k, channels) = (c.kernel, c.inputs / c.groups)
         for o in 0..<c.outputs {
             for i in 0..<channels {
@@ -80,14 +82,14 @@ enum Patches {
         }
     }
 
-    /// The adjoint of `filters` ([out, k, k, in] gradient → PyTorch layout), added.
-    static func filtersAdjointAdd(_ c: Convolution, patches gradient: UnsafePointer<Float>, into weight: UnsafeMutablePointer<Float>) {
+    /// The inverse of `filters`: [out, k, k, in/groups] → PyTorch's layout, overwritten.
+    static func pytorchFilters<S: BLASScalar>(_ c: Convolution, patches gradient: UnsafePointer<S>, into weight: UnsafeMutablePointer<S>) {
         let (k, channels) = (c.kernel, c.inputs / c.groups)
         for o in 0..<c.outputs {
             for i in 0..<channels {
                 for ky in 0..<k {
                     for kx in 0..<k {
-                        weight[((o * channels + i) * k + ky) * k + kx] += gradient[((o * k + ky) * k + kx) * channels + i]
+                        weight[((o * channels + i) * k + ky) * k + kx] = gradient[((o * k + ky) * k + kx) * channels + i]
                     }
                 }
             }
